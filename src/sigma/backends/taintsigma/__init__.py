@@ -1,0 +1,4 @@
+from taintsigma.kql.backend import KibanaKqlBackend
+
+__all__ = ["KibanaKqlBackend"]
+backends = {"kibana-kql": KibanaKqlBackend}

@@ -1,0 +1,16 @@
+from taintsigma.pipelines import (
+    taintsigma_ecs_syslog,
+    taintsigma_ecs_syslog_elastic_agent,
+    taintsigma_splunk_syslog,
+)
+
+__all__ = [
+    "taintsigma_ecs_syslog",
+    "taintsigma_ecs_syslog_elastic_agent",
+    "taintsigma_splunk_syslog",
+]
+pipelines = {
+    "taintsigma_ecs_syslog": taintsigma_ecs_syslog,
+    "taintsigma_ecs_syslog_elastic_agent": taintsigma_ecs_syslog_elastic_agent,
+    "taintsigma_splunk_syslog": taintsigma_splunk_syslog,
+}

@@ -1,0 +1,68 @@
+"""``taintsigma convert``: print or write the query text of rules for one target or all."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from taintsigma.cli.main import EXIT_USAGE, error, handle_errors, warn
+from taintsigma.convert import convert_rules
+from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.rules import load_rules
+from taintsigma.targets import load_targets
+
+
+@click.command()
+@click.argument("rules", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-t", "--target", "target_id", required=True, help="Target id, or 'all'.")
+@click.option(
+    "-O", "--option", "options", multiple=True, help="Target option (see `taintsigma targets`)."
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write one file per rule into DIR."
+)
+@handle_errors
+def convert(
+    rules: tuple[Path, ...], target_id: str, options: tuple[str, ...], output: Path | None
+) -> int:
+    """Convert RULES (files or folders; default: the bundled rules) into queries for a target.
+
+    Queries go to stdout separated by a blank line, in rule-file order; with -o DIR each rule
+    becomes DIR/<rule file stem>.<ext> (with -t all, DIR/<target>/<stem>.<ext>).
+    """
+    targets = load_targets([target_id])
+    for target in targets:  # fail early on an unknown option, before any output
+        for name in options:
+            if target_id != "all":
+                target.option(name)
+    loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
+    failures: list[TaintSigmaError] = list(loaded.errors)
+    blocks: list[str] = []
+    for target in targets:
+        usable = tuple(o for o in options if o in target.options)
+        report = convert_rules(loaded, target, options=usable, on_error=ErrorPolicy.COLLECT)
+        failures.extend(report.errors)
+        for conversion in report.conversions:
+            for message in conversion.warnings:
+                warn(message)
+            if output is not None:
+                folder = output / target.id if target_id == "all" else output
+                _write(folder / f"{conversion.stem}.{conversion.extension}", conversion.query)
+            elif target_id == "all":
+                blocks.append(f"# {target.id}: {conversion.stem}\n{conversion.query}")
+            else:
+                blocks.append(conversion.query)
+    if blocks:
+        click.echo("\n\n".join(blocks))
+    for failure in failures:
+        error(str(failure))
+    return EXIT_USAGE if failures else 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError as err:
+        raise TaintSigmaError(f"cannot write: {err.strerror}", path=path) from err

@@ -1,0 +1,35 @@
+"""``taintsigma targets``: list conversion targets (and export formats)."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from taintsigma.cli.main import handle_errors
+from taintsigma.targets import load_targets
+
+
+@click.command()
+@handle_errors
+def targets() -> int:
+    """List conversion targets, their options, and export formats."""
+    for target in load_targets():
+        click.echo(f"{target.id:<12} {target.name}  (.{target.extension})")
+        for option in target.options.values():
+            click.echo(f"{'':<12}   -O {option.name}: {option.description}")
+    formats = _export_formats()
+    if formats:
+        click.echo("")
+        click.echo("export formats (taintsigma export -f FORMAT):")
+        for name, description in formats.items():
+            click.echo(f"{name:<22} {description}")
+    return 0
+
+
+def _export_formats() -> dict[str, str]:
+    try:
+        module = importlib.import_module("taintsigma.export")
+    except ImportError:
+        return {}
+    return dict(getattr(module, "FORMAT_DESCRIPTIONS", {}))

@@ -1,0 +1,159 @@
+"""Convert rules into query text for a target: rule × (pipeline + pySigma backend) → text."""
+
+from __future__ import annotations
+
+import copy
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import orjson
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaError
+from sigma.rule import SigmaRule
+
+from taintsigma.errors import (
+    ConversionError,
+    ErrorPolicy,
+    TaintSigmaError,
+    TranslationWarning,
+    UnsupportedByTarget,
+)
+from taintsigma.rules import LoadedRules, output_stems, rule_id, rule_path
+from taintsigma.targets import Target, load_target
+
+
+@dataclass(frozen=True, kw_only=True)
+class Conversion:
+    """The query text of one rule for one target, with the translation warnings it raised."""
+
+    rule: SigmaRule | SigmaCorrelationRule = field(compare=False)
+    rule_id: str
+    stem: str
+    target: str
+    extension: str
+    query: str
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class ConversionReport:
+    """Results of a batch conversion: conversions in rule order, and per-rule errors."""
+
+    conversions: list[Conversion] = field(default_factory=list)
+    errors: list[TaintSigmaError] = field(default_factory=list)
+
+
+def convert_rules(
+    rules: LoadedRules | SigmaCollection,
+    target: Target | str,
+    *,
+    options: Iterable[str] = (),
+    on_error: ErrorPolicy = ErrorPolicy.RAISE,
+) -> ConversionReport:
+    """Convert every rule of a collection for one target.
+
+    The collection is not modified (pipelines rewrite rules in place, so each target works on
+    a copy). A rule the target cannot express raises UnsupportedByTarget, or with
+    ``on_error=ErrorPolicy.COLLECT`` lands in ``report.errors`` while the others convert.
+
+    >>> from taintsigma import load_rules
+    >>> report = convert_rules(load_rules(), "kibana-kql")
+    >>> report.conversions[0].query.startswith("host.os.type:linux")
+    True
+    """
+    target = load_target(target) if isinstance(target, str) else target
+    collection = rules.collection if isinstance(rules, LoadedRules) else rules
+    # Deep-copy the whole collection at once so correlation references stay consistent.
+    working: SigmaCollection = copy.deepcopy(collection)
+    backend = target.create_backend(tuple(options))
+    backend.init_processing_pipeline(target.format)
+    report = ConversionReport()
+    for rule, stem in zip(working.rules, output_stems(working.rules)):
+        try:
+            query, caught = _convert_one(backend, rule, target)
+        except Exception as err:  # every failure becomes one line naming rule and target
+            error = _wrap(err, rule, target)
+            if on_error is ErrorPolicy.RAISE:
+                raise error from err
+            report.errors.append(error)
+            continue
+        if query is None:
+            continue
+        report.conversions.append(
+            Conversion(
+                rule=rule,
+                rule_id=rule_id(rule),
+                stem=stem,
+                target=target.id,
+                extension=target.extension,
+                query=query,
+                warnings=caught,
+            )
+        )
+    return report
+
+
+def convert_rule(
+    rule: SigmaRule | SigmaCorrelationRule,
+    target: Target | str,
+    *,
+    options: Iterable[str] = (),
+) -> str:
+    """Return the query text of a single (non-correlation) rule for a target."""
+    report = convert_rules(SigmaCollection([copy.deepcopy(rule)]), target, options=options)
+    return report.conversions[0].query
+
+
+def _convert_one(backend, rule, target: Target) -> tuple[str | None, tuple[str, ...]]:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TranslationWarning)
+        if isinstance(rule, SigmaCorrelationRule):
+            queries = backend.convert_correlation_rule(rule, target.format)
+        else:
+            queries = backend.convert_rule(rule, target.format)
+            if rule._backreferences and not queries:
+                # A base rule of a correlation is emitted as part of that correlation.
+                return None, ()
+    texts = [_as_text(q) for q in queries]
+    messages = tuple(
+        _warning_text(w.message, rule, target)
+        for w in caught
+        if issubclass(w.category, TranslationWarning)
+    )
+    return "\n".join(texts), messages
+
+
+def _as_text(query: object) -> str:
+    if isinstance(query, str):
+        return query
+    return orjson.dumps(query, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+
+
+def _warning_text(message: Warning | str, rule, target: Target) -> str:
+    text = str(message)
+    prefix = f"rule {rule_id(rule)} ({target.id})"
+    return text if rule_id(rule) in text else f"{prefix}: {text}"
+
+
+def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
+    if isinstance(err, TaintSigmaError):
+        if err.rule_id is None:
+            err.rule_id = rule_id(rule)
+        if err.path is None:
+            err.path = rule_path(rule)
+        return err
+    if isinstance(err, SigmaError):
+        message = ValueError.__str__(err)
+        cls = UnsupportedByTarget if "not supported" in message.lower() else ConversionError
+        return cls(
+            f"cannot convert for target '{target.id}': {message}",
+            path=rule_path(rule),
+            rule_id=rule_id(rule),
+        )
+    return ConversionError(
+        f"cannot convert for target '{target.id}': {type(err).__name__}: {err}",
+        path=rule_path(rule),
+        rule_id=rule_id(rule),
+    )

@@ -1,0 +1,227 @@
+"""Load and validate Sigma rules: files and folders in, one pySigma SigmaCollection out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from sigma.collection import SigmaCollection
+from sigma.correlations import SigmaCorrelationRule
+from sigma.exceptions import SigmaError, SigmaRuleLocation
+from sigma.rule import SigmaRule, SigmaRuleBase
+
+from taintsigma.errors import ErrorPolicy, RuleLoadError, TaintSigmaError
+from taintsigma.resources import bundled_rules_dir
+
+RULE_SUFFIXES = (".yml", ".yaml")
+EVENTS_SUFFIX = ".events"
+
+
+@dataclass
+class LoadedRules:
+    """Rules loaded from files, in file order, with the errors of the files that failed.
+
+    ``collection`` is pySigma's SigmaCollection (filters already applied, correlation
+    references resolved); ``errors`` holds one RuleLoadError per broken file when loaded
+    with ``on_error=ErrorPolicy.COLLECT``.
+    """
+
+    collection: SigmaCollection
+    errors: list[RuleLoadError] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[SigmaRule | SigmaCorrelationRule]:
+        return iter(self.collection.rules)
+
+    def __len__(self) -> int:
+        return len(self.collection.rules)
+
+
+def rule_files(paths: Iterable[Path | str]) -> list[Path]:
+    """Expand files and folders into the rule files they hold, sorted within each folder.
+
+    Folders are searched recursively for ``*.yml``/``*.yaml``; ``<stem>.events/`` folders (a
+    rule's sample events) and hidden entries are skipped. A path that does not exist raises
+    RuleLoadError.
+    """
+    found: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(_walk(path))
+        elif path.is_file():
+            found.append(path)
+        elif path.exists():
+            raise RuleLoadError("not a regular file or folder", path=path)
+        else:
+            raise RuleLoadError("no such file or folder", path=path)
+    return found
+
+
+def _walk(folder: Path) -> Iterator[Path]:
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError as err:
+        raise RuleLoadError(f"cannot read folder: {err.strerror}", path=folder) from err
+    for entry in entries:
+        if entry.name.startswith(".") or entry.name.endswith(EVENTS_SUFFIX):
+            continue
+        if entry.is_dir():
+            yield from _walk(entry)
+        elif entry.suffix in RULE_SUFFIXES:
+            yield entry
+
+
+def load_rules(
+    paths: Iterable[Path | str] | None = None,
+    *,
+    on_error: ErrorPolicy = ErrorPolicy.RAISE,
+) -> LoadedRules:
+    """Load Sigma rules from files and folders (default: the bundled rules).
+
+    Every file is parsed by pySigma once. With ``on_error=ErrorPolicy.RAISE`` the first broken
+    file raises RuleLoadError; with ``COLLECT`` broken files are reported in ``errors`` and the
+    good ones are still loaded.
+
+    >>> rules = load_rules()
+    >>> [r.title for r in rules]
+    ['Tainted Kernel Module Load']
+    """
+    files = rule_files([bundled_rules_dir()] if paths is None else paths)
+    collections: list[SigmaCollection] = []
+    errors: list[RuleLoadError] = []
+    for path in files:
+        try:
+            collections.append(load_rule_file(path))
+        except RuleLoadError as err:
+            if on_error is ErrorPolicy.RAISE:
+                raise
+            errors.append(err)
+    try:
+        merged = SigmaCollection.merge(collections, resolve_references=False)
+        _apply_filters(merged)
+        merged.resolve_rule_references()
+    except SigmaError as err:
+        raise RuleLoadError(_sigma_message(err), path=_source_path(err)) from err
+    return LoadedRules(collection=merged, errors=errors)
+
+
+def load_rule_file(path: Path) -> SigmaCollection:
+    """Parse one rule file into a SigmaCollection; any problem raises RuleLoadError naming it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise RuleLoadError(f"not UTF-8 text (byte {err.start})", path=path) from err
+    except OSError as err:
+        raise RuleLoadError(f"cannot read: {err.strerror}", path=path) from err
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.MarkedYAMLError as err:
+        line = err.problem_mark.line + 1 if err.problem_mark else None
+        problem = err.problem or str(err)
+        raise RuleLoadError(f"invalid YAML: {problem}", path=path, line=line) from err
+    except yaml.YAMLError as err:
+        raise RuleLoadError(f"invalid YAML: {err}", path=path) from err
+    documents = [doc for doc in documents if doc is not None]
+    if not documents:
+        raise RuleLoadError("empty file: no Sigma rule in it", path=path)
+    for doc in documents:
+        if not isinstance(doc, dict):
+            raise RuleLoadError("not a Sigma rule: the document is not a mapping", path=path)
+        _check_shape(doc, path)
+    try:
+        collection = SigmaCollection.from_dicts(
+            documents,
+            source=SigmaRuleLocation(path),
+            collect_filters=True,
+            resolve_references=False,
+        )
+    except SigmaError as err:
+        raise RuleLoadError(_sigma_message(err), path=path, rule_id=_doc_id(documents)) from err
+    except (TypeError, ValueError, AttributeError, KeyError) as err:
+        # pySigma raises plain Python errors for some malformed shapes (a list where a map
+        # belongs, say); they still name this file, never a traceback.
+        raise RuleLoadError(
+            f"malformed rule: {type(err).__name__}: {err}", path=path, rule_id=_doc_id(documents)
+        ) from err
+    return collection
+
+
+def _check_shape(doc: dict, path: Path) -> None:
+    kinds = [k for k in ("detection", "correlation", "filter") if k in doc]
+    if doc.get("action") in ("global", "reset", "repeat"):
+        return
+    if not kinds:
+        raise RuleLoadError(
+            "not a Sigma rule: it has no 'detection' (nor 'correlation' or 'filter') section",
+            path=path,
+            rule_id=str(doc.get("id")) if doc.get("id") else None,
+        )
+
+
+def _apply_filters(collection: SigmaCollection) -> None:
+    if collection.filters:
+        collection.apply_filters(collection.filters)
+
+
+def _doc_id(documents: list[dict]) -> str | None:
+    ids = [str(d["id"]) for d in documents if isinstance(d, dict) and d.get("id")]
+    return ids[0] if len(ids) == 1 else None
+
+
+def _source_path(err: SigmaError) -> Path | None:
+    return err.source.path if getattr(err, "source", None) is not None else None
+
+
+def _sigma_message(err: SigmaError) -> str:
+    # pySigma appends " in <absolute path>" to its messages; we name the path ourselves.
+    message = ValueError.__str__(err) if isinstance(err, SigmaError) else str(err)
+    return message.strip() or type(err).__name__
+
+
+def rule_id(rule: SigmaRuleBase) -> str:
+    """Return the rule's id as text, or its title when it has none."""
+    return str(rule.id) if rule.id is not None else rule.title
+
+
+def rule_path(rule: SigmaRuleBase) -> Path | None:
+    """Return the file a rule was loaded from, if known."""
+    return rule.source.path if rule.source is not None else None
+
+
+def rule_stem(rule: SigmaRuleBase) -> str:
+    """Return the stem used to name a rule's outputs: its file stem, else its id.
+
+    A file holding several rules names them ``<stem>``, ``<stem>_2``, … in file order; callers
+    that need unique names across a collection use :func:`output_stems`.
+    """
+    path = rule_path(rule)
+    return path.stem if path is not None else rule_id(rule)
+
+
+def output_stems(rules: Iterable[SigmaRuleBase]) -> list[str]:
+    """Unique output stems for rules, in order (``<file stem>``, then ``<file stem>_2`` …)."""
+    seen: dict[str, int] = {}
+    stems: list[str] = []
+    for rule in rules:
+        stem = rule_stem(rule)
+        seen[stem] = seen.get(stem, 0) + 1
+        stems.append(stem if seen[stem] == 1 else f"{stem}_{seen[stem]}")
+    return stems
+
+
+def as_error(err: Exception, rule: SigmaRuleBase | None = None) -> TaintSigmaError:
+    """Wrap any error raised while processing ``rule`` as a TaintSigmaError naming it."""
+    if isinstance(err, TaintSigmaError):
+        if rule is not None and err.rule_id is None:
+            err.rule_id = rule_id(rule)
+        if rule is not None and err.path is None:
+            err.path = rule_path(rule)
+        return err
+    message = _sigma_message(err) if isinstance(err, SigmaError) else f"{type(err).__name__}: {err}"
+    return TaintSigmaError(
+        message,
+        path=rule_path(rule) if rule is not None else None,
+        rule_id=rule_id(rule) if rule is not None else None,
+    )

@@ -1,0 +1,179 @@
+"""Targets as data: ``backends/<id>/target.yml`` names a pySigma backend, format and pipelines."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from sigma.conversion.base import Backend
+from sigma.processing.pipeline import ProcessingPipeline
+
+from taintsigma.errors import TargetNotFoundError, TaintSigmaError
+from taintsigma.resources import bundled_backends_dir
+
+TARGET_FILE = "target.yml"
+
+
+@dataclass(frozen=True, kw_only=True)
+class TargetOption:
+    """A named variant of a target: extra pipeline layers applied after the target's own."""
+
+    name: str
+    description: str
+    pipelines: tuple[Path, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Target:
+    """One conversion target: which pySigma backend, which output format, which pipelines.
+
+    >>> t = load_target("kibana-kql")
+    >>> t.extension
+    'kql'
+    """
+
+    id: str
+    name: str
+    folder: Path
+    backend: str
+    format: str = "default"
+    extension: str = "txt"
+    pipelines: tuple[Path, ...] = ()
+    options: dict[str, TargetOption] = field(default_factory=dict)
+    phrase: dict[str, str] | None = None
+    requires: str | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)
+
+    def build_pipeline(self, options: tuple[str, ...] = ()) -> ProcessingPipeline:
+        """Return a fresh ProcessingPipeline: the target's layers, then each option's layers."""
+        layers = list(self.pipelines)
+        for name in options:
+            layers.extend(self.option(name).pipelines)
+        pipeline = ProcessingPipeline()
+        for path in layers:
+            pipeline += load_pipeline_file(path)
+        return pipeline
+
+    def option(self, name: str) -> TargetOption:
+        """Return the option called ``name`` or raise TargetNotFoundError."""
+        try:
+            return self.options[name]
+        except KeyError:
+            known = ", ".join(sorted(self.options)) or "none"
+            raise TargetNotFoundError(
+                f"target '{self.id}' has no option '{name}' (its options: {known})"
+            ) from None
+
+    def backend_class(self) -> type[Backend]:
+        """Import and return the pySigma backend class, made field-type aware if configured."""
+        module_name, _, class_name = self.backend.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as err:
+            hint = f"; install it with: pip install '{self.requires}'" if self.requires else ""
+            raise TargetNotFoundError(
+                f"target '{self.id}' needs the Python module {module_name}, which is not "
+                f"installed{hint}"
+            ) from err
+        cls = getattr(module, class_name, None)
+        if not (isinstance(cls, type) and issubclass(cls, Backend)):
+            raise TargetNotFoundError(
+                f"target '{self.id}': {self.backend} is not a pySigma backend class",
+                path=self.folder / TARGET_FILE,
+            )
+        if self.phrase is not None:
+            from taintsigma.fieldtypes import text_aware
+
+            cls = text_aware(cls, self.phrase)
+        return cls
+
+    def create_backend(self, options: tuple[str, ...] = ()) -> Backend:
+        """Return a new backend instance with a fresh pipeline for this target."""
+        return self.backend_class()(
+            processing_pipeline=self.build_pipeline(options), **self.backend_options
+        )
+
+
+def load_pipeline_file(path: Path) -> ProcessingPipeline:
+    """Load one pySigma processing pipeline from YAML, naming the file on any error."""
+    try:
+        return _pipeline_from_text(path.read_text(encoding="utf-8"))
+    except OSError as err:
+        raise TaintSigmaError(f"cannot read pipeline: {err.strerror}", path=path) from err
+    except Exception as err:  # pySigma raises many kinds for a bad pipeline; name the file.
+        raise TaintSigmaError(f"invalid pipeline: {err}", path=path) from err
+
+
+def _pipeline_from_text(text: str) -> ProcessingPipeline:
+    # Pipelines are built fresh per use (they keep state while applied).
+    return ProcessingPipeline.from_yaml(text)
+
+
+def targets_dir() -> Path:
+    """The folder holding one subfolder per target (the bundled ``backends/``)."""
+    return bundled_backends_dir()
+
+
+@cache
+def target_ids() -> tuple[str, ...]:
+    """Ids of every target, sorted in the order of PRODUCT.md (then alphabetically)."""
+    root = targets_dir()
+    ids = [p.name for p in root.iterdir() if (p / TARGET_FILE).is_file()]
+    preferred = ["kibana-kql", "lucene", "eql", "esql", "splunk"]
+    return tuple(sorted(ids, key=lambda i: (preferred.index(i) if i in preferred else 99, i)))
+
+
+def load_target(target_id: str) -> Target:
+    """Read ``backends/<target_id>/target.yml``; an unknown id raises TargetNotFoundError."""
+    if target_id not in target_ids():
+        raise TargetNotFoundError(_unknown_message("target", target_id, target_ids()))
+    folder = targets_dir() / target_id
+    spec_path = folder / TARGET_FILE
+    try:
+        spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise TaintSigmaError(f"cannot read target definition: {err}", path=spec_path) from err
+    return Target(
+        id=target_id,
+        name=spec["name"],
+        folder=folder,
+        backend=spec["backend"],
+        format=spec.get("format", "default"),
+        extension=spec.get("extension", "txt"),
+        pipelines=tuple(_resolve(folder, p) for p in spec.get("pipelines", [])),
+        options={
+            name: TargetOption(
+                name=name,
+                description=opt.get("description", ""),
+                pipelines=tuple(_resolve(folder, p) for p in opt.get("pipelines", [])),
+            )
+            for name, opt in (spec.get("options") or {}).items()
+        },
+        phrase=spec.get("phrase"),
+        requires=spec.get("requires"),
+        backend_options=spec.get("backend_options") or {},
+    )
+
+
+def load_targets(target_ids_: list[str] | tuple[str, ...] | None = None) -> list[Target]:
+    """Load the named targets (``None`` or ``['all']``: every target)."""
+    if target_ids_ is None or list(target_ids_) == ["all"]:
+        target_ids_ = target_ids()
+    return [load_target(t) for t in target_ids_]
+
+
+def _resolve(folder: Path, relative: str) -> Path:
+    return (folder / relative).resolve()
+
+
+def _unknown_message(kind: str, name: str, known: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.4)
+    if not close:
+        close = [k for k in known if name and name in k][:1]
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown {kind} '{name}'{hint} (known: {', '.join(known)})"
