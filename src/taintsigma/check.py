@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sigma.validators.core import validators as core_validators
 from sigma.validation import SigmaValidator
 
+from taintsigma.attack import check_attack_tags
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 from taintsigma.rules import LoadedRules, rule_id, rule_path
 
@@ -46,7 +47,7 @@ class CheckReport:
 
 # Extra checks other modules register (export metadata, offline ATT&CK tags): each takes a rule
 # and yields issues.
-EXTRA_CHECKS: list[Callable[[object], Iterable[CheckIssue]]] = []
+EXTRA_CHECKS: list[Callable[[object], Iterable[CheckIssue]]] = [check_attack_tags]
 
 
 def validator_ids() -> list[str]:
