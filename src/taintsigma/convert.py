@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -10,7 +11,11 @@ from dataclasses import dataclass, field
 import orjson
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
-from sigma.exceptions import SigmaError
+from sigma.exceptions import (
+    SigmaError,
+    SigmaFeatureNotSupportedByBackendError,
+    SigmaTransformationError,
+)
 from sigma.rule import SigmaRule
 
 from taintsigma.errors import (
@@ -146,14 +151,25 @@ def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
         return err
     if isinstance(err, SigmaError):
         message = ValueError.__str__(err)
-        cls = UnsupportedByTarget if "not supported" in message.lower() else ConversionError
-        return cls(
-            f"cannot convert for target '{target.id}': {message}",
-            path=rule_path(rule),
-            rule_id=rule_id(rule),
-        )
-    return ConversionError(
-        f"cannot convert for target '{target.id}': {type(err).__name__}: {err}",
+    else:
+        message = str(err)
+    # pySigma appends "(while converting rule <path>)"; the error names the file itself.
+    message = _WHILE_CONVERTING.sub("", message).strip() or type(err).__name__
+    # A backend refusing a feature (pySigma's text backends raise NotImplementedError for an
+    # expression they lack), or a target pipeline's failure transformation (a field the SIEM
+    # does not have), means a valid rule this target cannot express.
+    unsupported = isinstance(
+        err,
+        (SigmaFeatureNotSupportedByBackendError, SigmaTransformationError, NotImplementedError),
+    ) or "not supported" in message.lower()
+    if not unsupported and not isinstance(err, SigmaError):
+        message = f"{type(err).__name__}: {message}"
+    cls = UnsupportedByTarget if unsupported else ConversionError
+    return cls(
+        f"cannot convert for target '{target.id}': {message}",
         path=rule_path(rule),
         rule_id=rule_id(rule),
     )
+
+
+_WHILE_CONVERTING = re.compile(r"\s*\(while converting rule [^)]*\)\s*$")

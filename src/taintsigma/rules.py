@@ -38,28 +38,36 @@ class LoadedRules:
         return len(self.collection.rules)
 
 
-def rule_files(paths: Iterable[Path | str]) -> list[Path]:
+def rule_files(
+    paths: Iterable[Path | str], *, errors: list[RuleLoadError] | None = None
+) -> list[Path]:
     """Expand files and folders into the rule files they hold, sorted within each folder.
 
     Folders are searched recursively for ``*.yml``/``*.yaml``; ``<stem>.events/`` folders (a
-    rule's sample events) and hidden entries are skipped. A path that does not exist raises
-    RuleLoadError.
+    rule's sample events) and hidden entries are skipped. A path that does not exist, or a
+    folder that cannot be read, raises RuleLoadError; when an ``errors`` list is given, the
+    error is appended to it instead and the other paths are still expanded.
     """
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            found.extend(_walk(path))
-        elif path.is_file():
-            found.append(path)
-        elif path.exists():
-            raise RuleLoadError("not a regular file or folder", path=path)
-        else:
-            raise RuleLoadError("no such file or folder", path=path)
+        try:
+            if path.is_dir():
+                found.extend(_walk(path, errors))
+            elif path.is_file():
+                found.append(path)
+            elif path.exists():
+                raise RuleLoadError("not a regular file or folder", path=path)
+            else:
+                raise RuleLoadError("no such file or folder", path=path)
+        except RuleLoadError as err:
+            if errors is None:
+                raise
+            errors.append(err)
     return found
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, errors: list[RuleLoadError] | None) -> Iterator[Path]:
     try:
         entries = sorted(folder.iterdir())
     except OSError as err:
@@ -68,7 +76,12 @@ def _walk(folder: Path) -> Iterator[Path]:
         if entry.name.startswith(".") or entry.name.endswith(EVENTS_SUFFIX):
             continue
         if entry.is_dir():
-            yield from _walk(entry)
+            try:
+                yield from _walk(entry, errors)
+            except RuleLoadError as err:
+                if errors is None:
+                    raise
+                errors.append(err)
         elif entry.suffix in RULE_SUFFIXES:
             yield entry
 
@@ -88,9 +101,13 @@ def load_rules(
     >>> [r.title for r in rules]
     ['Tainted Kernel Module Load']
     """
-    files = rule_files([bundled_rules_dir()] if paths is None else paths)
     collections: list[SigmaCollection] = []
     errors: list[RuleLoadError] = []
+    # When collecting, a missing or unreadable path is reported while the others still load.
+    files = rule_files(
+        [bundled_rules_dir()] if paths is None else paths,
+        errors=errors if on_error is ErrorPolicy.COLLECT else None,
+    )
     for path in files:
         try:
             collections.append(load_rule_file(path))

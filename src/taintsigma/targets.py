@@ -138,6 +138,11 @@ def load_target(target_id: str) -> Target:
         spec = yaml.safe_load(spec_path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as err:
         raise TaintSigmaError(f"cannot read target definition: {err}", path=spec_path) from err
+    missing = [k for k in ("name", "backend") if not isinstance(spec, dict) or k not in spec]
+    if missing:
+        raise TaintSigmaError(
+            f"invalid target definition: missing {', '.join(missing)}", path=spec_path
+        )
     return Target(
         id=target_id,
         name=spec["name"],
@@ -172,8 +177,10 @@ def _resolve(folder: Path, relative: str) -> Path:
 
 
 def _unknown_message(kind: str, name: str, known: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.4)
+    # A name contained in a known one is the likelier intent ('kql' → 'kibana-kql', not the
+    # closer-spelled 'eql'); otherwise fall back to spelling similarity.
+    close = [k for k in known if name and name.lower() in k][:1]
     if not close:
-        close = [k for k in known if name and name in k][:1]
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.4)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     return f"unknown {kind} '{name}'{hint} (known: {', '.join(known)})"

@@ -8,7 +8,7 @@ import click
 
 from taintsigma.cli.main import EXIT_USAGE, error, handle_errors, warn
 from taintsigma.convert import convert_rules
-from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.errors import ErrorPolicy, TaintSigmaError, TargetNotFoundError
 from taintsigma.rules import load_rules
 from taintsigma.targets import load_targets
 
@@ -32,10 +32,11 @@ def convert(
     becomes DIR/<rule file stem>.<ext> (with -t all, DIR/<target>/<stem>.<ext>).
     """
     targets = load_targets([target_id])
-    for target in targets:  # fail early on an unknown option, before any output
-        for name in options:
-            if target_id != "all":
-                target.option(name)
+    for name in options:  # fail early on an unknown option, before any output
+        if target_id != "all":
+            targets[0].option(name)
+        elif not any(name in t.options for t in targets):
+            raise TargetNotFoundError(f"no target has an option '{name}'")
     loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
     failures: list[TaintSigmaError] = list(loaded.errors)
     blocks: list[str] = []
