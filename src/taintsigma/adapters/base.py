@@ -1,0 +1,26 @@
+"""What every adapter provides: parse one raw line, and say what of it the raw bytes show."""
+
+from __future__ import annotations
+
+from taintsigma.adapters.event import Event, Location, Unparsed
+
+
+class Adapter:
+    """Turns one raw line (bytes, line ending included or not) into an Event or an Unparsed.
+
+    ``raw_fields`` names the event fields whose text is a verbatim substring of the raw line;
+    only literals of those fields may be used to skip a line before parsing it.
+    ``json_escaped`` says the raw line is JSON, so a literal holding characters JSON may
+    escape cannot be searched for as is. ``always_parse`` is a lower-case bytes regex: a line
+    it matches is parsed whatever the prefilter says (for example a journald ``MESSAGE`` sent
+    as a byte array, whose text is not in the line).
+    """
+
+    name: str = ""
+    raw_fields: frozenset[str] = frozenset()
+    json_escaped: bool = False
+    always_parse: bytes | None = None
+
+    def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
+        """Return the line's Event, an Unparsed with the reason, or None for a blank line."""
+        raise NotImplementedError

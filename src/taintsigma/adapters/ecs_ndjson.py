@@ -1,0 +1,55 @@
+"""ECS NDJSON (Elasticsearch exports, Filebeat's file output) → events, nested or flat keys.
+
+A line may hold the document itself or a search hit wrapping it in ``_source``. Documents of
+the syslog dataset (``event.dataset`` or ``data_stream.dataset`` ``system.syslog``) belong to
+the ``linux``/``syslog`` log source; others to none, so every rule is tried on them.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from taintsigma.adapters.base import Adapter
+from taintsigma.adapters.event import LINUX_SYSLOG, Event, Location, Unparsed, get_field
+
+SYSLOG_DATASETS = frozenset({"system.syslog"})
+
+
+class EcsNdjsonAdapter(Adapter):
+    """Parse one ECS NDJSON line.
+
+    >>> line = b'{"event.dataset":"system.syslog","message":"x"}'
+    >>> EcsNdjsonAdapter().parse(line, Location(path="e", line=1)).logsource.service
+    'syslog'
+    """
+
+    name = "ecs"
+    raw_fields = frozenset({"message", "process.name", "host.hostname"})
+    json_escaped = True
+
+    def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
+        if not raw.strip():
+            return None
+        document = load_object(raw)
+        if isinstance(document, str):
+            return Unparsed(origin=origin, reason=document, raw=raw)
+        source = document.get("_source")
+        if isinstance(source, dict):
+            document = source
+        dataset = get_field(document, "event.dataset") or get_field(document, "data_stream.dataset")
+        logsource = LINUX_SYSLOG if dataset in SYSLOG_DATASETS else None
+        return Event(fields=document, origin=origin, logsource=logsource)
+
+
+def load_object(raw: bytes) -> dict[str, object] | str:
+    """Decode one JSON line into a dict, or return the reason it is not a JSON object."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        try:  # orjson rejects invalid UTF-8 that a lenient producer may have written
+            value = orjson.loads(raw.decode("utf-8", "replace"))
+        except orjson.JSONDecodeError:
+            return f"invalid JSON: {err}"
+    if not isinstance(value, dict):
+        return "not a JSON object"
+    return value

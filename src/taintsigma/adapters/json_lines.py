@@ -1,0 +1,30 @@
+"""Plain JSON lines already in the rules' own field names: no pipeline, every rule tried."""
+
+from __future__ import annotations
+
+from taintsigma.adapters.base import Adapter
+from taintsigma.adapters.ecs_ndjson import load_object
+from taintsigma.adapters.event import Event, Location, Unparsed
+
+
+class JsonLinesAdapter(Adapter):
+    """Parse one JSON object per line; the event is the object as is, with no log source.
+
+    >>> JsonLinesAdapter().parse(b'{"program":"kernel"}', Location(path="j", line=1)).fields
+    {'program': 'kernel'}
+    """
+
+    name = "json"
+    json_escaped = True
+
+    def __init__(self) -> None:
+        # Without a pipeline the rules' own field names are the event's.
+        self.raw_fields = frozenset({"message", "program", "hostname"})
+
+    def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
+        if not raw.strip():
+            return None
+        document = load_object(raw)
+        if isinstance(document, str):
+            return Unparsed(origin=origin, reason=document, raw=raw)
+        return Event(fields=document, origin=origin, logsource=None)

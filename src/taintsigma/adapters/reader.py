@@ -1,0 +1,195 @@
+"""Read a byte stream in large chunks and hand out only the lines that may matter.
+
+The prefilter works on raw bytes: each 1 MiB chunk is lower-cased once and searched for the
+literals a matching line must contain (one ``bytes.find`` for a single literal, one RE2
+alternation for several); only the lines around the hits are cut out and parsed. Lines are
+counted with ``bytes.count``, so skipped lines cost next to nothing, and memory stays bounded
+by the chunk size plus the longest line kept (``MAX_LINE``, as Filebeat's ``max_bytes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import re2
+
+CHUNK_SIZE = 1 << 20
+MAX_LINE = 10 << 20  # Filebeat's default max_bytes: longer lines are cut there
+
+# Non-ASCII characters whose lower-case or case-folded form contains ASCII letters (Kelvin
+# sign K → k, dotted İ → i̇, long ſ → s, ß → ss, ligatures ﬁ → fi …): an evaluator folding
+# case could see an ASCII literal in a line whose bytes do not hold it, so a line containing
+# one is always parsed. tests/test_scan_prefilter.py recomputes this list from Unicode data.
+FOLDING_TO_ASCII = (
+    "\u00df", "\u0130", "\u0149", "\u017f", "\u01f0", "\u1e96", "\u1e97", "\u1e98", "\u1e99",
+    "\u1e9a", "\u1e9e", "\u212a", "\ufb00", "\ufb01", "\ufb02", "\ufb03", "\ufb04", "\ufb05",
+    "\ufb06",
+)  # fmt: skip
+
+Searcher = Callable[[bytes, int], int]
+
+
+@dataclass
+class ReadStats:
+    """What reading one input saw: lines, lines cut at MAX_LINE, bytes."""
+
+    lines: int = 0
+    truncated: int = 0
+    bytes: int = 0
+
+
+def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> Searcher:
+    """Return ``find(lowered, pos) -> index of the first hit at or after pos, or -1``.
+
+    ``literals`` are lower-case byte strings, ``patterns`` lower-case RE2 byte regexes.
+
+    >>> make_searcher([b"kernel"])(b"a kernel", 0)
+    2
+    """
+    unique = sorted(set(literals), key=len, reverse=True)
+    extra = list(patterns) + [re2.escape(c.encode()) for c in FOLDING_TO_ASCII]
+    folding = re2.compile(b"|".join(extra))
+    if len(unique) == 1 and not patterns:
+        literal = unique[0]
+
+        def find_one(lowered: bytes, pos: int) -> int:
+            hit = lowered.find(literal, pos)
+            if lowered.isascii():
+                return hit
+            special = folding.search(lowered, pos)
+            if special is not None and (hit < 0 or special.start() < hit):
+                return special.start()
+            return hit
+
+        return find_one
+    combined = re2.compile(b"|".join([re2.escape(lit) for lit in unique] + extra))
+
+    def find_any(lowered: bytes, pos: int) -> int:
+        found = combined.search(lowered, pos)
+        return -1 if found is None else found.start()
+
+    return find_any
+
+
+def read_lines(
+    stream: BinaryIO,
+    *,
+    first: bytes = b"",
+    searcher: Searcher | None = None,
+    stats: ReadStats,
+    chunk_size: int = CHUNK_SIZE,
+    max_line: int = MAX_LINE,
+    on_chunk: Callable[[], None] | None = None,
+    all_lines: bool = False,
+) -> Iterator[tuple[bytes, int, int, bool]]:
+    """Yield ``(line, line number, byte offset, candidate)`` for the lines to look at.
+
+    With no searcher every line is yielded as a candidate. With one, only the lines it hits
+    are yielded (as candidates) and the others are just counted; with ``all_lines`` too, every
+    line is yielded and ``candidate`` says whether the searcher hit it. ``first`` holds bytes
+    already read from the stream (to sniff its format). Line endings are not part of ``line``.
+    """
+    pending = first
+    offset = 0
+    line_no = 0
+    eof = False
+    discarding = False
+    while not eof:
+        data = stream.read(chunk_size)
+        if on_chunk is not None:
+            on_chunk()
+        if not data:
+            eof = True
+        stats.bytes += len(data)
+        buf = pending + data if pending else data
+        pending = b""
+        if discarding:
+            newline = buf.find(b"\n")
+            if newline < 0:
+                offset += len(buf)
+                continue
+            offset += newline + 1
+            buf = buf[newline + 1 :]
+            discarding = False
+        end = len(buf) if eof else buf.rfind(b"\n") + 1
+        if end == 0:
+            if len(buf) >= max_line:
+                line_no += 1
+                stats.lines += 1
+                stats.truncated += 1
+                piece = buf[:max_line]
+                hit = searcher is None or searcher(piece.lower(), 0) >= 0
+                if hit or all_lines:
+                    yield piece, line_no, offset, hit
+                offset += len(buf)
+                discarding = True
+            else:
+                pending = buf
+            continue
+        region = buf[:end] if end < len(buf) else buf
+        pending = buf[end:]
+        lines_here = region.count(b"\n")
+        if eof and region and not region.endswith(b"\n"):
+            lines_here += 1
+        if searcher is None or all_lines:
+            yield from _all_lines(region, searcher, line_no, offset, max_line, stats)
+        else:
+            yield from _hit_lines(region, searcher, line_no, offset, max_line, stats)
+        line_no += lines_here
+        stats.lines += lines_here
+        offset += end
+
+
+def _all_lines(
+    region: bytes,
+    searcher: Searcher | None,
+    line_no: int,
+    offset: int,
+    max_line: int,
+    stats: ReadStats,
+) -> Iterator[tuple[bytes, int, int, bool]]:
+    parts = region.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    lowered = region.lower() if searcher is not None else b""
+    next_hit = searcher(lowered, 0) if searcher is not None else -1
+    start = 0
+    for line in parts:
+        line_no += 1
+        stop = start + len(line)
+        candidate = searcher is None
+        if 0 <= next_hit <= stop:
+            candidate = True
+            next_hit = searcher(lowered, stop + 1) if stop + 1 < len(region) else -1  # type: ignore[misc]
+        if len(line) > max_line:
+            stats.truncated += 1
+            line = line[:max_line]
+        yield line, line_no, offset + start, candidate
+        start = stop + 1
+
+
+def _hit_lines(
+    region: bytes, searcher: Searcher, line_no: int, offset: int, max_line: int, stats: ReadStats
+) -> Iterator[tuple[bytes, int, int, bool]]:
+    lowered = region.lower()
+    size = len(region)
+    pos = 0
+    counted_to = 0
+    while pos < size:
+        hit = searcher(lowered, pos)
+        if hit < 0:
+            return
+        start = lowered.rfind(b"\n", 0, hit) + 1
+        stop = lowered.find(b"\n", hit)
+        if stop < 0:
+            stop = size
+        line_no += region.count(b"\n", counted_to, start)
+        counted_to = start
+        line = region[start:stop]
+        if len(line) > max_line:
+            stats.truncated += 1
+            line = line[:max_line]
+        yield line, line_no + 1, offset + start, True
+        pos = stop + 1

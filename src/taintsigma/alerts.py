@@ -1,0 +1,112 @@
+"""Alerts of a scan: which rule matched which event, where it was read, as an ECS-style dict."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from taintsigma.adapters.event import Event, Location, get_field
+
+# Elastic's default risk score per severity (PRODUCT.md section 4); a rule's own wins.
+RISK_SCORES = {"informational": 21, "low": 21, "medium": 47, "high": 73, "critical": 99}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RuleInfo:
+    """What an alert says about its rule."""
+
+    id: str
+    name: str
+    level: str | None
+    risk_score: int | None
+    tags: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The alert's ``rule`` object, with ``threat`` from the bundled ATT&CK snapshot."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "level": self.level,
+            "risk_score": self.risk_score,
+            "tags": list(self.tags),
+            "threat": _threat(self.tags),
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Alert:
+    """One rule matching one event.
+
+    >>> a = Alert(rule=RuleInfo(id="r", name="R", level="low", risk_score=21),
+    ...           event=Event(fields={"@timestamp": "2026-01-01T00:00:00.000Z"}),
+    ...           origin=Location(path="f", line=3, offset=10))
+    >>> a.to_dict()["source"]
+    {'path': 'f', 'line': 3, 'offset': 10}
+    """
+
+    rule: RuleInfo
+    event: Event
+    origin: Location | None = field(default=None, compare=False)
+
+    @property
+    def timestamp(self) -> str | None:
+        """The event's ``@timestamp`` (or ``timestamp``), if it has one."""
+        value = get_field(self.event.fields, "@timestamp") or get_field(self.event.fields, "timestamp")
+        return value if isinstance(value, str) else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The alert as PRODUCT.md section 6 defines it: rule, event, source, @timestamp."""
+        origin = self.origin or self.event.origin
+        source: dict[str, Any] = {}
+        if origin is not None:
+            source = {"path": origin.path, "line": origin.line}
+            if origin.offset is not None:
+                source["offset"] = origin.offset
+        return {
+            "@timestamp": self.timestamp,
+            "rule": self.rule.to_dict(),
+            "event": _plain(self.event.fields),
+            "source": source,
+        }
+
+
+def rule_info(rule: Any) -> RuleInfo:
+    """Build RuleInfo from a pySigma rule (id, title, level, risk_score attribute, tags)."""
+    level = rule.level.name.lower() if getattr(rule, "level", None) is not None else None
+    custom = getattr(rule, "custom_attributes", {}) or {}
+    risk = custom.get("risk_score")
+    if not isinstance(risk, int):
+        risk = RISK_SCORES.get(level or "")
+    return RuleInfo(
+        id=str(rule.id) if rule.id is not None else rule.title,
+        name=rule.title,
+        level=level,
+        risk_score=risk,
+        tags=tuple(str(tag) for tag in (getattr(rule, "tags", None) or ())),
+    )
+
+
+@cache
+def _threat_cached(tags: tuple[str, ...]) -> tuple[Any, ...]:
+    from taintsigma.attack import threat_from_tags
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # `taintsigma check` reports bad tags; a scan goes on
+        return tuple(threat_from_tags(tags))
+
+
+def _threat(tags: Sequence[str]) -> list[Any]:
+    if not any(tag.lower().startswith("attack.") for tag in tags):
+        return []
+    return list(_threat_cached(tuple(tags)))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
