@@ -1,0 +1,523 @@
+"""Field-type aware translation for Elasticsearch targets: phrase queries on analysed text fields.
+
+Elasticsearch indexes ECS ``message`` as analysed text: a wildcard query runs against single
+tokens, so ``message:*module verification*`` never matches, while the phrase query
+``message:"module verification"`` does. Pipelines declare their text fields in pySigma pipeline
+``vars`` (``taintsigma_text_fields``, ``taintsigma_keyword_field``); :class:`TextFieldMixin`
+reads them and turns string matches on those fields into phrase queries, warns when the phrase
+is broader than the Sigma value, and refuses what a phrase cannot express. docs/semantics.md
+("Text fields") states the rules.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, ClassVar, Literal
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.conversion.base import Backend
+from sigma.conversion.state import ConversionState
+from sigma.types import (
+    Placeholder,
+    SigmaExpansion,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SpecialChars,
+)
+
+from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
+
+TEXT_FIELDS_VAR = "taintsigma_text_fields"
+KEYWORD_FIELD_VAR = "taintsigma_keyword_field"
+
+PHRASE_KEYS = frozenset({"field", "keyword", "escape", "token_wildcard"})
+
+# A run of these characters is always a single token of Elasticsearch's standard tokenizer
+# (Unicode UAX #29: letters, digits and the connector "_" never break between each other),
+# so a substring made only of them lies inside one token and a token wildcard finds it.
+_SINGLE_TOKEN = re.compile(r"[A-Za-z0-9_]+")
+
+# Characters at which the standard tokenizer always ends a word (whitespace and the ASCII
+# punctuation UAX #29 never joins into a word). ". : , ; ' _" are left out: between letters or
+# digits they are part of the word ("system.syslog", "don't", "a:b", "1,5", "foo_bar").
+_BREAKING = "".join(sorted(set(string.whitespace + string.punctuation) - set(".:,;'_")))
+
+# Unicode categories the tokenizer always breaks at: separators, dashes, opening and closing
+# brackets ("‘’" are Pi/Pf and may join, so quotes are not in the list).
+_BREAKING_CATEGORIES = frozenset({"Zs", "Zl", "Zp", "Pd", "Ps", "Pe"})
+
+
+def _is_breaking(char: str) -> bool:
+    return char in _BREAKING or unicodedata.category(char) in _BREAKING_CATEGORIES
+
+
+def _strip_breaking(text: str, side: str) -> str:
+    if side == "start":
+        index = 0
+        while index < len(text) and _is_breaking(text[index]):
+            index += 1
+        return text[index:]
+    index = len(text)
+    while index > 0 and _is_breaking(text[index - 1]):
+        index -= 1
+    return text[:index]
+
+
+_ANYWHERE = "the phrase matches these words anywhere in the field"
+
+TextMatchKind = Literal["phrase", "superset", "unsupported"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TextMatch:
+    """How a Sigma string value translates on an analysed text field.
+
+    ``kind`` is ``phrase`` (faithful: the value's words, as a phrase), ``superset`` (the phrase
+    may match more than the rule: emit with a TranslationWarning) or ``unsupported`` (no phrase
+    expresses it: refuse). ``phrase`` is the text to search for; ``token_wildcard`` says that a
+    wildcard on a single token expresses the value better than a phrase (only when asked for);
+    ``reason`` explains a superset or a refusal.
+
+    >>> classify_text_value(SigmaString("*module verification failed*")).kind
+    'phrase'
+    >>> classify_text_value(SigmaString("*odule verif*x*")).kind
+    'unsupported'
+    """
+
+    kind: TextMatchKind
+    phrase: str = ""
+    reason: str = ""
+    token_wildcard: bool = False
+
+
+def _unsupported(reason: str) -> TextMatch:
+    return TextMatch(kind="unsupported", reason=reason)
+
+
+def classify_text_value(value: SigmaString, *, token_wildcard: bool = False) -> TextMatch:
+    """Decide how ``value`` (modifiers applied: ``contains`` is ``*x*``) matches a text field.
+
+    Leading and trailing ``*`` mark open ends (``contains``, ``startswith``, ``endswith``); an
+    open end must fall on a word boundary: the value's character there is a letter or digit
+    (or whitespace, which is dropped, making the phrase broader). Anchored ends (equality, the
+    anchored side of ``startswith``/``endswith``) cannot be enforced by a phrase, so the result
+    is a superset. Wildcards inside the value, a value without any letter or digit, and an open
+    end on punctuation are unsupported. With ``token_wildcard``, a value that is one run of
+    ASCII letters, digits and ``_`` with an open end stays a wildcard on that single token.
+
+    >>> classify_text_value(SigmaString("module verification*")).kind
+    'superset'
+    >>> classify_text_value(SigmaString("*kernel*"), token_wildcard=True).token_wildcard
+    True
+    """
+    parts = list(value.s)
+    placeholders = [p for p in parts if isinstance(p, Placeholder)]
+    if placeholders:
+        return _unsupported(f"the placeholder %{placeholders[0].name}% was not resolved")
+    open_start = False
+    open_end = False
+    while parts and parts[0] is SpecialChars.WILDCARD_MULTI:
+        parts.pop(0)
+        open_start = True
+    while parts and parts[-1] is SpecialChars.WILDCARD_MULTI:
+        parts.pop()
+        open_end = True
+    if any(isinstance(p, SpecialChars) for p in parts):
+        return _unsupported(
+            "a wildcard inside the value cannot be expressed: an analysed text field is "
+            "searched by whole words, and a phrase query has no wildcards"
+        )
+    core = "".join(str(p) for p in parts)
+    if not any(c.isalnum() for c in core):
+        return _unsupported(
+            "the value holds no letter or digit, so it has no word an analysed text field "
+            "could be searched for"
+        )
+
+    if token_wildcard and (open_start or open_end) and _SINGLE_TOKEN.fullmatch(core):
+        if open_start and open_end:
+            return TextMatch(kind="phrase", phrase=core, token_wildcard=True)
+        where = "start" if open_end else "end"
+        return TextMatch(
+            kind="superset",
+            phrase=core,
+            token_wildcard=True,
+            reason=f"the word wildcard matches any word of the field, not only at its {where}",
+        )
+
+    reasons: list[str] = []
+    for side, is_open in (("start", open_start), ("end", open_end)):
+        if not is_open:
+            continue
+        stripped = _strip_breaking(core, side)
+        dropped = core[: len(core) - len(stripped)] if side == "start" else core[len(stripped) :]
+        core = stripped
+        edge = core[0] if side == "start" else core[-1]
+        if dropped:
+            shown = repr(dropped.strip()) if dropped.strip() else "whitespace"
+            position = "leading" if side == "start" else "trailing"
+            reasons.append(f"the {position} {shown} is not enforced (the analyser drops it)")
+        if not edge.isalnum():
+            return _unsupported(
+                f"the value {'starts' if side == 'start' else 'ends'} with {edge!r} next to a "
+                f"wildcard: whether that character is part of a word depends on the "
+                f"analyser, so no phrase matches it faithfully"
+            )
+    if not open_start and not open_end:
+        reasons.insert(
+            0,
+            "a phrase cannot match the whole field value: it also matches longer values "
+            "containing these words",
+        )
+    elif not open_start:
+        reasons.insert(0, f"{_ANYWHERE}, not only at its start")
+    elif not open_end:
+        reasons.insert(0, f"{_ANYWHERE}, not only at its end")
+    phrase = core.strip()
+    if reasons:
+        return TextMatch(kind="superset", phrase=phrase, reason="; ".join(reasons))
+    return TextMatch(kind="phrase", phrase=phrase)
+
+
+def as_contains(value: SigmaString) -> SigmaString:
+    """Return ``value`` with leading and trailing ``*`` (keyword searches match anywhere)."""
+    result = value
+    if not result.startswith(SpecialChars.WILDCARD_MULTI):
+        result = SpecialChars.WILDCARD_MULTI + result
+    if not result.endswith(SpecialChars.WILDCARD_MULTI):
+        result = result + SpecialChars.WILDCARD_MULTI
+    return result
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return [str(v) for v in value]
+
+
+class TextFieldMixin:
+    """Mixin for pySigma TextQueryBackend subclasses: phrase queries on analysed text fields.
+
+    Put it first in the bases (``class X(TextFieldMixin, LuceneBackend)``) or use
+    :func:`text_aware`. It reads ``taintsigma_text_fields`` and ``taintsigma_keyword_field``
+    from the processing pipeline's ``vars``. A string match on a text field becomes a phrase
+    (``phrase_config['field']``, a template with ``{field}`` and ``{value}``); a superset
+    translation emits a :class:`~taintsigma.errors.TranslationWarning`; what a phrase cannot
+    express raises :class:`~taintsigma.errors.UnsupportedByTarget` naming rule, field and target.
+    Unbound keywords search the keyword field (or, without one, use ``phrase_config['keyword']``).
+    """
+
+    phrase_config: ClassVar[dict[str, Any]] = {}
+
+    # ---- configuration from the pipeline ---------------------------------------------------
+
+    def _pipeline_vars(self) -> dict[str, Any]:
+        pipeline = getattr(self, "last_processing_pipeline", None)
+        if pipeline is None:
+            pipeline = getattr(self, "processing_pipeline", None)
+        return dict(pipeline.vars) if pipeline is not None else {}
+
+    def text_fields(self) -> frozenset[str]:
+        """Target field names the pipeline declares as analysed text."""
+        return frozenset(_as_list(self._pipeline_vars().get(TEXT_FIELDS_VAR)))
+
+    def keyword_field(self) -> str | None:
+        """The field unbound keywords search, if the pipeline names one."""
+        value = self._pipeline_vars().get(KEYWORD_FIELD_VAR)
+        return str(value) if value else None
+
+    def is_text_field(self, field: str | None) -> bool:
+        """True if ``field`` is declared as analysed text by the pipeline."""
+        return field is not None and field in self.text_fields()
+
+    def target_name(self) -> str:
+        """The target id used in messages (the backend's plugin identifier)."""
+        return str(getattr(self, "identifier", None) or _identifier_of(type(self)))
+
+    # ---- messages ------------------------------------------------------------------------------
+
+    def _rule_id(self) -> str | None:
+        rule = getattr(self, "_taintsigma_rule", None)
+        if rule is None:
+            return None
+        return str(rule.id) if rule.id is not None else rule.title
+
+    def unsupported(self, field: str | None, reason: str) -> UnsupportedByTarget:
+        """Build the error for a valid rule the target cannot express (caller raises it)."""
+        where = f"field '{field}'" if field is not None else "a keyword search"
+        rule_id = self._rule_id()
+        rule = f"rule {rule_id}: " if rule_id else ""
+        return UnsupportedByTarget(
+            f"{rule}target '{self.target_name()}' cannot express {where}: {reason}",
+            rule_id=rule_id,
+        )
+
+    def warn_superset(self, field: str | None, reason: str) -> None:
+        """Emit the TranslationWarning of a safe but broader translation."""
+        where = f"field '{field}'" if field is not None else "a keyword search"
+        rule_id = self._rule_id()
+        rule = f"rule {rule_id} " if rule_id else ""
+        warnings.warn(
+            f"{rule}({self.target_name()}): {where}: {reason}; the query may match more "
+            f"events than the rule",
+            TranslationWarning,
+            stacklevel=3,
+        )
+
+    # ---- bookkeeping: the rule being converted and the depth of 'not' ----------------------------
+
+    def convert_rule(
+        self, rule: Any, output_format: str | None = None, callback: Any = None
+    ) -> Any:
+        previous = getattr(self, "_taintsigma_rule", None)
+        self._taintsigma_rule = rule
+        try:
+            return super().convert_rule(rule, output_format, callback)  # type: ignore[misc]
+        finally:
+            self._taintsigma_rule = previous
+
+    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
+        self._taintsigma_negations = getattr(self, "_taintsigma_negations", 0) + 1
+        try:
+            return super().convert_condition_not(cond, state)  # type: ignore[misc]
+        finally:
+            self._taintsigma_negations -= 1
+
+    def negated(self) -> bool:
+        """True while converting inside an odd number of ``not``."""
+        return getattr(self, "_taintsigma_negations", 0) % 2 == 1
+
+    # ---- the phrase ---------------------------------------------------------------------------
+
+    def escape_phrase(self, text: str) -> str:
+        """Escape ``text`` for the inside of a phrase (``phrase_config['escape']`` characters)."""
+        chars = self.phrase_config.get("escape", '\\"')
+        return "".join("\\" + c if c in chars else c for c in text)
+
+    def render_phrase(self, field: str | None, text: str) -> str:
+        """Return the phrase query for ``text`` on ``field`` (``None``: the keyword template)."""
+        value = self.escape_phrase(text)
+        if field is None:
+            return str(self.phrase_config["keyword"]).format(value=value)
+        return str(self.phrase_config["field"]).format(
+            field=self.escape_and_quote_field(field),  # type: ignore[attr-defined]
+            value=value,
+        )
+
+    def convert_text_match(
+        self, field: str | None, value: SigmaString, state: ConversionState
+    ) -> Any:
+        """Translate a string match on a text field (``None``: unbound, keyword template)."""
+        if value.s and all(p is SpecialChars.WILDCARD_MULTI for p in value.s):
+            # '*' alone means any value: the backend's own form (an existence test) is exact.
+            return self._convert_stock_string(field, value, state)
+        match = classify_text_value(
+            value, token_wildcard=bool(self.phrase_config.get("token_wildcard", False))
+        )
+        if match.kind == "unsupported":
+            raise self.unsupported(field, match.reason)
+        if match.kind == "superset":
+            if self.negated():
+                raise self.unsupported(
+                    field,
+                    f"{match.reason}; under 'not' that broader query would exclude events the "
+                    f"rule keeps",
+                )
+            self.warn_superset(field, match.reason)
+        if match.token_wildcard:
+            return self._convert_stock_string(field, value, state)
+        return self.render_phrase(field, match.phrase)
+
+    def _convert_stock_string(
+        self, field: str | None, value: SigmaString, state: ConversionState
+    ) -> Any:
+        if field is None:
+            return super().convert_condition_val_str(  # type: ignore[misc]
+                ConditionValueExpression(value), state
+            )
+        return super().convert_condition_field_eq_val_str(  # type: ignore[misc]
+            ConditionFieldEqualsValueExpression(field, value), state
+        )
+
+    # ---- pySigma hooks ------------------------------------------------------------------------
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if self.is_text_field(cond.field):
+            return self.convert_text_match(cond.field, cond.value, state)
+        return super().convert_condition_field_eq_val_str(cond, state)  # type: ignore[misc]
+
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if self.is_text_field(cond.field):
+            raise self.unsupported(
+                cond.field,
+                "the 'cased' modifier needs case-sensitive matching, but an analysed text "
+                "field is indexed lowercased",
+            )
+        return super().convert_condition_field_eq_val_str_case_sensitive(  # type: ignore[misc]
+            cond, state
+        )
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if self.is_text_field(cond.field):
+            return self.convert_text_match(cond.field, SigmaString(str(cond.value)), state)
+        return super().convert_condition_field_eq_val_num(cond, state)  # type: ignore[misc]
+
+    def convert_condition_field_eq_val_re(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if self.is_text_field(cond.field):
+            raise self.unsupported(
+                cond.field,
+                "a regular expression on an analysed text field runs against single words, "
+                "not the whole value",
+            )
+        return super().convert_condition_field_eq_val_re(cond, state)  # type: ignore[misc]
+
+    def decide_convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> bool:
+        if any(
+            isinstance(arg, ConditionFieldEqualsValueExpression) and self.is_text_field(arg.field)
+            for arg in cond.args
+        ):
+            return False  # each value becomes its own phrase
+        return super().decide_convert_condition_as_in_expression(cond, state)  # type: ignore[misc]
+
+    def convert_condition_field_eq_expansion(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if self.is_text_field(cond.field) and isinstance(cond.value, SigmaExpansion):
+            or_cond = ConditionOR(
+                [ConditionFieldEqualsValueExpression(cond.field, v) for v in cond.value.values],
+                cond.source,
+            )
+            if getattr(self, "parenthesize", False) and len(or_cond.args) > 1:
+                # Backends that parenthesize everything (Lucene, EQL) do not group expansions
+                # by precedence: their stock form is an already grouped in-list.
+                return self.convert_condition_group(or_cond, state)  # type: ignore[attr-defined]
+            return self.convert_condition_or(or_cond, state)  # type: ignore[attr-defined]
+        return super().convert_condition_field_eq_expansion(cond, state)  # type: ignore[misc]
+
+    def _bind_keyword(self, cond: ConditionValueExpression, value: Any) -> Any | None:
+        """Bind an unbound value to the pipeline's keyword field; None when there is none."""
+        field = self.keyword_field()
+        if field is None:
+            return None
+        bound = ConditionFieldEqualsValueExpression(field, value)
+        bound.parent = cond.parent
+        return bound
+
+    def convert_condition_val_str(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> Any:
+        value = as_contains(cond.value)
+        bound = self._bind_keyword(cond, value)
+        if bound is not None:
+            return self.convert_condition_field_eq_val(bound, state)  # type: ignore[attr-defined]
+        if "keyword" in self.phrase_config:
+            return self.convert_text_match(None, value, state)
+        return super().convert_condition_val_str(cond, state)  # type: ignore[misc]
+
+    def convert_condition_val_num(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> Any:
+        if self.keyword_field() is not None or "keyword" in self.phrase_config:
+            as_text = ConditionValueExpression(SigmaString(str(cond.value)))
+            as_text.parent = cond.parent
+            return self.convert_condition_val_str(as_text, state)
+        return super().convert_condition_val_num(cond, state)  # type: ignore[misc]
+
+    def convert_condition_val_re(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> Any:
+        bound = self._bind_keyword(cond, cond.value)
+        if bound is not None and isinstance(cond.value, SigmaRegularExpression):
+            return self.convert_condition_field_eq_val(bound, state)  # type: ignore[attr-defined]
+        return super().convert_condition_val_re(cond, state)  # type: ignore[misc]
+
+
+def _identifier_of(backend_cls: type) -> str:
+    # pySigma's own rule for plugin ids (LuceneBackend -> lucene, ESQLBackend -> esql).
+    from sigma.plugins import InstalledSigmaPlugins
+
+    return InstalledSigmaPlugins._get_backend_identifier(backend_cls, backend_cls.__name__)
+
+
+def check_phrase_config(phrase: dict[str, Any]) -> None:
+    """Raise TaintSigmaError if a target's ``phrase:`` mapping is malformed."""
+    if not isinstance(phrase, dict):
+        raise TaintSigmaError("'phrase' must be a mapping with at least a 'field' template")
+    unknown = set(phrase) - PHRASE_KEYS
+    if unknown:
+        raise TaintSigmaError(
+            f"unknown 'phrase' keys: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(PHRASE_KEYS))})"
+        )
+    template = phrase.get("field")
+    if not isinstance(template, str) or "{value}" not in template or "{field}" not in template:
+        raise TaintSigmaError("'phrase.field' must be a template with {field} and {value}")
+    keyword = phrase.get("keyword")
+    if keyword is not None and (not isinstance(keyword, str) or "{value}" not in keyword):
+        raise TaintSigmaError("'phrase.keyword' must be a template with {value}")
+
+
+def text_aware(
+    backend_cls: type[Backend], phrase: dict[str, Any], *, target_id: str | None = None
+) -> type[Backend]:
+    """Return ``backend_cls`` made field-type aware with the phrase form ``phrase``.
+
+    ``phrase`` comes from a target's ``target.yml``: ``field`` (template with ``{field}`` and
+    ``{value}``), optional ``keyword`` (template with ``{value}`` for an unbound phrase),
+    ``escape`` (characters backslash-escaped inside the phrase) and ``token_wildcard`` (keep a
+    single-word ``contains`` as a wildcard on that word). The subclass keeps the backend's name
+    and its plugin identifier (or ``target_id``).
+
+    >>> from sigma.backends.elasticsearch import LuceneBackend
+    >>> cls = text_aware(LuceneBackend, {"field": '{field}:"{value}"', "escape": '\\\\"'})
+    >>> cls.identifier, issubclass(cls, TextFieldMixin)
+    ('lucene', True)
+    """
+    check_phrase_config(phrase)
+    return _text_aware(backend_cls, tuple(sorted(phrase.items())), target_id)
+
+
+@cache
+def _text_aware(
+    backend_cls: type[Backend], phrase_items: tuple[tuple[str, Any], ...], target_id: str | None
+) -> type[Backend]:
+    identifier = target_id or _identifier_of(backend_cls)
+    base_config = dict(getattr(backend_cls, "phrase_config", {}) or {})
+    aware = issubclass(backend_cls, TextFieldMixin)
+    bases = (backend_cls,) if aware else (TextFieldMixin, backend_cls)
+    metaclass = type(backend_cls)  # pySigma backends are ABCs
+    return metaclass(
+        f"TextAware{backend_cls.__name__}",
+        bases,
+        {
+            "__module__": __name__,
+            "__doc__": f"{backend_cls.__name__} with phrase queries on analysed text fields.",
+            "identifier": identifier,
+            "name": backend_cls.name,
+            "phrase_config": {**base_config, **dict(phrase_items)},
+        },
+    )
