@@ -60,6 +60,11 @@ def rule_files(
                 raise RuleLoadError("not a regular file or folder", path=path)
             else:
                 raise RuleLoadError("no such file or folder", path=path)
+        except OSError as err:  # e.g. a name too long, or a folder on the way not searchable
+            wrapped = RuleLoadError(f"cannot access: {err.strerror}", path=path)
+            if errors is None:
+                raise wrapped from err
+            errors.append(wrapped)
         except RuleLoadError as err:
             if errors is None:
                 raise
@@ -83,6 +88,13 @@ def _walk(folder: Path, errors: list[RuleLoadError] | None) -> Iterator[Path]:
                     raise
                 errors.append(err)
         elif entry.suffix in RULE_SUFFIXES:
+            if not entry.is_file():
+                # A FIFO or device named *.yml would block or fail on read: name it instead.
+                err = RuleLoadError("not a regular file", path=entry)
+                if errors is None:
+                    raise err
+                errors.append(err)
+                continue
             yield entry
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from taintsigma.check import check_rules
-from taintsigma.cli.main import EXIT_FINDINGS, EXIT_USAGE, error, handle_errors
+from taintsigma.cli.main import EXIT_FINDINGS, EXIT_USAGE, handle_errors
+from taintsigma.cli.main import report as report_error
 from taintsigma.errors import ErrorPolicy
 from taintsigma.rules import load_rules
 
@@ -23,7 +24,7 @@ def check(rules: tuple[Path, ...]) -> int:
     loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
     report = check_rules(loaded)
     for err in report.errors:
-        error(str(err))
+        report_error(err)
     for issue in report.issues:
         click.echo(str(issue))
     failed = len({i.rule_id for i in report.issues})

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from taintsigma.cli.main import EXIT_USAGE, error, handle_errors, warn
+from taintsigma.cli.main import EXIT_USAGE, handle_errors, warn
+from taintsigma.cli.main import report as report_error
 from taintsigma.convert import convert_rules
 from taintsigma.errors import ErrorPolicy, TaintSigmaError, TargetNotFoundError
 from taintsigma.rules import load_rules
@@ -57,7 +58,7 @@ def convert(
     if blocks:
         click.echo("\n\n".join(blocks))
     for failure in failures:
-        error(str(failure))
+        report_error(failure)
     return EXIT_USAGE if failures else 0
 
 

@@ -90,6 +90,14 @@ def error(message: str) -> None:
     click.echo(f"taintsigma: error: {' '.join(message.split())}", err=True)
 
 
+def report(err: BaseException) -> None:
+    """Print a collected error as one line; with ``--debug``, its traceback first."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None and (ctx.find_root().obj or {}).get("debug"):
+        traceback.print_exception(err, file=sys.stderr)
+    error(str(err))
+
+
 def warn(message: str) -> None:
     """Print one warning line on stderr."""
     click.echo(f"taintsigma: warning: {' '.join(message.split())}", err=True)
