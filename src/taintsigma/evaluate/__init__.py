@@ -1,0 +1,35 @@
+"""The native evaluator: Sigma rules compiled (after a pipeline) into in-process matchers.
+
+>>> from taintsigma import load_rules
+>>> from taintsigma.evaluate import compile_rules
+>>> matcher = compile_rules(load_rules())
+>>> [m.rule_id for m in matcher.match({"program": "kernel", "message":
+...     "module verification failed: signature and/or required key missing - tainting kernel"})]
+['05cad2fb-200c-407f-b472-02ea8c9e5e4a']
+"""
+
+from __future__ import annotations
+
+from taintsigma.evaluate.modifiers import register_modifiers
+
+register_modifiers()
+
+from taintsigma.errors import ErrorPolicy, RuleCompileError  # noqa: E402
+from taintsigma.evaluate.compile import LogSource, Match, RuleMatcher, compile_rule  # noqa: E402
+from taintsigma.evaluate.correlation import CorrelationAlert, CorrelationEngine  # noqa: E402
+from taintsigma.evaluate.prefilter import Prefilter  # noqa: E402
+from taintsigma.evaluate.ruleset import RuleSetMatcher, compile_rules  # noqa: E402
+
+__all__ = [
+    "CorrelationAlert",
+    "CorrelationEngine",
+    "ErrorPolicy",
+    "LogSource",
+    "Match",
+    "Prefilter",
+    "RuleCompileError",
+    "RuleMatcher",
+    "RuleSetMatcher",
+    "compile_rule",
+    "compile_rules",
+]

@@ -1,0 +1,380 @@
+"""Compile pySigma condition trees (after the pipeline) into closures over events.
+
+A compiled node is ``node(event, memo) -> bool``: ``event`` is the event mapping, ``memo`` a
+dict shared by every rule tried on the same event (lower-cased field values are computed once
+per event, not once per rule).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionItem,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.types import (
+    SigmaExists,
+    SigmaFieldReference,
+    SigmaNull,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaString,
+    SigmaType,
+    SpecialChars,
+)
+
+from taintsigma.evaluate.fields import MISSING, as_text, compile_getter, iter_strings
+from taintsigma.evaluate.values import (
+    CompileContext,
+    StringPattern,
+    TextTest,
+    compile_regex,
+    flatten_values,
+    regex_source,
+    scalar_test,
+    string_pattern,
+    text_test,
+)
+
+Node = Callable[[Mapping[str, Any], dict], bool]
+ALL_VALUES = "\0all"  # memo key of the lower-cased text of every value of the event
+
+_COST = {"eq": 1, "prefix": 2, "suffix": 2, "contains": 3, "glob": 4, "wild": 15}
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A compiled node with its estimated cost (cheaper operands of AND/OR run first)."""
+
+    node: Node
+    cost: float
+
+
+def compile_condition(tree: Any, ctx: CompileContext) -> Compiled:
+    """Compile a postprocessed pySigma condition tree (leaves are field/value expressions)."""
+    if isinstance(tree, ConditionNOT):
+        operand = compile_condition(tree.args[0], ctx)
+        inner = operand.node
+        return Compiled(lambda event, memo: not inner(event, memo), operand.cost)
+    if isinstance(tree, (ConditionAND, ConditionOR)):
+        operands = _merge_or_leaves(tree.args) if isinstance(tree, ConditionOR) else tree.args
+        parts = sorted((compile_condition(arg, ctx) for arg in operands), key=lambda c: c.cost)
+        return combine(isinstance(tree, ConditionAND), parts)
+    if isinstance(tree, _FieldGroup):
+        return compile_field(tree.field, tree.values, ctx)
+    if isinstance(tree, _KeywordGroup):
+        return compile_keywords(tree.values, ctx)
+    if isinstance(tree, ConditionFieldEqualsValueExpression):
+        return compile_field(tree.field, [tree.value], ctx)
+    if isinstance(tree, ConditionValueExpression):
+        return compile_keywords([tree.value], ctx)
+    raise ctx.error(f"condition element {type(tree).__name__} is not supported")
+
+
+def combine(conjunction: bool, parts: Sequence[Compiled]) -> Compiled:
+    """AND (``conjunction``) or OR of compiled nodes, in the given order."""
+    cost = sum(p.cost for p in parts)
+    nodes = tuple(p.node for p in parts)
+    if len(nodes) == 1:
+        return Compiled(nodes[0], cost)
+    if len(nodes) == 2:
+        first, second = nodes
+        if conjunction:
+            return Compiled(lambda e, m: first(e, m) and second(e, m), cost)
+        return Compiled(lambda e, m: first(e, m) or second(e, m), cost)
+    if conjunction:
+
+        def all_of(event: Mapping[str, Any], memo: dict) -> bool:
+            for node in nodes:
+                if not node(event, memo):
+                    return False
+            return True
+
+        return Compiled(all_of, cost)
+
+    def any_of(event: Mapping[str, Any], memo: dict) -> bool:
+        for node in nodes:
+            if node(event, memo):
+                return True
+        return False
+
+    return Compiled(any_of, cost)
+
+
+@dataclass
+class _FieldGroup:
+    field: str
+    values: list[SigmaType]
+
+
+@dataclass
+class _KeywordGroup:
+    values: list[SigmaType]
+
+
+def _merge_or_leaves(args: Sequence[Any]) -> list[Any]:
+    """OR-linked values of one field (or keywords) become one leaf: one lookup, one test."""
+    merged: list[Any] = []
+    by_field: dict[str, _FieldGroup] = {}
+    keywords: _KeywordGroup | None = None
+    for arg in args:
+        if isinstance(arg, ConditionFieldEqualsValueExpression):
+            group = by_field.get(arg.field)
+            if group is None:
+                group = by_field[arg.field] = _FieldGroup(arg.field, [])
+                merged.append(group)
+            group.values.append(arg.value)
+        elif isinstance(arg, ConditionValueExpression):
+            if keywords is None:
+                keywords = _KeywordGroup([])
+                merged.append(keywords)
+            keywords.values.append(arg.value)
+        else:
+            merged.append(arg)
+    return merged
+
+
+# --- field leaves --------------------------------------------------------------------------
+
+
+def compile_field(name: str, values: Sequence[SigmaType], ctx: CompileContext) -> Compiled:
+    """A leaf testing field ``name`` against OR-linked values."""
+    flat = flatten_values(values, ctx)
+    get = compile_getter(name)
+    alternatives: list[Compiled] = []
+    exists = [v for v in flat if isinstance(v, SigmaExists)]
+    for wanted in exists:
+        alternatives.append(_exists_leaf(get, bool(wanted.exists)))
+    refs = [v for v in flat if isinstance(v, SigmaFieldReference)]
+    for ref in refs:
+        alternatives.append(_fieldref_leaf(get, ref))
+    plain = [v for v in flat if not isinstance(v, (SigmaExists, SigmaFieldReference))]
+    if plain:
+        alternatives.append(_value_leaf(name, get, plain, ctx))
+    if not alternatives:
+        raise ctx.error(f"field {name!r} has no value to match")
+    return combine(False, sorted(alternatives, key=lambda c: c.cost))
+
+
+def _exists_leaf(get: Callable[[Mapping[str, Any]], Any], wanted: bool) -> Compiled:
+    def exists(event: Mapping[str, Any], memo: dict) -> bool:
+        value = get(event)
+        return (value is not MISSING and value is not None) is wanted
+
+    return Compiled(exists, 1)
+
+
+def _fieldref_leaf(get: Callable[[Mapping[str, Any]], Any], ref: SigmaFieldReference) -> Compiled:
+    get_other = compile_getter(ref.field)
+    if ref.starts_with and ref.ends_with:
+        relation: Callable[[str, str], bool] = lambda mine, other: other in mine
+    elif ref.starts_with:
+        relation = lambda mine, other: mine.startswith(other)
+    elif ref.ends_with:
+        relation = lambda mine, other: mine.endswith(other)
+    else:
+        relation = lambda mine, other: mine == other
+
+    def texts(value: Any) -> list[str]:
+        items = value if isinstance(value, list) else [value]
+        return [t.lower() for t in map(as_text, items) if t is not None]
+
+    def fieldref(event: Mapping[str, Any], memo: dict) -> bool:
+        mine, other = get(event), get_other(event)
+        if mine is MISSING or other is MISSING or mine is None or other is None:
+            return False
+        return any(relation(m, o) for m in texts(mine) for o in texts(other))
+
+    return Compiled(fieldref, 4)
+
+
+def _value_leaf(
+    name: str,
+    get: Callable[[Mapping[str, Any]], Any],
+    values: list[SigmaType],
+    ctx: CompileContext,
+) -> Compiled:
+    null_ok = any(isinstance(v, SigmaNull) for v in values)
+    strings = [string_pattern(v, ctx) for v in values if isinstance(v, SigmaString)]
+    folded = [p for p in strings if not p.cased]
+    cased = [p for p in strings if p.cased]
+    regexes = [compile_regex(regex_source(v), ctx) for v in values if isinstance(v, SigmaRegularExpression)]
+    scalars = [
+        scalar_test(v, ctx)
+        for v in values
+        if not isinstance(v, (SigmaNull, SigmaString, SigmaRegularExpression))
+    ]
+    cost = sum(_COST[p.kind] for p in strings) + 15 * len(regexes) + 3 * len(scalars) or 1
+    folded_test = text_test(folded, ctx) if folded else None
+    raw_tests: list[TextTest] = ([text_test(cased, ctx)] if cased else []) + regexes
+
+    def one(value: Any) -> bool:
+        """A single, non-null event value (no memo: list elements, numbers)."""
+        text = as_text(value)
+        if text is not None:
+            if folded_test is not None and folded_test(text.lower()):
+                return True
+            for test in raw_tests:
+                if test(text):
+                    return True
+        for test in scalars:
+            if test(value):
+                return True
+        return False
+
+    def other(value: Any) -> bool:
+        if value is MISSING or value is None:
+            return null_ok
+        if isinstance(value, list):
+            return any(one(item) for item in value if item is not None)
+        return one(value)
+
+    fast = _fast_string_leaf(name, get, folded, other) if not (cased or regexes or scalars) else None
+    if fast is not None:
+        return Compiled(fast, cost)
+
+    def leaf(event: Mapping[str, Any], memo: dict) -> bool:
+        value = get(event)
+        if type(value) is not str:
+            return other(value)
+        if folded_test is not None:
+            lowered = memo.get(name)
+            if lowered is None:
+                lowered = memo[name] = value.lower()
+            if folded_test(lowered):
+                return True
+        for test in raw_tests:
+            if test(value):
+                return True
+        for test in scalars:
+            if test(value):
+                return True
+        return False
+
+    return Compiled(leaf, cost)
+
+
+def _fast_string_leaf(
+    name: str,
+    get: Callable[[Mapping[str, Any]], Any],
+    patterns: list[StringPattern],
+    other: Callable[[Any], bool],
+) -> Node | None:
+    """Specialised leaves for the commonest shapes: one literal, compared without a memo."""
+    if len(patterns) != 1:
+        return None
+    (pattern,) = patterns
+    literal, size = pattern.literal, len(pattern.literal)
+    if pattern.kind == "eq" and literal.isascii():
+        # An ASCII literal can only equal a lower-cased text of the same length.
+
+        def equals(event: Mapping[str, Any], memo: dict) -> bool:
+            value = get(event)
+            if type(value) is str:
+                return len(value) == size and (value == literal or value.lower() == literal)
+            return other(value)
+
+        return equals
+    if pattern.kind == "prefix":
+
+        def prefix(event: Mapping[str, Any], memo: dict) -> bool:
+            value = get(event)
+            if type(value) is str:
+                return value[:size].lower().startswith(literal)
+            return other(value)
+
+        return prefix
+    if pattern.kind == "suffix" and size:
+
+        def suffix(event: Mapping[str, Any], memo: dict) -> bool:
+            value = get(event)
+            if type(value) is str:
+                return value[-size:].lower().endswith(literal)
+            return other(value)
+
+        return suffix
+    if pattern.kind == "contains":
+
+        def contains(event: Mapping[str, Any], memo: dict) -> bool:
+            value = get(event)
+            if type(value) is str:
+                lowered = memo.get(name)
+                if lowered is None:
+                    lowered = memo[name] = value.lower()
+                return literal in lowered
+            return other(value)
+
+        return contains
+    return None
+
+
+# --- keyword leaves ------------------------------------------------------------------------
+
+
+def keyword_pattern(value: SigmaType, ctx: CompileContext) -> StringPattern | TextTest:
+    """A keyword matches anywhere in the searched text (implicit ``*`` on both sides)."""
+    if isinstance(value, SigmaNumber):
+        value = SigmaString(str(value.number))
+    if isinstance(value, SigmaString):
+        wrapped = value
+        if not wrapped.startswith(SpecialChars.WILDCARD_MULTI):
+            wrapped = SpecialChars.WILDCARD_MULTI + wrapped
+        if not wrapped.endswith(SpecialChars.WILDCARD_MULTI):
+            wrapped = wrapped + SpecialChars.WILDCARD_MULTI
+        return string_pattern(wrapped, ctx)
+    if isinstance(value, SigmaRegularExpression):
+        return compile_regex(regex_source(value), ctx)
+    raise ctx.error(f"keyword value {value!r} ({type(value).__name__}) is not supported")
+
+
+def compile_keywords(values: Sequence[SigmaType], ctx: CompileContext) -> Compiled:
+    """A leaf searching OR-linked keywords in the rule's keyword fields (or every value)."""
+    flat = flatten_values(values, ctx)
+    patterns = [keyword_pattern(v, ctx) for v in flat]
+    folded = [p for p in patterns if isinstance(p, StringPattern) and not p.cased]
+    raw: list[TextTest] = [p for p in patterns if not isinstance(p, StringPattern)]
+    cased = [p for p in patterns if isinstance(p, StringPattern) and p.cased]
+    if cased:
+        raw.append(text_test(cased, ctx))
+    folded_test = text_test(folded, ctx) if folded else None
+
+    def test(text: str, lowered: str) -> bool:
+        if folded_test is not None and folded_test(lowered):
+            return True
+        return any(t(text) for t in raw)
+
+    fields = ctx.keyword_fields
+    if fields is None:
+
+        def anywhere(event: Mapping[str, Any], memo: dict) -> bool:
+            texts = memo.get(ALL_VALUES)
+            if texts is None:
+                texts = memo[ALL_VALUES] = [(t, t.lower()) for t in iter_strings(event)]
+            return any(test(text, lowered) for text, lowered in texts)
+
+        return Compiled(anywhere, 30)
+    getters = [(f, compile_getter(f)) for f in fields]
+
+    def in_fields(event: Mapping[str, Any], memo: dict) -> bool:
+        for name, get in getters:
+            value = get(event)
+            if type(value) is str:
+                lowered = memo.get(name)
+                if lowered is None:
+                    lowered = memo[name] = value.lower()
+                if test(value, lowered):
+                    return True
+            elif value is not MISSING and value is not None:
+                for text in iter_strings(value):
+                    if test(text, text.lower()):
+                        return True
+        return False
+
+    return Compiled(in_fields, 5 * len(getters))

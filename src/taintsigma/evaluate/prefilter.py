@@ -1,0 +1,199 @@
+"""Literals a rule needs: the words an event must contain for the rule to possibly match.
+
+For every rule, a set of (field, lower-cased literal) pairs such that any event the rule
+matches has, in at least one of those fields, a value containing that literal. A rule with no
+such set (a ``not``, a regex, a number, …) is "always a candidate". The matcher indexes these
+to skip rules whose literals are absent; adapters use :class:`Prefilter` to skip raw lines.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionIdentifier,
+    ConditionNOT,
+    ConditionOR,
+    ConditionSelector,
+    ConditionValueExpression,
+)
+from sigma.types import SigmaString
+
+from taintsigma.evaluate.compile import RuleMatcher
+from taintsigma.evaluate.values import flatten_values
+
+ANYWHERE = "*"  # the "field" of a keyword searching every value of the event
+
+Requirement = frozenset[tuple[str, str]] | None
+
+
+def rule_requirement(matcher: RuleMatcher) -> Requirement:
+    """The (field, literal) pairs of which every event matching the rule has at least one.
+
+    Only the rule's own detections count: conditions a pipeline adds (``host.os.type``,
+    ``event.dataset``, set by adapters rather than read from the raw line) never do.
+    """
+    rule = matcher.processed
+    needs: list[Requirement] = []
+    for condition in rule.detection.parsed_condition:
+        needs.append(_top(condition.parse(postprocess=False), matcher))
+    return _any_of(needs)
+
+
+def _top(tree: Any, matcher: RuleMatcher) -> Requirement:
+    if isinstance(tree, ConditionIdentifier):
+        return _detection(tree.identifier, matcher)
+    if isinstance(tree, ConditionSelector):
+        detections = matcher.processed.detection
+        names = [i.identifier for i in tree.resolve_referenced_detections(detections)]
+        needs = [_detection(n, matcher) for n in names]
+        return _all_of(needs) if tree.cond_class is ConditionAND else _any_of(needs)
+    if isinstance(tree, ConditionNOT):
+        return None
+    if isinstance(tree, ConditionAND):
+        return _all_of([_top(arg, matcher) for arg in tree.args])
+    if isinstance(tree, ConditionOR):
+        return _any_of([_top(arg, matcher) for arg in tree.args])
+    return None
+
+
+def _detection(name: str, matcher: RuleMatcher) -> Requirement:
+    if name in matcher.added_detections:
+        return None
+    detections = matcher.processed.detection
+    tree = detections.detections[name].postprocess(detections, None, matcher.processed.source)
+    return _node(tree, matcher) if tree is not None else None
+
+
+def _node(tree: Any, matcher: RuleMatcher) -> Requirement:
+    if isinstance(tree, ConditionAND):
+        return _all_of([_node(arg, matcher) for arg in tree.args])
+    if isinstance(tree, ConditionOR):
+        return _any_of([_node(arg, matcher) for arg in tree.args])
+    if isinstance(tree, ConditionFieldEqualsValueExpression):
+        return _values(tree.value, (tree.field,), matcher)
+    if isinstance(tree, ConditionValueExpression):
+        return _values(tree.value, matcher.keyword_fields or (ANYWHERE,), matcher)
+    return None  # NOT and anything else: no literal is necessary
+
+
+def _values(value: Any, fields: tuple[str, ...], matcher: RuleMatcher) -> Requirement:
+    pairs: set[tuple[str, str]] = set()
+    for item in flatten_values([value], matcher.ctx):
+        literal = _longest_plain(item) if isinstance(item, SigmaString) else ""
+        if not literal:
+            return None
+        pairs.update((f, literal) for f in fields)
+    return frozenset(pairs) or None
+
+
+def _longest_plain(value: SigmaString) -> str:
+    runs = [""]
+    for part in value.s:
+        if isinstance(part, str):
+            runs[-1] += part
+        else:
+            runs.append("")
+    return max(runs, key=len).lower()
+
+
+def _any_of(needs: Iterable[Requirement]) -> Requirement:
+    union: set[tuple[str, str]] = set()
+    for need in needs:
+        if need is None:
+            return None
+        union |= need
+    return frozenset(union) or None
+
+
+def _all_of(needs: Iterable[Requirement]) -> Requirement:
+    known = [need for need in needs if need]
+    return max(known, key=_strength) if known else None
+
+
+def _strength(need: frozenset[tuple[str, str]]) -> tuple[int, int]:
+    # The weakest literal decides how often the rule is a candidate; fewer pairs break ties.
+    return (min(len(lit) for _, lit in need), -len(need))
+
+
+# --- raw-line prefilter --------------------------------------------------------------------
+
+_SAFE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")  # printable ASCII but '"' and '\'
+
+
+def _raw_safe(literal: str) -> str:
+    """The longest part of a literal that reads the same in raw text and in JSON strings."""
+    return max(_SAFE.findall(literal), key=len, default="")
+
+
+@dataclass(frozen=True)
+class Prefilter:
+    """Skips raw lines that no rule can match, before they are parsed.
+
+    ``by_rule`` maps each rule id to lower-cased literals of which every event the rule
+    matches contains one in its raw text; ``always`` holds the rules with no such literal.
+    Literals are printable ASCII without ``"`` or ``\\``, so they read the same in JSON.
+
+    >>> prefilter.may_match(raw_line.lower())  # doctest: +SKIP
+    """
+
+    by_rule: dict[str, frozenset[str]]
+    always: frozenset[str]
+
+    @property
+    def literals(self) -> frozenset[str]:
+        """Every literal of every rule."""
+        return frozenset(lit for lits in self.by_rule.values() for lit in lits)
+
+    def __post_init__(self) -> None:
+        ordered = sorted(self.literals, key=lambda s: (-len(s), s))
+        pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        object.__setattr__(self, "_search", pattern.search if pattern else None)
+
+    def may_match(self, raw_line_lower: str) -> bool:
+        """False only when no rule can match an event parsed from this (lower-cased) line."""
+        if self.always:
+            return True
+        search = self._search  # type: ignore[attr-defined]
+        return search is not None and search(raw_line_lower) is not None
+
+    def candidates(self, raw_line_lower: str) -> set[str]:
+        """The ids of the rules that may match an event parsed from this line."""
+        found = {rid for rid, lits in self.by_rule.items() if any(l in raw_line_lower for l in lits)}
+        return found | set(self.always)
+
+
+def build_prefilter(
+    matchers: Iterable[RuleMatcher], fields: Collection[str] | None = None
+) -> Prefilter | None:
+    """A Prefilter over compiled rules, or None when no rule has a necessary literal.
+
+    ``fields`` names the event fields whose values an adapter copies verbatim from the raw
+    line (for syslog: ``process.name``, ``message``); literals required in other fields (a
+    facility name decoded from a number, a field the adapter adds) are not used. None trusts
+    every field.
+    """
+    by_rule: dict[str, frozenset[str]] = {}
+    always: set[str] = set()
+    for matcher in matchers:
+        need = rule_requirement(matcher)
+        literals: set[str] = set()
+        for field_name, literal in need or ():
+            usable = fields is None or (field_name != ANYWHERE and field_name in fields)
+            safe = _raw_safe(literal) if usable else ""
+            if not safe:
+                literals = set()
+                break
+            literals.add(safe)
+        if literals:
+            by_rule[matcher.rule_id] = frozenset(literals)
+        else:
+            always.add(matcher.rule_id)
+    if not by_rule:
+        return None
+    return Prefilter(by_rule=by_rule, always=frozenset(always))
