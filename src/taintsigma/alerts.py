@@ -54,7 +54,9 @@ class Alert:
     @property
     def timestamp(self) -> str | None:
         """The event's ``@timestamp`` (or ``timestamp``), if it has one."""
-        value = get_field(self.event.fields, "@timestamp") or get_field(self.event.fields, "timestamp")
+        value = get_field(self.event.fields, "@timestamp") or get_field(
+            self.event.fields, "timestamp"
+        )
         return value if isinstance(value, str) else None
 
     def to_dict(self) -> dict[str, Any]:

@@ -64,9 +64,14 @@ class DmesgAdapter(Adapter):
         if found["fac"]:
             syslog: dict[str, object] = {}
             if found["fac"] in FACILITY_NAMES:
-                syslog["facility"] = {"name": found["fac"], "code": FACILITY_NAMES.index(found["fac"])}
+                syslog["facility"] = {
+                    "name": found["fac"],
+                    "code": FACILITY_NAMES.index(found["fac"]),
+                }
             level = _DMESG_LEVELS.get(found["lvl"], found["lvl"])
             if level in SEVERITY_NAMES:
                 syslog["severity"] = {"name": level, "code": SEVERITY_NAMES.index(level)}
             document["log"] = {"syslog": syslog}
-        return Event(fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG)
+        return Event(
+            fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG
+        )

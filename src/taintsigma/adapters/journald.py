@@ -89,7 +89,9 @@ class JournaldAdapter(Adapter):
         if transport:
             document["journald"] = {"transport": transport}
         document["input"] = {"type": "journald"}
-        return Event(fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG)
+        return Event(
+            fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG
+        )
 
 
 def _first(value: object) -> object:

@@ -31,11 +31,19 @@ MONTHS = {
     name: number
     for number, names in enumerate(
         (
-            ("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-            ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-            ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
             ("dec", "december"),
-        ),  # fmt: skip
+        ),
         start=1,
     )
     for name in names
@@ -73,7 +81,9 @@ _RFC5424 = re.compile(
     r"(?: (?P<msg>.*))?",
     re.DOTALL,
 )
-_SD_ELEMENT = re.compile(r"\[(?P<id>[^\s\]=\"]+)(?P<params>(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*)\]")
+_SD_ELEMENT = re.compile(
+    r"\[(?P<id>[^\s\]=\"]+)(?P<params>(?:[^\]\"\\]|\\.|\"(?:[^\"\\]|\\.)*\")*)\]"
+)
 _SD_PARAM = re.compile(r"(?P<name>[^\s=\]\"]+)=\"(?P<value>(?:[^\"\\]|\\.)*)\"")
 _ISO_PARTS = re.compile(
     r"(\d{2,4})-(\d{1,2})-(\d{1,2})[T ](\d{1,2}):?(\d{2})(?::?(\d{1,2})(?:[:.,](\d+))?)?"
@@ -119,7 +129,9 @@ class SyslogAdapter(Adapter):
             return Unparsed(origin=origin, reason="no syslog header", raw=raw)
         if document.pop("_bad_time", None):
             return Unparsed(origin=origin, reason="invalid time stamp in syslog header", raw=raw)
-        return Event(fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG)
+        return Event(
+            fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG
+        )
 
     def _parse_grok(self, text: str) -> dict[str, object] | None:
         for index, pattern in enumerate(PATTERNS):
@@ -136,7 +148,9 @@ class SyslogAdapter(Adapter):
                 document["_bad_time"] = True
                 return document
             document["@timestamp"] = format_timestamp(moment)
-            document["event"] = {"timezone": timezone_label(self.timezone, moment.replace(tzinfo=None))}
+            document["event"] = {
+                "timezone": timezone_label(self.timezone, moment.replace(tzinfo=None))
+            }
             if groups.get("host") is not None:
                 document["host"] = {"hostname": groups["host"]}
                 process: dict[str, object] = {"name": groups["prog"]}

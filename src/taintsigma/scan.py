@@ -1,0 +1,426 @@
+"""Scan logs with rules: inputs → adapters → compiled matcher → alerts, plus a summary.
+
+>>> scan = scan_paths(["samples/"])                    # doctest: +SKIP
+>>> for alert in scan: print(alert.rule.name, alert.origin)   # doctest: +SKIP
+>>> scan.summary.alerts_per_rule                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, tzinfo
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from taintsigma.adapters.base import Adapter
+from taintsigma.adapters.common import parse_timezone
+from taintsigma.adapters.dmesg import DmesgAdapter
+from taintsigma.adapters.ecs_ndjson import EcsNdjsonAdapter
+from taintsigma.adapters.event import Event, Location, Unparsed
+from taintsigma.adapters.inputs import (
+    READ_ERRORS,
+    InputProblem,
+    InputSource,
+    expand_inputs,
+    open_input,
+    read_error_message,
+)
+from taintsigma.adapters.journald import JournaldAdapter
+from taintsigma.adapters.json_lines import JsonLinesAdapter
+from taintsigma.adapters.reader import CHUNK_SIZE, ReadStats, make_searcher, read_lines
+from taintsigma.adapters.sniff import FORMATS, magic, sniff
+from taintsigma.adapters.syslog import SyslogAdapter
+from taintsigma.alerts import Alert
+from taintsigma.errors import TaintSigmaError
+from taintsigma.scan_rules import CompiledRules, compile_for_scan
+
+SCAN_FORMATS = ("auto", *FORMATS)
+# Below this much input, one process scans everything: forking costs more than it saves.
+PARALLEL_MIN_BYTES = 16 << 20
+
+
+@dataclass
+class FileSummary:
+    """What scanning one input found."""
+
+    path: str
+    format: str | None = None
+    lines: int = 0
+    skipped: int = 0
+    events: int = 0
+    unparsed: int = 0
+    truncated: int = 0
+    alerts: int = 0
+
+
+@dataclass
+class ScanSummary:
+    """Totals of a scan: inputs, lines read, skipped by the prefilter, parsed, alerts per rule.
+
+    ``alerts_per_rule`` maps rule id to ``(rule name, count)``; ``problems`` holds every input
+    that could not be read (errors) or was skipped on purpose (notes).
+    """
+
+    files: list[FileSummary] = field(default_factory=list)
+    problems: list[InputProblem] = field(default_factory=list)
+    alerts_per_rule: dict[str, tuple[str, int]] = field(default_factory=dict)
+    rule_errors: list[TaintSigmaError] = field(default_factory=list)
+    rules: int = 0
+
+    @property
+    def lines(self) -> int:
+        return sum(f.lines for f in self.files)
+
+    @property
+    def skipped(self) -> int:
+        return sum(f.skipped for f in self.files)
+
+    @property
+    def events(self) -> int:
+        return sum(f.events for f in self.files)
+
+    @property
+    def unparsed(self) -> int:
+        return sum(f.unparsed for f in self.files)
+
+    @property
+    def truncated(self) -> int:
+        return sum(f.truncated for f in self.files)
+
+    @property
+    def alerts(self) -> int:
+        return sum(count for _, count in self.alerts_per_rule.values())
+
+    @property
+    def errors(self) -> list[InputProblem]:
+        return [p for p in self.problems if p.error]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScanOptions:
+    """How to read inputs: format (``auto`` sniffs each input), time zone and reference time."""
+
+    format: str = "auto"
+    timezone: tzinfo = UTC
+    now: datetime | None = None
+    prefilter: bool = True
+    keep_unparsed: bool = False
+
+    def adapter(self, name: str) -> Adapter:
+        """A fresh adapter for a format name."""
+        if name == "syslog":
+            return SyslogAdapter(timezone=self.timezone, now=self.now)
+        if name == "dmesg":
+            return DmesgAdapter(timezone=self.timezone)
+        if name == "journald":
+            return JournaldAdapter()
+        if name == "ecs":
+            return EcsNdjsonAdapter()
+        if name == "json":
+            return JsonLinesAdapter()
+        raise TaintSigmaError(f"unknown format {name!r}; use one of {', '.join(SCAN_FORMATS)}")
+
+
+@dataclass
+class FileResult:
+    """Everything one input produced (returned whole by a worker process)."""
+
+    summary: FileSummary
+    alerts: list[Alert] = field(default_factory=list)
+    unparsed: list[Unparsed] = field(default_factory=list)
+    problems: list[InputProblem] = field(default_factory=list)
+
+
+class Scan:
+    """An ongoing scan: iterate it for alerts, in input order; ``summary`` fills as it goes.
+
+    ``on_problem`` is called with each InputProblem as soon as it is met, ``on_unparsed``
+    with each line that could not be parsed, ``on_progress`` with ``(bytes done, bytes total)``.
+    """
+
+    def __init__(
+        self,
+        sources: list[InputSource | InputProblem],
+        rules: CompiledRules,
+        options: ScanOptions,
+        *,
+        jobs: int | None = None,
+        on_problem: Callable[[InputProblem], None] | None = None,
+        on_unparsed: Callable[[Unparsed], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        self.sources = sources
+        self.rules = rules
+        self.options = options
+        self.jobs = jobs
+        self.on_problem = on_problem
+        self.on_unparsed = on_unparsed
+        self.on_progress = on_progress
+        self.summary = ScanSummary(rule_errors=list(rules.errors), rules=rules.count)
+        self.total_bytes = sum(s.size or 0 for s in sources if isinstance(s, InputSource))
+
+    def __iter__(self) -> Iterator[Alert]:
+        files = [s for s in self.sources if isinstance(s, InputSource)]
+        jobs = self.jobs if self.jobs is not None else min(2, os.cpu_count() or 1)
+        parallel = jobs > 1 and len(files) > 1 and self.total_bytes >= PARALLEL_MIN_BYTES
+        done = 0
+        results = self._parallel(jobs) if parallel else self._sequential()
+        for item in results:
+            if isinstance(item, InputProblem):
+                self._problem(item)
+                continue
+            for problem in item.problems:
+                self._problem(problem)
+            if item.summary.format is not None:
+                self.summary.files.append(item.summary)
+            for line in item.unparsed:
+                if self.on_unparsed is not None:
+                    self.on_unparsed(line)
+            for alert in item.alerts:
+                name, count = self.summary.alerts_per_rule.get(alert.rule.id, (alert.rule.name, 0))
+                self.summary.alerts_per_rule[alert.rule.id] = (name, count + 1)
+                yield alert
+            if parallel and self.on_progress is not None:
+                done += _size(item.summary.path)
+                self.on_progress(done, self.total_bytes)
+
+    def _problem(self, problem: InputProblem) -> None:
+        self.summary.problems.append(problem)
+        if self.on_problem is not None:
+            self.on_problem(problem)
+
+    def _sequential(self) -> Iterator[FileResult | InputProblem]:
+        done = 0
+        for source in self.sources:
+            if isinstance(source, InputProblem):
+                yield source
+                continue
+            progress = None
+            if self.on_progress is not None and source.size:
+                progress = _Progress(self.on_progress, done, self.total_bytes)
+            yield scan_source(source, self.rules, self.options, progress=progress)
+            done += source.size or 0
+
+    def _parallel(self, jobs: int) -> Iterator[FileResult | InputProblem]:
+        global _WORKER
+        _WORKER = (self.rules, self.options)
+        context = multiprocessing.get_context("fork")
+        items: list[InputSource | InputProblem] = list(self.sources)
+        with context.Pool(jobs) as pool:
+            yield from pool.imap(_work, items, chunksize=1)
+
+
+@dataclass(frozen=True)
+class _Progress:
+    report: Callable[[int, int], None]
+    base: int
+    total: int
+
+    def __call__(self, position: int) -> None:
+        self.report(self.base + position, self.total)
+
+
+_WORKER: tuple[CompiledRules, ScanOptions] | None = None
+
+
+def _work(item: InputSource | InputProblem) -> FileResult | InputProblem:
+    if isinstance(item, InputProblem):
+        return item
+    assert _WORKER is not None
+    return scan_source(item, *_WORKER)
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+def scan_source(
+    source: InputSource,
+    rules: CompiledRules,
+    options: ScanOptions,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> FileResult:
+    """Scan one input completely; read errors end up in the result, never raised."""
+    result = FileResult(summary=FileSummary(path=source.path))
+    try:
+        stream, compressed = open_input(source)
+    except READ_ERRORS as err:
+        result.problems.append(InputProblem(source.path, f"cannot read: {read_error_message(err)}"))
+        return result
+    stats = ReadStats()
+    try:
+        with stream:
+            first = stream.read(CHUNK_SIZE)
+            name = options.format
+            if name == "auto":
+                meaning = magic(first)
+                if meaning is not None and not compressed:
+                    result.problems.append(
+                        InputProblem(source.path, f"skipped: {meaning}", error=source.explicit)
+                    )
+                    return result
+                sniffed = sniff(first)
+                if sniffed.format is None:
+                    error = source.explicit or not sniffed.binary
+                    skipped = "" if error else "skipped: "
+                    result.problems.append(
+                        InputProblem(source.path, f"{skipped}{sniffed.problem}", error=error)
+                    )
+                    return result
+                name = sniffed.format
+            result.summary.format = name
+            stats.bytes = len(first)
+            _scan_stream(stream, first, name, source, rules, options, result, stats, progress)
+    except READ_ERRORS as err:
+        result.problems.append(
+            InputProblem(
+                source.path,
+                f"{read_error_message(err)} after line {stats.lines}; "
+                "the lines before it were scanned",
+            )
+        )
+    except MemoryError:
+        result.problems.append(InputProblem(source.path, "out of memory while reading"))
+    return result
+
+
+def _scan_stream(
+    stream: BinaryIO,
+    first: bytes,
+    name: str,
+    source: InputSource,
+    rules: CompiledRules,
+    options: ScanOptions,
+    result: FileResult,
+    stats: ReadStats,
+    progress: Callable[[int], None] | None,
+) -> None:
+    adapter = options.adapter(name)
+    ruleset = rules.for_format(name)
+    searcher = None
+    plan = None
+    if options.prefilter and not options.keep_unparsed:
+        plan = ruleset.prefilter_plan(adapter)
+        if plan is not None:
+            searcher = make_searcher(plan.literals, plan.patterns) if plan.literals else _never
+    all_lines = plan is None or plan.free is not None
+    raw = getattr(stream, "fileobj", None) or stream
+    tell = getattr(raw, "tell", None)
+    on_chunk = None
+    if progress is not None and tell is not None:
+
+        def on_chunk() -> None:
+            try:
+                progress(tell())
+            except (OSError, ValueError):
+                pass
+
+    summary = result.summary
+    path = source.path
+    parsed = 0
+    for line, number, offset, candidate in read_lines(
+        stream, first=first, searcher=searcher, stats=stats, on_chunk=on_chunk, all_lines=all_lines
+    ):
+        parsed += 1
+        origin = Location(path=path, line=number, offset=offset)
+        item = adapter.parse(line, origin)
+        if item is None:
+            continue
+        if isinstance(item, Unparsed):
+            summary.unparsed += 1
+            result.unparsed.append(item)
+            continue
+        summary.events += 1
+        for info in ruleset.match(item, candidate, plan):
+            result.alerts.append(Alert(rule=info, event=item, origin=origin))
+    summary.lines = stats.lines
+    summary.truncated = stats.truncated
+    summary.skipped = stats.lines - parsed
+    summary.alerts = len(result.alerts)
+
+
+def _never(lowered: bytes, pos: int) -> int:
+    return -1
+
+
+def scan_paths(
+    paths: Iterable[str | Path],
+    rules: Any = None,
+    *,
+    format: str = "auto",
+    timezone: str | tzinfo | None = None,
+    now: datetime | None = None,
+    prefilter: bool = True,
+    keep_unparsed: bool = False,
+    jobs: int | None = None,
+    on_problem: Callable[[InputProblem], None] | None = None,
+    on_unparsed: Callable[[Unparsed], None] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> Scan:
+    """Scan files, folders, ``.gz`` files or ``-`` (stdin) with rules; iterate for alerts.
+
+    ``rules`` is anything :func:`taintsigma.load_rules` returns, or paths to load (default:
+    the bundled rules). ``format`` is ``auto`` (sniff each input) or one of ``syslog``,
+    ``journald``, ``dmesg``, ``ecs``, ``json``. ``timezone`` (``local``, ``UTC``, ``+02:00``,
+    an IANA name; default ``local``) reads time stamps that carry no offset; ``now`` is the
+    reference for the year of RFC 3164 time stamps. With ``keep_unparsed`` every line is
+    parsed (no prefilter), so ``on_unparsed`` sees every line that cannot be. Inputs that
+    cannot be read become ``summary.problems``; the scan goes on. A rule that cannot be
+    compiled is in ``summary.rule_errors``.
+
+    >>> scan = scan_paths(["/var/log/syslog"], timezone="UTC")   # doctest: +SKIP
+    >>> alerts = list(scan); scan.summary.lines                  # doctest: +SKIP
+    """
+    if format not in SCAN_FORMATS:
+        raise TaintSigmaError(f"unknown format {format!r}; use one of {', '.join(SCAN_FORMATS)}")
+    zone = timezone if isinstance(timezone, tzinfo) else parse_timezone(timezone)
+    options = ScanOptions(
+        format=format,
+        timezone=zone,
+        now=now,
+        prefilter=prefilter,
+        keep_unparsed=keep_unparsed,
+    )
+    compiled = rules if isinstance(rules, CompiledRules) else compile_for_scan(rules)
+    sources = list(expand_inputs(paths))
+    return Scan(
+        sources,
+        compiled,
+        options,
+        jobs=jobs,
+        on_problem=on_problem,
+        on_unparsed=on_unparsed,
+        on_progress=on_progress,
+    )
+
+
+def scan_events(
+    events: Iterable[Event], rules: Any = None, *, format: str = "syslog"
+) -> Iterator[Alert]:
+    """Match already-built events (for example from an adapter) against rules.
+
+    ``format`` chooses the field schema: ``json`` for events in the rules' own field names,
+    any other for ECS documents.
+    """
+    compiled = rules if isinstance(rules, CompiledRules) else compile_for_scan(rules)
+    ruleset = compiled.for_format(format)
+    for event in events:
+        for info in ruleset.match(event):
+            yield Alert(rule=info, event=event, origin=event.origin)
+
+
+__all__ = [
+    "FileSummary",
+    "Scan",
+    "ScanOptions",
+    "ScanSummary",
+    "scan_events",
+    "scan_paths",
+]
