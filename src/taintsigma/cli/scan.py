@@ -175,7 +175,8 @@ def _print_summary(summary: ScanSummary, rule_errors: list[Any]) -> None:
     if errors:
         parts.append(f"{errors} unreadable")
     rules = f"{summary.rules - len(rule_errors)} rule{'s' if summary.rules != 1 else ''}"
-    click.echo(f"scanned {', '.join(parts)} with {rules}: {summary.alerts:,} alert{"s" if summary.alerts != 1 else ""}", err=True)
+    plural = "s" if summary.alerts != 1 else ""
+    click.echo(f"scanned {', '.join(parts)} with {rules}: {summary.alerts:,} alert{plural}", err=True)
     for rule_id, (name, count) in sorted(
         summary.alerts_per_rule.items(), key=lambda item: (-item[1][1], item[1][0])
     ):
