@@ -10,6 +10,7 @@ from sigma.validation import SigmaValidator
 
 from taintsigma.attack import check_attack_tags
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.metadata import check_metadata
 from taintsigma.rules import LoadedRules, rule_id, rule_path
 
 # These two download MITRE data at run time; taintsigma never touches the network, so ATT&CK
@@ -47,7 +48,7 @@ class CheckReport:
 
 # Extra checks other modules register (export metadata, offline ATT&CK tags): each takes a rule
 # and yields issues.
-EXTRA_CHECKS: list[Callable[[object], Iterable[CheckIssue]]] = [check_attack_tags]
+EXTRA_CHECKS: list[Callable[[object], Iterable[CheckIssue]]] = [check_attack_tags, check_metadata]
 
 
 def validator_ids() -> list[str]:

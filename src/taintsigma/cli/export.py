@@ -1,0 +1,60 @@
+"""``taintsigma export``: print or write rule packages (query + metadata) in one format."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from taintsigma.cli.main import EXIT_USAGE, error, handle_errors, warn
+from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.export import FORMAT_DESCRIPTIONS, export_rules, load_format
+from taintsigma.rules import load_rules
+
+
+@click.command()
+@click.argument("rules", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "-f",
+    "--format",
+    "format_id",
+    required=True,
+    help="Export format: " + ", ".join(FORMAT_DESCRIPTIONS) + ".",
+)
+@click.option(
+    "-O", "--option", "options", multiple=True, help="Target option (see `taintsigma targets`)."
+)
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="Write one file per rule into DIR."
+)
+@handle_errors
+def export(
+    rules: tuple[Path, ...], format_id: str, options: tuple[str, ...], output: Path | None
+) -> int:
+    """Export RULES (files or folders; default: the bundled rules) as rule packages.
+
+    Packages go to stdout in rule-file order; with -o DIR each rule becomes
+    DIR/<rule file stem>.<ext> (.ndjson, .toml, .conf, .yaml).
+    """
+    fmt = load_format(format_id)  # fail early on an unknown format, before any output
+    loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
+    report = export_rules(loaded, fmt.id, options=options, on_error=ErrorPolicy.COLLECT)
+    failures: list[TaintSigmaError] = list(loaded.errors) + report.errors
+    for package in report.packages:
+        for message in package.warnings:
+            warn(message)
+        if output is not None:
+            _write(output / package.filename, package.text)
+    if output is None and report.packages:
+        click.echo(report.text())
+    for failure in failures:
+        error(str(failure))
+    return EXIT_USAGE if failures else 0
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text + "\n", encoding="utf-8")
+    except OSError as err:
+        raise TaintSigmaError(f"cannot write: {err.strerror}", path=path) from err

@@ -1,0 +1,117 @@
+"""Shared pieces of the exporters: packages, per-target queries, text helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from sigma.collection import SigmaCollection
+
+from taintsigma.convert import Conversion, convert_rules
+from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.metadata import RuleMetadata
+
+
+@dataclass(frozen=True, kw_only=True)
+class RulePackage:
+    """One rule packaged in one export format: the text of its file and what was said."""
+
+    rule_id: str
+    stem: str
+    format: str
+    extension: str
+    text: str
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def filename(self) -> str:
+        return f"{self.stem}.{self.extension}"
+
+
+@dataclass
+class ExportReport:
+    """Result of a batch export: packages in rule order and per-rule errors."""
+
+    format: str
+    packages: list[RulePackage] = field(default_factory=list)
+    errors: list[TaintSigmaError] = field(default_factory=list)
+
+    def text(self) -> str:
+        """Every package in one text, as ``taintsigma export`` prints it without ``-o``."""
+        from taintsigma.export import FORMATS
+
+        return FORMATS[self.format].join([p.text for p in self.packages])
+
+
+class QuerySource:
+    """Converts a collection for a target on first use, then answers per rule (by stem).
+
+    Exporters ask for the query of a rule in a target; a rule the target cannot express comes
+    back as its error (UnsupportedByTarget and friends) so the exporter can fall back.
+    """
+
+    def __init__(
+        self,
+        collection: SigmaCollection,
+        options: Iterable[str] = (),
+        convert: Callable[..., object] | None = None,
+    ) -> None:
+        self._collection = collection
+        self._options = tuple(options)
+        self._convert = convert
+        self._cache: dict[str, _TargetResult] = {}
+
+    def query(self, target: str, stem: str, rule_id: str) -> Conversion | TaintSigmaError:
+        """The conversion of one rule for ``target``, or the error that prevented it."""
+        if target not in self._cache:
+            self._cache[target] = self._run(target)
+        result = self._cache[target]
+        if result.broken is not None:
+            return result.broken
+        if stem in result.done:
+            return result.done[stem]
+        if rule_id in result.failed:
+            return result.failed[rule_id]
+        return TaintSigmaError(f"no query for target '{target}'", rule_id=rule_id)
+
+    def _run(self, target: str) -> _TargetResult:
+        from taintsigma.targets import load_target
+
+        try:
+            loaded = load_target(target)
+            usable = tuple(o for o in self._options if o in loaded.options)
+            report = (self._convert or convert_rules)(
+                self._collection, loaded, options=usable, on_error=ErrorPolicy.COLLECT
+            )
+        except TaintSigmaError as err:
+            # The target itself is unusable (its backend is not installed, say): every rule
+            # gets that error, and the exporter reports it per rule.
+            return _TargetResult(broken=err)
+        return _TargetResult(
+            done={c.stem: c for c in report.conversions},
+            failed={e.rule_id: e for e in report.errors if e.rule_id is not None},
+        )
+
+
+@dataclass
+class _TargetResult:
+    done: dict[str, Conversion] = field(default_factory=dict)
+    failed: dict[str, TaintSigmaError] = field(default_factory=dict)
+    broken: TaintSigmaError | None = None
+
+
+def description_with_guide(
+    meta: RuleMetadata, *, include_note: bool = True, include_setup: bool = False
+) -> str:
+    """The rule's description, then its false positives, investigation guide and setup.
+
+    Used by formats that have one free-text field for all of it (Splunk, Sentinel).
+    """
+    parts = [meta.description.strip()]
+    if meta.false_positives:
+        parts.append("False positives:\n" + "\n".join(f"- {fp}" for fp in meta.false_positives))
+    if include_note and meta.note:
+        parts.append(meta.note.strip())
+    if include_setup and meta.setup:
+        parts.append(meta.setup.strip())
+    return "\n\n".join(parts)

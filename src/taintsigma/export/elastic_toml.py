@@ -1,0 +1,165 @@
+"""Elastic detection-rules TOML: the file format of github.com/elastic/detection-rules.
+
+Layout as that repository's formatter writes it: ``[metadata]`` (creation_date, integration,
+maturity, updated_date), then ``[rule]`` with keys in alphabetical order and ``query`` last as a
+literal block, then one ``[[rule.threat]]`` per tactic (techniques, sub-techniques, tactic),
+sorted by id. ``version`` is left out (the repository's version lock assigns it), as are
+``interval`` and ``max_signals`` when they equal Kibana's defaults (5m, 100).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from typing import Any
+
+from taintsigma.errors import ExportError
+from taintsigma.export.common import QuerySource
+from taintsigma.export.kibana_ndjson import elastic_query
+from taintsigma.metadata import RuleMetadata
+
+# Sigma status -> detection-rules maturity.
+MATURITY = {
+    "stable": "production",
+    "test": "development",
+    "experimental": "experimental",
+    "deprecated": "deprecated",
+    "unsupported": "development",
+}
+KIBANA_DEFAULT_INTERVAL = "5m"
+KIBANA_DEFAULT_MAX_SIGNALS = 100
+WRAP = 120
+
+
+def build(
+    *, rule: object, meta: RuleMetadata, stem: str, queries: QuerySource
+) -> tuple[str, list[str]]:
+    """The TOML file (without a final newline) and the warnings raised making it."""
+    if meta.created is None:
+        raise ExportError(
+            "field 'date': detection-rules needs the rule's creation date (Sigma 'date')",
+            rule_id=meta.rule_id,
+        )
+    if not meta.elastic_authors:
+        raise ExportError(
+            "field 'author': detection-rules needs an author (Sigma 'author' or elastic.author)",
+            rule_id=meta.rule_id,
+        )
+    query = elastic_query(meta, stem, queries)
+    metadata: dict[str, Any] = {"creation_date": _date(meta.created)}
+    if meta.elastic_integration:
+        metadata["integration"] = list(meta.elastic_integration)
+    metadata["maturity"] = MATURITY.get(meta.status or "", "development")
+    metadata["updated_date"] = _date(meta.modified or meta.created)
+
+    body: dict[str, Any] = {
+        "author": list(meta.elastic_authors),
+        "description": meta.description,
+        "false_positives": list(meta.elastic_false_positives) or None,
+        "from": f"now-{meta.lookback.text}",
+        "index": list(meta.require_elastic_index()) if query.type != "esql" else None,
+        "interval": None if meta.interval.text == KIBANA_DEFAULT_INTERVAL else meta.interval.text,
+        "language": query.language,
+        "license": meta.license,
+        "max_signals": (
+            None if meta.max_alerts == KIBANA_DEFAULT_MAX_SIGNALS else meta.max_alerts
+        ),
+        "name": meta.title,
+        "note": meta.note,
+        "references": list(meta.references) or None,
+        "risk_score": meta.risk_score,
+        "rule_id": meta.rule_id,
+        "setup": meta.setup,
+        "severity": meta.severity,
+        "tags": list(meta.elastic_tags) or None,
+        "timestamp_override": meta.timestamp_override,
+        "type": query.type,
+    }
+    lines = ["[metadata]"]
+    lines += [f"{key} = {_value(key, value)}" for key, value in metadata.items()]
+    lines += ["", "[rule]"]
+    lines += [f"{key} = {_value(key, value)}" for key, value in body.items() if value is not None]
+    lines.append(f"query = {_query(query.query)}")
+    for entry in sorted(meta.attack.to_kibana(), key=lambda e: e["tactic"]["id"]):
+        lines += ["", "[[rule.threat]]", f"framework = {_basic(entry['framework'])}"]
+        for technique in sorted(entry.get("technique", []), key=lambda t: t["id"]):
+            lines += ["", "[[rule.threat.technique]]", *_ref(technique)]
+            for sub in sorted(technique.get("subtechnique", []), key=lambda s: s["id"]):
+                lines += ["", "[[rule.threat.technique.subtechnique]]", *_ref(sub)]
+        lines += ["", "[rule.threat.tactic]", *_ref(entry["tactic"])]
+    return "\n".join(lines), list(query.warnings)
+
+
+def _ref(item: dict[str, str]) -> list[str]:
+    return [f"{key} = {_basic(item[key])}" for key in ("id", "name", "reference")]
+
+
+def _date(value: Any) -> str:
+    return f'"{value.year:04d}/{value.month:02d}/{value.day:02d}"'
+
+
+def _value(key: str, value: Any) -> str:
+    if isinstance(value, str) and value.startswith('"') and key.endswith("_date"):
+        return value  # already a quoted date
+    if isinstance(value, bool) or not isinstance(value, (str, int, list)):
+        raise TypeError(f"cannot write {key}={value!r} as TOML")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, list):
+        return _list(value)
+    if key in ("note", "setup"):
+        return _markdown(value)
+    return _text(value)
+
+
+def _list(values: list[str]) -> str:
+    items = [_basic(v) for v in values]
+    if sum(len(v) + 3 for v in values) > 100:
+        return "[\n" + "".join(f"    {item},\n" for item in items) + "]"
+    return "[" + ", ".join(items) + "]"
+
+
+def _text(value: str) -> str:
+    """Short text on one line; longer text wrapped at 120 columns in a multi-line string."""
+    flat = " ".join(value.split())
+    lines = textwrap.wrap(flat, width=WRAP, break_long_words=False, break_on_hyphens=False)
+    if len(lines) <= 1 and '"' not in flat:
+        return _basic(value)
+    return '"""\n' + "\n".join(_escape_multiline(line) for line in lines) + '\n"""'
+
+
+def _markdown(value: str) -> str:
+    """Markdown kept as written (newlines and all) in a multi-line basic string."""
+    return '"""' + _escape_multiline(value) + '"""'
+
+
+def _query(query: str) -> str:
+    """The query as a literal block, or a basic block if it holds what a literal cannot."""
+    text = query.strip()
+    if "'''" not in text and not any(ord(c) < 32 and c not in "\n\t" for c in text):
+        return "'''\n" + text + "\n'''"
+    return '"""\n' + _escape_multiline(text) + '\n"""'
+
+
+def _basic(value: str) -> str:
+    # JSON string escapes are valid TOML basic-string escapes.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _escape_multiline(value: str) -> str:
+    out = []
+    for char in value:
+        if char == "\\":
+            out.append("\\\\")
+        elif char == "\n":
+            out.append("\n")
+        elif char == "\t":
+            out.append("\t")
+        elif ord(char) < 32 or ord(char) == 127:
+            out.append(f"\\u{ord(char):04X}")
+        else:
+            out.append(char)
+    text = "".join(out).replace('"""', '""\\"')
+    if text.endswith('"'):
+        text = text[:-1] + '\\"'
+    return text

@@ -1,0 +1,154 @@
+"""Microsoft Sentinel scheduled analytics rule, as YAML of the Azure-Sentinel content repository.
+
+Fields and limits follow that repository's template validation (Scheduled kind): id (GUID),
+name (≤ 256), description (≤ 5000), severity (Informational/Low/Medium/High),
+requiredDataConnectors, queryFrequency and queryPeriod (``<n>m``/``<n>h``/``<n>d``, 5 minutes
+to 14 days, period ≥ frequency), triggerOperator/triggerThreshold, tactics (every ATT&CK tactic
+of each listed technique), relevantTechniques, query (≤ 10000) from the ``sentinel`` target,
+entityMappings, version, kind.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from taintsigma.attack import load_attack
+from taintsigma.convert import Conversion
+from taintsigma.errors import ExportError
+from taintsigma.export.common import QuerySource, description_with_guide
+from taintsigma.metadata import Duration, RuleMetadata
+
+SEVERITY = {
+    "informational": "Informational",
+    "low": "Low",
+    "medium": "Medium",
+    "high": "High",
+    "critical": "High",  # Sentinel's highest severity
+}
+MIN_SPAN = 5 * 60
+MAX_SPAN = 14 * 86400
+MAX_DESCRIPTION = 5000
+MAX_QUERY = 10000
+# Data connectors and entity mappings of the tables the sentinel target queries.
+SYSLOG_CONNECTORS = [
+    {"connectorId": "Syslog", "dataTypes": ["Syslog"]},
+    {"connectorId": "SyslogAma", "dataTypes": ["Syslog"]},
+]
+SYSLOG_ENTITIES = [
+    {"entityType": "Host", "fieldMappings": [{"identifier": "HostName", "columnName": "Computer"}]}
+]
+
+
+def build(
+    *, rule: object, meta: RuleMetadata, stem: str, queries: QuerySource
+) -> tuple[str, list[str]]:
+    """The YAML document (without a final newline) and the warnings raised making it."""
+    result = queries.query("sentinel", stem, meta.rule_id)
+    if not isinstance(result, Conversion):
+        raise result
+    said = list(result.warnings)
+    if len(result.query) > MAX_QUERY:
+        raise ExportError(
+            f"the Sentinel query is {len(result.query)} characters; Sentinel allows {MAX_QUERY}",
+            rule_id=meta.rule_id,
+        )
+    frequency = _span("schedule.interval", meta.interval, meta.rule_id)
+    period = _span("schedule.lookback", meta.lookback, meta.rule_id)
+    description = description_with_guide(meta, include_note=True)
+    if len(description) > MAX_DESCRIPTION:
+        description = description_with_guide(meta, include_note=False)
+        said.append(
+            f"rule {meta.rule_id}: the investigation guide (note) is left out of the Sentinel "
+            f"description, which Sentinel limits to {MAX_DESCRIPTION} characters"
+        )
+    if len(description) > MAX_DESCRIPTION:
+        raise ExportError(
+            f"field 'description': {len(description)} characters with the false positives; "
+            f"Sentinel allows {MAX_DESCRIPTION}",
+            rule_id=meta.rule_id,
+        )
+    if len(meta.title) > 256:
+        raise ExportError("field 'title': Sentinel allows 256 characters", rule_id=meta.rule_id)
+    document: dict[str, Any] = {
+        "id": meta.rule_id,
+        "name": meta.title,
+        "description": description,
+        "severity": SEVERITY[meta.level],
+        "requiredDataConnectors": _connectors(meta),
+        "queryFrequency": frequency,
+        "queryPeriod": period,
+        "triggerOperator": "gt",
+        "triggerThreshold": 0,
+        "tactics": sentinel_tactics(meta),
+        "relevantTechniques": list(meta.attack.named_technique_ids),
+        "query": result.query,
+    }
+    if (meta.product, meta.service) == ("linux", "syslog"):
+        document["entityMappings"] = SYSLOG_ENTITIES
+    document["version"] = f"{meta.version}.0.0"
+    document["kind"] = "Scheduled"
+    return _dump(document), said
+
+
+def sentinel_tactics(meta: RuleMetadata) -> list[str]:
+    """Tactic names as Sentinel spells them (``DefenseEvasion``).
+
+    The rule's tactics first, then every other ATT&CK tactic of its techniques: Sentinel
+    rejects a technique whose tactics are not all listed.
+    """
+    snapshot = load_attack()
+    names = [t.name for t in meta.attack.tactics]
+    for technique_id in meta.attack.technique_ids:
+        technique = snapshot.technique(technique_id)
+        for short in technique.tactics if technique else ():
+            tactic = snapshot.tactic(short)
+            if tactic is not None and tactic.name not in names:
+                names.append(tactic.name)
+    return ["".join(word[:1].upper() + word[1:] for word in name.split()) for name in names]
+
+
+def _connectors(meta: RuleMetadata) -> list[dict[str, Any]]:
+    if (meta.product, meta.service) == ("linux", "syslog"):
+        return SYSLOG_CONNECTORS
+    raise ExportError(
+        f"no Sentinel data connector known for logsource product={meta.product} "
+        f"service={meta.service}",
+        rule_id=meta.rule_id,
+    )
+
+
+def _span(name: str, span: Duration, rule_id: str) -> str:
+    text = span.text
+    if text.endswith("s") or not MIN_SPAN <= span.seconds <= MAX_SPAN:
+        raise ExportError(
+            f"field '{name}': Sentinel needs whole minutes from 5m to 14d, not {text}",
+            rule_id=rule_id,
+        )
+    return text
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for multi-line text (queries, descriptions), as the content repository."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if "\n" in value:
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def _dump(document: dict[str, Any]) -> str:
+    return yaml.dump(
+        document,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=10_000,
+        default_flow_style=False,
+        indent=2,
+    ).rstrip("\n")

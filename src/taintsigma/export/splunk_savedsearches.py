@@ -1,0 +1,98 @@
+"""Splunk savedsearches.conf: one stanza per rule, a scheduled alert and an ES correlation search.
+
+Keys are those of Splunk's savedsearches.conf.spec (search, cron_schedule, dispatch.*,
+enableSched, counttype/relation/quantity, alert.*) plus the Enterprise Security correlation
+search and notable event settings (action.correlationsearch.*, action.notable.*), with the
+MITRE ATT&CK technique ids in ``action.correlationsearch.annotations``
+(``{"mitre_attack": ["T1547.006", "T1014"]}``), the JSON Enterprise Security reads. Multi-line
+values end each line but the last with a backslash, the .conf continuation.
+"""
+
+from __future__ import annotations
+
+import json
+
+from taintsigma.convert import Conversion
+from taintsigma.errors import ExportError
+from taintsigma.export.common import QuerySource, description_with_guide
+from taintsigma.metadata import Duration, RuleMetadata
+
+# Sigma level -> alert.severity (1 debug, 2 info, 3 warn, 4 error, 5 severe, 6 fatal).
+ALERT_SEVERITY = {"informational": 2, "low": 3, "medium": 4, "high": 5, "critical": 6}
+ENDPOINT_PRODUCTS = ("linux", "windows", "macos")
+
+
+def build(
+    *, rule: object, meta: RuleMetadata, stem: str, queries: QuerySource
+) -> tuple[str, list[str]]:
+    """The stanza (without a final newline) and the warnings raised making it."""
+    result = queries.query("splunk", stem, meta.rule_id)
+    if not isinstance(result, Conversion):
+        raise result
+    name = f"{meta.title} - {meta.rule_id}".replace("[", "(").replace("]", ")")
+    annotations: dict[str, object] = {}
+    if meta.attack.named_technique_ids:
+        annotations["mitre_attack"] = list(meta.attack.named_technique_ids)
+    domain = "endpoint" if meta.product in ENDPOINT_PRODUCTS else "threat"
+    settings: list[tuple[str, str]] = [
+        ("action.correlationsearch.enabled", "1"),
+        ("action.correlationsearch.label", meta.title),
+        ("action.correlationsearch.annotations", json.dumps(annotations, ensure_ascii=False)),
+        ("action.notable", "1"),
+        ("action.notable.param.rule_title", meta.title),
+        ("action.notable.param.rule_description", meta.description),
+        ("action.notable.param.security_domain", domain),
+        ("action.notable.param.severity", meta.level),
+        ("alert.severity", str(ALERT_SEVERITY[meta.level])),
+        ("alert.track", "1"),
+        ("counttype", "number of events"),
+        ("relation", "greater than"),
+        ("quantity", "0"),
+        ("cron_schedule", cron_schedule(meta.interval, meta.rule_id)),
+        ("description", description_with_guide(meta, include_setup=False)),
+        ("disabled", "1"),
+        ("dispatch.earliest_time", f"-{meta.lookback.text}"),
+        ("dispatch.latest_time", "now"),
+        ("dispatch.max_count", str(meta.max_alerts)),
+        ("enableSched", "1"),
+        ("search", result.query),
+    ]
+    lines = [f"[{name}]"] + [f"{key} = {conf_value(value)}" for key, value in settings]
+    return "\n".join(lines), list(result.warnings)
+
+
+def cron_schedule(interval: Duration, rule_id: str) -> str:
+    """A cron expression running every ``interval``; spans cron cannot keep raise ExportError.
+
+    >>> cron_schedule(Duration.parse("5m"), "r")
+    '*/5 * * * *'
+    """
+    minutes, seconds = divmod(interval.seconds, 60)
+    if seconds == 0:
+        if minutes == 1:
+            return "* * * * *"
+        if minutes < 60 and 60 % minutes == 0:
+            return f"*/{minutes} * * * *"
+        hours, rest = divmod(minutes, 60)
+        if rest == 0 and hours == 1:
+            return "0 * * * *"
+        if rest == 0 and hours < 24 and 24 % hours == 0:
+            return f"0 */{hours} * * *"
+        if rest == 0 and hours == 24:
+            return "0 0 * * *"
+    raise ExportError(
+        f"field 'schedule.interval': {interval.text} cannot be a Splunk cron schedule without "
+        "drifting; use whole minutes dividing an hour (1m, 5m, 15m…), hours dividing a day, "
+        "or 1d",
+        rule_id=rule_id,
+    )
+
+
+def conf_value(value: str) -> str:
+    """A value for a .conf file: line breaks kept with the backslash continuation.
+
+    A line that itself ends in a backslash gets a trailing space, so the backslash stays text.
+    """
+    lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = [line + " " if line.endswith("\\") else line for line in lines]
+    return "\\\n".join(lines)
