@@ -1,0 +1,1 @@
+"""Kibana Query Language: taintsigma's own pySigma backend (backend.py) and KQL syntax (syntax.py)."""

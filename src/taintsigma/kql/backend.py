@@ -1,0 +1,243 @@
+"""The Kibana Query Language backend: pySigma conditions → KQL text (our own pySigma backend).
+
+KQL is what Kibana's search bar and Elastic's custom query rules speak. pySigma ships no KQL
+backend; this one renders every construct KQL can express and raises UnsupportedByTarget, naming
+rule, field and target, for the rest (docs/kql.md lists both).
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionItem,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.conversion.base import TextQueryBackend
+from sigma.conversion.deferred import DeferredQueryExpression
+from sigma.conversion.state import ConversionState
+from sigma.types import (
+    CompareOperators,
+    SigmaCompareExpression,
+    SigmaExists,
+    SigmaNull,
+    SigmaNumber,
+    SigmaString,
+    SigmaTimestampPart,
+)
+
+from taintsigma.fieldtypes import TextFieldMixin
+from taintsigma.kql import syntax
+
+
+class _KqlSyntaxBackend(TextQueryBackend):
+    """KQL rendering of pySigma condition trees; used only through KibanaKqlBackend."""
+
+    # grammar.peggy: OrQuery > AndQuery > NotQuery, so not binds tightest, then and, then or.
+    precedence: ClassVar[tuple[type[ConditionItem], type[ConditionItem], type[ConditionItem]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression: ClassVar[str] = "({expr})"
+    token_separator: str = " "
+    or_token: ClassVar[str] = "or"
+    and_token: ClassVar[str] = "and"
+    not_token: ClassVar[str] = "not"
+    eq_token: ClassVar[str] = ":"
+
+    str_quote: ClassVar[str] = '"'
+    escape_char: ClassVar[str] = "\\"
+    wildcard_multi: ClassVar[str] = "*"
+    wildcard_single: ClassVar[str | None] = None
+    bool_values: ClassVar[dict[bool, str | None]] = {True: "true", False: "false"}
+
+    compare_op_expression: ClassVar[str] = "{field} {operator} {value}"
+    compare_operators: ClassVar[dict[CompareOperators, str]] = {
+        CompareOperators.LT: "<",
+        CompareOperators.LTE: "<=",
+        CompareOperators.GT: ">",
+        CompareOperators.GTE: ">=",
+    }
+
+    field_exists_expression: ClassVar[str] = "{field}:*"
+    field_not_exists_expression: ClassVar[str] = "not {field}:*"
+    field_null_expression: ClassVar[str] = "not {field}:*"
+
+    convert_or_as_in: ClassVar[bool] = True
+    convert_and_as_in: ClassVar[bool] = True
+    in_expressions_allow_wildcards: ClassVar[bool] = True
+    field_in_list_expression: ClassVar[str] = "{field}:({list})"
+    or_in_operator: ClassVar[str] = "or"
+    and_in_operator: ClassVar[str] = "and"
+    list_separator: ClassVar[str] = " or "
+
+    unbound_value_str_expression: ClassVar[str] = "{value}"
+    unbound_value_num_expression: ClassVar[str] = "{value}"
+
+    # ---- errors (TextFieldMixin supplies unsupported() with rule id and target) -----------
+
+    def _value(self, field: str | None, value: SigmaString) -> str:
+        try:
+            return syntax.render_value(value)
+        except syntax.KqlSyntaxError as err:
+            raise self.unsupported(field, str(err)) from None  # type: ignore[attr-defined]
+
+    # ---- fields and values --------------------------------------------------------------------
+
+    def escape_and_quote_field(self, field_name: str) -> str:
+        return syntax.render_field(field_name)
+
+    def convert_value_str(self, s: SigmaString, state: ConversionState) -> str:
+        return self._value(None, s)
+
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        return f"{self.escape_and_quote_field(cond.field)}:{self._value(cond.field, cond.value)}"
+
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        # KQL matches keyword fields case-sensitively (term and wildcard queries without
+        # case_insensitive), which is what 'cased' asks for. Text fields: TextFieldMixin refuses.
+        return self.convert_condition_field_eq_val_str(cond, state)
+
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> str:
+        args: list[ConditionFieldEqualsValueExpression] = cond.args  # type: ignore[assignment]
+        field = args[0].field
+        values = [
+            self._value(field, arg.value) if isinstance(arg.value, SigmaString) else str(arg.value)
+            for arg in args
+        ]
+        joiner = f" {self.or_token if isinstance(cond, ConditionOR) else self.and_token} "
+        return f"{self.escape_and_quote_field(field)}:({joiner.join(values)})"
+
+    def convert_condition_group(
+        self, cond: Any, state: ConversionState
+    ) -> str | DeferredQueryExpression | None:
+        if isinstance(cond, (ConditionOR, ConditionAND)) and (
+            self.decide_convert_condition_as_in_expression(cond, state)
+        ):
+            return self.convert_condition(cond, state)  # field:(a or b) is already grouped
+        return super().convert_condition_group(cond, state)
+
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        # An ip field accepts CIDR notation in KQL's match/term query (field:10.0.0.0/8).
+        network = str(cond.value.network)  # type: ignore[union-attr]
+        return f"{self.escape_and_quote_field(cond.field)}:{syntax.escape_unquoted(list(network))}"
+
+    def convert_condition_field_compare_op_val(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        value: SigmaCompareExpression = cond.value  # type: ignore[assignment]
+        if isinstance(value.number, SigmaTimestampPart):
+            raise self.unsupported(  # type: ignore[attr-defined]
+                cond.field, "KQL cannot compare a part of a timestamp (minute, hour, ...)"
+            )
+        field = self.escape_and_quote_field(cond.field)
+        if value.op is CompareOperators.NEQ:
+            return f"{self.not_token} {field}:{value.number}"
+        return self.compare_op_expression.format(
+            field=field, operator=self.compare_operators[value.op], value=value.number
+        )
+
+    def convert_condition_not(
+        self, cond: ConditionNOT, state: ConversionState
+    ) -> str | DeferredQueryExpression | None:
+        arg = cond.args[0]
+        if arg is None:
+            return None
+        if isinstance(arg, ConditionFieldEqualsValueExpression) and (
+            isinstance(arg.value, SigmaNull)
+            or (isinstance(arg.value, SigmaExists) and not arg.value)
+        ):
+            return self.field_exists_expression.format(field=self.escape_and_quote_field(arg.field))
+        if arg.__class__ in self.precedence:
+            inner = self.convert_condition_group(arg, state)
+        else:
+            inner = self.convert_condition(arg, state)
+        if inner is None or isinstance(inner, DeferredQueryExpression):
+            return inner.negate() if isinstance(inner, DeferredQueryExpression) else None
+        if inner.startswith(self.not_token + " "):
+            inner = self.group_expression.format(expr=inner)  # KQL has no "not not x"
+        return f"{self.not_token} {inner}"
+
+    # ---- what KQL cannot express ------------------------------------------------------------
+
+    def convert_condition_field_eq_val_re(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        raise self.unsupported(  # type: ignore[attr-defined]
+            cond.field, "KQL has no regular expressions (use the lucene target)"
+        )
+
+    def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+        raise self.unsupported(  # type: ignore[attr-defined]
+            None, "KQL has no regular expressions (use the lucene target)"
+        )
+
+    def convert_condition_field_eq_field(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        raise self.unsupported(  # type: ignore[attr-defined]
+            cond.field, "KQL cannot compare one field with another (fieldref)"
+        )
+
+    def convert_condition_field_eq_val_timestamp_part(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        raise self.unsupported(  # type: ignore[attr-defined]
+            cond.field, "KQL cannot match a part of a timestamp (minute, hour, ...)"
+        )
+
+    def convert_condition_val_str(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> str:
+        # Free text: a quoted phrase over the default fields, or an unquoted wildcard.
+        return self._value(None, cond.value)  # type: ignore[arg-type]
+
+    def convert_condition_val_num(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> str:
+        number: SigmaNumber = cond.value  # type: ignore[assignment]
+        return str(number)
+
+
+class KibanaKqlBackend(TextFieldMixin, _KqlSyntaxBackend):
+    """Kibana Query Language backend, field-type aware (phrase queries on analysed text).
+
+    >>> from taintsigma.pipelines import taintsigma_ecs_syslog
+    >>> from sigma.collection import SigmaCollection
+    >>> backend = KibanaKqlBackend(taintsigma_ecs_syslog())
+    >>> rules = SigmaCollection.from_yaml('''
+    ... title: t
+    ... logsource: {product: linux, service: syslog}
+    ... detection:
+    ...   sel: {program: kernel, message|contains: tainting kernel}
+    ...   condition: sel
+    ... ''')
+    >>> backend.convert(rules)
+    ['host.os.type:linux and event.dataset:"system.syslog" and process.name:kernel and message:"tainting kernel"']
+    """
+
+    identifier: ClassVar[str] = "kibana-kql"
+    name: ClassVar[str] = "Kibana Query Language"
+    formats: ClassVar[dict[str, str]] = {"default": "plain KQL queries"}
+    requires_pipeline: ClassVar[bool] = False
+    phrase_config: ClassVar[dict[str, Any]] = {
+        "field": '{field}:"{value}"',
+        "keyword": '"{value}"',
+        "token_wildcard": True,
+    }
+
+    def escape_phrase(self, text: str) -> str:
+        return syntax.escape_quoted(text)
