@@ -1,0 +1,73 @@
+"""Targets are data: backends/<id>/target.yml, loaded by id, with their pipelines and options."""
+
+from __future__ import annotations
+
+import pytest
+from sigma.processing.pipeline import ProcessingPipeline
+
+from taintsigma import TargetNotFoundError, load_target, target_ids
+from taintsigma.targets import load_targets
+
+EXPECTED = {
+    "kibana-kql": "kql",
+    "lucene": "lucene",
+    "eql": "eql",
+    "esql": "esql",
+    "splunk": "spl",
+}
+
+
+def test_target_ids_in_product_order() -> None:
+    # the five of PRODUCT.md first; later targets (sentinel, ...) follow
+    assert target_ids()[: len(EXPECTED)] == tuple(EXPECTED)
+
+
+@pytest.mark.parametrize("target_id", list(EXPECTED))
+def test_each_target_loads_and_builds(target_id: str) -> None:
+    target = load_target(target_id)
+    assert target.extension == EXPECTED[target_id]
+    assert all(p.is_file() for p in target.pipelines)
+    assert isinstance(target.build_pipeline(), ProcessingPipeline)
+    backend = target.create_backend()
+    assert target.format in backend.formats
+
+
+@pytest.mark.parametrize("target_id", ["kibana-kql", "lucene", "eql", "esql"])
+def test_ecs_targets_offer_elastic_agent(target_id: str) -> None:
+    target = load_target(target_id)
+    pipeline = target.build_pipeline(("elastic-agent",))
+    assert len(pipeline.items) > len(target.build_pipeline().items)
+
+
+@pytest.mark.parametrize("target_id", ["lucene", "eql", "esql"])
+def test_elasticsearch_targets_are_field_type_aware(target_id: str) -> None:
+    target = load_target(target_id)
+    assert target.phrase is not None and "{value}" in target.phrase["field"]
+    assert target.backend_class().__name__.startswith("TextAware")
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [("kql", "kibana-kql"), ("splnk", "splunk"), ("lucene2", "lucene"), ("ESQL", "esql")],
+)
+def test_unknown_target_suggests(name: str, suggestion: str) -> None:
+    with pytest.raises(TargetNotFoundError) as caught:
+        load_target(name)
+    assert str(caught.value).startswith(f"unknown target '{name}'; did you mean '{suggestion}'?")
+
+
+def test_unknown_target_without_a_close_name() -> None:
+    with pytest.raises(TargetNotFoundError) as caught:
+        load_target("zzzzzz")
+    assert str(caught.value) == f"unknown target 'zzzzzz' (known: {', '.join(target_ids())})"
+
+
+def test_unknown_option_names_the_known_ones() -> None:
+    with pytest.raises(TargetNotFoundError) as caught:
+        load_target("lucene").option("agent")
+    assert str(caught.value) == "target 'lucene' has no option 'agent' (its options: elastic-agent)"
+
+
+def test_load_targets_all() -> None:
+    assert [t.id for t in load_targets(["all"])] == list(target_ids())
+    assert [t.id for t in load_targets(None)] == list(target_ids())
