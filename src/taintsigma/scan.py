@@ -34,7 +34,7 @@ from taintsigma.adapters.reader import CHUNK_SIZE, ReadStats, make_searcher, rea
 from taintsigma.adapters.sniff import FORMATS, magic, sniff
 from taintsigma.adapters.syslog import SyslogAdapter
 from taintsigma.alerts import Alert
-from taintsigma.errors import TaintSigmaError
+from taintsigma.errors import InputError, TaintSigmaError
 from taintsigma.scan_rules import CompiledRules, compile_for_scan
 
 SCAN_FORMATS = ("auto", *FORMATS)
@@ -401,6 +401,46 @@ def scan_paths(
     )
 
 
+def read_events(
+    path: str | Path,
+    *,
+    format: str = "auto",
+    timezone: str | tzinfo | None = "UTC",
+    now: datetime | None = None,
+) -> Iterator[Event | Unparsed]:
+    """Parse every line of one input into Events and Unparsed lines (blank lines skipped).
+
+    Raises InputError when the input cannot be read or its format not recognised.
+
+    >>> [e.fields["message"] for e in read_events("samples/syslog")][:1]  # doctest: +SKIP
+    ['Linux version 6.1.0-26-amd64 …']
+    """
+    zone = timezone if isinstance(timezone, tzinfo) else parse_timezone(timezone)
+    options = ScanOptions(format=format, timezone=zone, now=now)
+    for source in expand_inputs([path]):
+        if isinstance(source, InputProblem):
+            raise InputError(source.message, path=source.path)
+        try:
+            stream, _ = open_input(source)
+            with stream:
+                first = stream.read(CHUNK_SIZE)
+                name = format
+                if name == "auto":
+                    sniffed = sniff(first)
+                    if sniffed.format is None:
+                        raise InputError(sniffed.problem or "unknown format", path=source.path)
+                    name = sniffed.format
+                adapter = options.adapter(name)
+                for line, number, offset, _ in read_lines(stream, first=first, stats=ReadStats()):
+                    item = adapter.parse(
+                        line, Location(path=source.path, line=number, offset=offset)
+                    )
+                    if item is not None:
+                        yield item
+        except READ_ERRORS as err:
+            raise InputError(read_error_message(err), path=source.path) from err
+
+
 def scan_events(
     events: Iterable[Event], rules: Any = None, *, format: str = "syslog"
 ) -> Iterator[Alert]:
@@ -421,6 +461,7 @@ __all__ = [
     "Scan",
     "ScanOptions",
     "ScanSummary",
+    "read_events",
     "scan_events",
     "scan_paths",
 ]

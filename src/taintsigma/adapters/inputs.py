@@ -78,6 +78,7 @@ def _walk(folder: str) -> Iterator[InputSource | InputProblem]:
     except OSError as err:
         yield InputProblem(folder, f"cannot read folder: {_reason(err)}")
         return
+    # As root, a folder without read permission is still readable; see docs/scan.md.
     for entry in entries:
         path = os.path.join(folder, entry.name)
         try:
@@ -86,7 +87,8 @@ def _walk(folder: str) -> Iterator[InputSource | InputProblem]:
                 continue
             info = entry.stat()
         except OSError as err:
-            yield InputProblem(path, f"cannot read: {_reason(err)}")
+            kind = "dangling symbolic link" if entry.is_symlink() else _reason(err)
+            yield InputProblem(path, f"cannot read: {kind}")
             continue
         if stat.S_ISREG(info.st_mode):
             yield InputSource(path, explicit=False, size=info.st_size)

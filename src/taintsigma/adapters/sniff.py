@@ -18,7 +18,10 @@ _DMESG_START = re.compile(
     rb"(?:[a-z0-9]+ *:[a-z]+ *: )?\[(?:\s*\d+\.\d+|[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \d{4})\]"
 )
 _JOURNALD_KEYS = ("__REALTIME_TIMESTAMP", "__CURSOR", "_BOOT_ID", "SYSLOG_IDENTIFIER", "_TRANSPORT")
-_ECS_KEYS = ("@timestamp", "_source", "ecs", "ecs.version", "event.dataset", "data_stream.dataset")
+# Top-level ECS field sets (nested objects or the first part of flat dotted keys).
+_ECS_KEYS = frozenset(
+    {"@timestamp", "_source", "ecs", "data_stream", "event", "agent", "host", "log", "process"}
+)
 _MAGIC = {
     b"\x1f\x8b": "gzip",
     b"LPKSHHRH": "a binary journald journal (export it with: journalctl -o json --file FILE)",
@@ -81,7 +84,7 @@ def _line_format(line: bytes) -> str | None:
             return None
         if any(key in value for key in _JOURNALD_KEYS) and "MESSAGE" in value:
             return "journald"
-        if any(key in value for key in _ECS_KEYS):
+        if any(key.partition(".")[0] in _ECS_KEYS for key in value):
             return "ecs"
         return "json"
     if _DMESG_START.match(line):

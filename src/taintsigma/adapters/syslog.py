@@ -127,8 +127,11 @@ class SyslogAdapter(Adapter):
             document = self._parse_grok(text)
         if document is None:
             return Unparsed(origin=origin, reason="no syslog header", raw=raw)
-        if document.pop("_bad_time", None):
-            return Unparsed(origin=origin, reason="invalid time stamp in syslog header", raw=raw)
+        bad_time = document.pop("_bad_time", None)
+        if bad_time:
+            # Filebeat's date processor fails the same way: the event is kept, without
+            # @timestamp, with error.message.
+            document["error"] = {"message": f"invalid time stamp {bad_time!r} in syslog header"}
         return Event(
             fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG
         )
@@ -145,12 +148,14 @@ class SyslogAdapter(Adapter):
             else:
                 moment = iso_time(groups["iso"], self.timezone)
             if moment is None:
-                document["_bad_time"] = True
-                return document
-            document["@timestamp"] = format_timestamp(moment)
-            document["event"] = {
-                "timezone": timezone_label(self.timezone, moment.replace(tzinfo=None))
-            }
+                document["_bad_time"] = groups.get("iso") or " ".join(
+                    (groups["mon"], groups["day"], groups["time"])
+                )
+            else:
+                document["@timestamp"] = format_timestamp(moment)
+                document["event"] = {
+                    "timezone": timezone_label(self.timezone, moment.replace(tzinfo=None))
+                }
             if groups.get("host") is not None:
                 document["host"] = {"hostname": groups["host"]}
                 process: dict[str, object] = {"name": groups["prog"]}

@@ -1,0 +1,254 @@
+"""scan_paths end to end: one verdict whatever the input format, prefilter, robustness, inputs."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import unicodedata
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from helpers import make_rule
+from taintsigma.adapters import reader
+from taintsigma.adapters.event import Event
+from taintsigma.scan import read_events, scan_paths
+
+FLAGSHIP = "05cad2fb-200c-407f-b472-02ea8c9e5e4a"
+TAINT = "module verification failed: signature and/or required key missing - tainting kernel"
+REGEX_ID = "00000000-0000-4000-8000-000000000001"
+LIT_ID = "00000000-0000-4000-8000-000000000002"
+KW_ID = "00000000-0000-4000-8000-000000000003"
+NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+
+# The same four messages, as rsyslog, journald, Filebeat (ECS) and dmesg -T write them.
+MESSAGES = [
+    ("2026-11-26T03:10:15Z", "kernel", None, "evil: loading out-of-tree module taints kernel."),
+    ("2026-11-26T03:10:16Z", "kernel", None, f"evil: {TAINT}"),
+    ("2026-11-26T03:11:00Z", "sshd", 1042, f"Invalid user x: {TAINT}"),
+    ("2026-11-26T03:12:00Z", "kernel", None, f"rootkit: {TAINT.upper()}"),
+]
+
+
+def _epoch_us(stamp: str) -> int:
+    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()) * 1_000_000
+
+
+def write_formats(folder: Path) -> dict[str, Path]:
+    syslog, journald, ecs, dmesg = [], [], [], []
+    for stamp, program, pid, message in MESSAGES:
+        tag = f"{program}[{pid}]" if pid else program
+        syslog.append(f"{stamp} web1 {tag}: {message}")
+        entry = {
+            "__REALTIME_TIMESTAMP": str(_epoch_us(stamp)),
+            "_HOSTNAME": "web1",
+            "SYSLOG_IDENTIFIER": program,
+            "MESSAGE": message,
+        }
+        if pid:
+            entry["_PID"] = str(pid)
+        journald.append(orjson.dumps(entry).decode())
+        doc = {
+            "@timestamp": stamp.replace("Z", ".000Z"),
+            "event": {"dataset": "system.syslog"},
+            "host": {"hostname": "web1", "os": {"type": "linux"}},
+            "process": {"name": program, **({"pid": pid} if pid else {})},
+            "message": message,
+        }
+        ecs.append(orjson.dumps(doc).decode())
+        if program == "kernel":
+            moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            dmesg.append(f"[{moment.strftime('%a %b %d %H:%M:%S %Y')}] {message}")
+    files = {}
+    for name, lines in (("syslog", syslog), ("journald", journald), ("ecs", ecs), ("dmesg", dmesg)):
+        files[name] = folder / f"{name}.log"
+        files[name].write_text("\n".join(lines) + "\n")
+    return files
+
+
+def verdicts(path: Path, **kwargs: object) -> list[tuple[str, str | None, object, str]]:
+    scan = scan_paths([path], timezone="UTC", now=NOW, **kwargs)
+    return [
+        (a.rule.id, a.timestamp, a.event.fields.get("process", {}).get("name"), a.event.fields["message"])
+        for a in scan
+    ]
+
+
+def test_same_alerts_from_syslog_journald_and_ecs(tmp_path: Path) -> None:
+    files = write_formats(tmp_path)
+    expected = [
+        (FLAGSHIP, "2026-11-26T03:10:16.000Z", "kernel", f"evil: {TAINT}"),
+        (FLAGSHIP, "2026-11-26T03:12:00.000Z", "kernel", f"rootkit: {TAINT.upper()}"),
+    ]
+    assert verdicts(files["syslog"]) == expected
+    assert verdicts(files["journald"]) == expected
+    assert verdicts(files["ecs"]) == expected
+    assert verdicts(files["dmesg"]) == expected
+
+
+def test_prefilter_changes_nothing_but_work(tmp_path: Path) -> None:
+    files = write_formats(tmp_path)
+    for path in files.values():
+        assert verdicts(path) == verdicts(path, prefilter=False)
+    scan = scan_paths([files["syslog"]], timezone="UTC", now=NOW)
+    list(scan)
+    # Only the three lines holding the literal are parsed.
+    assert (scan.summary.lines, scan.summary.skipped, scan.summary.events) == (4, 1, 3)
+
+
+def test_literal_free_rule_still_sees_every_line(tmp_path: Path) -> None:
+    log = tmp_path / "syslog"
+    log.write_text(
+        "Nov 26 04:10:16 web1 kernel: evil: " + TAINT + "\n"
+        "Nov 26 04:10:17 web1 useradd[7]: new user: name=backdoor, UID=0\n"
+        "Nov 26 04:10:18 web1 cron[8]: nothing to see\n"
+    )
+    regex_rule = make_rule({"selection": {"message|re": r"UID=0\b"}}, rule_id=REGEX_ID)
+    literal_rule = make_rule({"selection": {"message|contains": "tainting"}}, rule_id=LIT_ID)
+    scan = scan_paths([log], [regex_rule, literal_rule], timezone="UTC", now=NOW)
+    assert [(a.rule.id, a.origin.line) for a in scan] == [(LIT_ID, 1), (REGEX_ID, 2)]
+    assert scan.summary.events == 3
+
+
+def test_keyword_rule_and_json_escaped_literal(tmp_path: Path) -> None:
+    ecs = tmp_path / "ecs.ndjson"
+    ecs.write_text(
+        '{"event":{"dataset":"system.syslog"},"host":{"os":{"type":"linux"}},'
+        '"process":{"name":"kernel"},'
+        '"message":"x: module verification failed: signature and\\/or required key missing'
+        ' - tainting kernel"}\n'
+        '{"event":{"dataset":"system.syslog"},"message":"sudo: a \\u003cb\\u003e"}\n'
+    )
+    keyword = make_rule({"keywords": ["a <b>"]}, condition="keywords", rule_id=KW_ID)
+    rules = [keyword, *__import__("taintsigma").load_rules()]
+    assert [a.rule.id for a in scan_paths([ecs], rules)] == [FLAGSHIP, KW_ID]
+
+
+def test_folding_characters_list_is_complete() -> None:
+    # Recomputed from the Unicode data of this Python: any non-ASCII character whose lower
+    # case or case fold holds an ASCII letter must be in the reader's always-parse list.
+    found = [
+        chr(c)
+        for c in range(0x80, 0x110000)
+        if unicodedata.category(chr(c)) != "Cs"
+        and any(ord(x) < 0x80 for x in chr(c).lower() + chr(c).casefold())
+    ]
+    assert sorted(found) == sorted(reader.FOLDING_TO_ASCII)
+
+
+def test_kelvin_sign_is_not_skipped(tmp_path: Path) -> None:
+    log = tmp_path / "syslog"
+    log.write_text("Nov 26 04:10:16 web1 \u212aernel: evil: " + TAINT + "\n", encoding="utf-8")
+    assert [a.rule.id for a in scan_paths([log], timezone="UTC", now=NOW)] == [FLAGSHIP]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "alerts", "unparsed"),
+    [
+        ("invalid-utf8", b"Nov 26 04:10:16 web1 kernel: \xff\xfe evil: " + TAINT.encode() + b"\n", 1, 0),
+        ("nul-bytes", b"\x00\x00\x00Nov 26 04:10:16 web1 kernel: evil\x00: " + TAINT.encode() + b"\n", 1, 0),
+        ("crlf", b"Nov 26 04:10:16 web1 kernel: evil: " + TAINT.encode() + b"\r\n", 1, 0),
+        ("no-final-newline", b"Nov 26 04:10:15 web1 cron[1]: x\nNov 26 04:10:16 web1 kernel: " + TAINT.encode(), 1, 0),
+        ("empty", b"", 0, 0),
+        ("megabyte-line", b"Nov 26 04:10:16 web1 kernel: " + b"A" * 3_000_000 + TAINT.encode() + b"\n", 1, 0),
+        ("garbage", b"no header here " + TAINT.encode() + b"\n", 0, 1),
+    ],
+)  # fmt: skip
+def test_robust_lines(tmp_path: Path, name: str, content: bytes, alerts: int, unparsed: int) -> None:
+    log = tmp_path / name
+    log.write_bytes(content)
+    scan = scan_paths([log], format="syslog", timezone="UTC", now=NOW)
+    assert len(list(scan)) == alerts
+    assert scan.summary.unparsed == unparsed
+    assert not scan.summary.problems
+
+
+def test_line_longer_than_max_is_cut_and_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(reader, "MAX_LINE", 1000)
+    monkeypatch.setattr(reader, "CHUNK_SIZE", 256)
+    log = tmp_path / "long"
+    body = b"Nov 26 04:10:16 web1 kernel: " + TAINT.encode() + b" " + b"B" * 5000
+    log.write_bytes(b"Nov 26 04:10:15 web1 cron[1]: x\n" + body + b"\nNov 26 04:10:17 web1 kernel: " + TAINT.encode() + b"\n")
+    from taintsigma.adapters.reader import ReadStats, read_lines
+
+    stats = ReadStats()
+    with log.open("rb") as stream:
+        lines = list(read_lines(stream, stats=stats, chunk_size=256, max_line=1000))
+    assert [(len(line), number, offset) for line, number, offset, _ in lines] == [
+        (31, 1, 0), (1000, 2, 32), (len(TAINT) + 29, 3, 32 + len(body) + 1),
+    ]  # fmt: skip
+    assert (stats.lines, stats.truncated) == (3, 1)
+
+
+def test_gzip_and_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    files = write_formats(tmp_path)
+    packed = tmp_path / "syslog.1.gz"
+    packed.write_bytes(gzip.compress(files["syslog"].read_bytes()))
+    assert len(verdicts(packed)) == 2
+    import io
+    import sys
+
+    fake = io.BufferedReader(io.BytesIO(gzip.compress(files["journald"].read_bytes())))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(fake))
+    scan = scan_paths(["-"], timezone="UTC")
+    assert [a.origin.path for a in scan] == ["-", "-"]
+
+
+def test_unreadable_inputs_are_reported_and_the_scan_goes_on(tmp_path: Path) -> None:
+    files = write_formats(tmp_path / "good") if (tmp_path / "good").mkdir() is None else {}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "corrupt.gz").write_bytes(b"\x1f\x8b\x08\x00" + b"not deflate data at all" * 10)
+    (bad / "truncated.gz").write_bytes(gzip.compress(files["syslog"].read_bytes())[:-20])
+    (bad / "dangling").symlink_to(bad / "nowhere")
+    os.mkfifo(bad / "fifo")
+    (bad / "wtmp").write_bytes(bytes(range(256)) * 64)
+    binary = tmp_path / "binary.bin"
+    binary.write_bytes(bytes(range(256)) * 64)
+    problems = []
+    scan = scan_paths(
+        [bad, binary, tmp_path / "missing", files["syslog"]],
+        timezone="UTC",
+        now=NOW,
+        on_problem=problems.append,
+    )
+    assert len(list(scan)) == 2  # the good file after all the bad ones
+    found = {Path(p.path).name: (p.error, p.message) for p in problems}
+    assert found["corrupt.gz"][0] and "corrupt gzip data" in found["corrupt.gz"][1]
+    assert found["truncated.gz"][0] and "truncated gzip file" in found["truncated.gz"][1]
+    assert found["dangling"] == (True, "cannot read: dangling symbolic link")
+    assert found["fifo"] == (False, "skipped: not a regular file")
+    assert found["wtmp"] == (False, "skipped: binary file (not a log format taintsigma reads)")
+    assert found["binary.bin"] == (True, "binary file (not a log format taintsigma reads)")
+    assert found["missing"] == (True, "cannot read: no such file or directory")
+
+
+def test_journal_binary_file_is_named(tmp_path: Path) -> None:
+    journal = tmp_path / "system.journal"
+    journal.write_bytes(b"LPKSHHRH" + bytes(200))
+    problems = []
+    assert list(scan_paths([journal], on_problem=problems.append)) == []
+    assert "journalctl -o json" in problems[0].message
+
+
+def test_several_files_in_two_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import taintsigma.scan as scan_module
+
+    files = write_formats(tmp_path)
+    monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 0)
+    inputs = [files["syslog"], files["journald"], files["ecs"], files["dmesg"]]
+    one = [(a.origin.path, a.origin.line) for a in scan_paths(inputs, timezone="UTC", jobs=1)]
+    two = scan_paths(inputs, timezone="UTC", jobs=2)
+    assert [(a.origin.path, a.origin.line) for a in two] == one
+    assert len(one) == 8
+    assert two.summary.lines == 4 + 4 + 4 + 3
+
+
+def test_read_events_for_plain_json(tmp_path: Path) -> None:
+    log = tmp_path / "events.jsonl"
+    log.write_text('{"program": "kernel", "message": "' + TAINT + '"}\n')
+    events = list(read_events(log))
+    assert isinstance(events[0], Event) and events[0].logsource is None
+    assert [a.rule.id for a in scan_paths([log])] == [FLAGSHIP]
