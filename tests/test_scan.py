@@ -119,7 +119,8 @@ def test_keyword_rule_and_json_escaped_literal(tmp_path: Path) -> None:
         '"process":{"name":"kernel"},'
         '"message":"x: module verification failed: signature and\\/or required key missing'
         ' - tainting kernel"}\n'
-        '{"event":{"dataset":"system.syslog"},"message":"sudo: a \\u003cb\\u003e"}\n'
+        '{"event":{"dataset":"system.syslog"},"host":{"os":{"type":"linux"}},'
+        '"message":"sudo: a \\u003cb\\u003e"}\n'
     )
     keyword = make_rule({"keywords": ["a <b>"]}, condition="keywords", rule_id=KW_ID)
     rules = [keyword, *__import__("taintsigma").load_rules()]
