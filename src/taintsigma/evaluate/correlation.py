@@ -43,9 +43,11 @@ _OPS: dict[Op, Callable[[float, float], bool]] = {
     Op.EQ: lambda a, b: a == b,
     Op.NEQ: lambda a, b: a != b,
 }
-# Conditions that, once true, stay true as more events arrive are decided at each event over
-# the sliding window; the others only when the window closes.
+# Conditions that, once true, stay true as more events arrive (gt/gte of a count or a sum) are
+# decided at each event over the sliding window; the others (lt, eq…, averages, percentiles)
+# only when the window closes.
 _AT_ARRIVAL = {Op.GT, Op.GTE}
+_GROWING = {"event_count", "value_count", "value_sum", "temporal", "temporal_ordered"}
 T = SigmaCorrelationType
 
 
@@ -102,7 +104,7 @@ class _Spec:
     def at_arrival(self) -> bool:
         if isinstance(self.condition, SigmaExtendedCorrelationCondition):
             return not _has_not(self.condition.parsed)
-        return self.condition.op in _AT_ARRIVAL
+        return self.condition.op in _AT_ARRIVAL and self.rule.type.name.lower() in _GROWING
 
 
 def _has_not(tree: Any) -> bool:
@@ -421,12 +423,14 @@ def _holds(spec: _Spec, hits: Sequence[_Hit]) -> bool:
 
 
 def percentile(numbers: Sequence[float], rank: float) -> float:
-    """The ``rank``-th percentile with linear interpolation between closest ranks."""
+    """The ``rank``-th percentile by nearest rank: the smallest value with ``rank`` % at or below.
+
+    >>> percentile([1, 2, 3, 100], 90)
+    100
+    """
     ordered = sorted(numbers)
-    position = (len(ordered) - 1) * min(max(rank, 0), 100) / 100
-    low = math.floor(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    position = math.ceil(min(max(rank, 0), 100) / 100 * len(ordered))
+    return ordered[max(position, 1) - 1]
 
 
 def _ordered_prefix(order: list[str], hits: Sequence[_Hit]) -> int:
