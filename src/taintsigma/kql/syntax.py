@@ -79,7 +79,9 @@ def quote(text: str) -> str:
 
 
 def _is_space(item: str | None) -> bool:
-    return item is not None and item.isspace()
+    # rule Space is [ \t\r\n\u00A0]; all but the plain space are written as escapes here, and
+    # an escape is not a Space to the grammar.
+    return item == " "
 
 
 def _keyword_at(items: Sequence[str | None], index: int) -> str | None:
@@ -158,13 +160,16 @@ def render_text(text: str) -> str:
 
 
 def render_field(name: str) -> str:
-    """A field name: unquoted with escapes, quoted when whitespace at an end forbids that."""
-    if not name:
+    """A field name: unquoted with escapes; quoted when empty or holding whitespace.
+
+    >>> render_field("process.name"), render_field("my field"), render_field("a*b")
+    ('process.name', '"my field"', 'a\\\\*b')
+    """
+    if not name or any(c.isspace() or is_js_whitespace(c) for c in name):
         return quote(name)
-    try:
-        return escape_unquoted(list(name))
-    except KqlSyntaxError:
-        return quote(name)
+    if name.lower() in ("null", "true", "false"):
+        return quote(name)  # unquoted, these are literals: a null field means "any field"
+    return escape_unquoted(list(name))
 
 
 def render_value(value: SigmaString) -> str:
