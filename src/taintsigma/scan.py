@@ -186,6 +186,7 @@ class Scan:
             if parallel and self.on_progress is not None:
                 done += _size(item.summary.path)
                 self.on_progress(done, self.total_bytes)
+        self.summary.rule_errors = list(self.rules.errors)
 
     def _problem(self, problem: InputProblem) -> None:
         self.summary.problems.append(problem)
@@ -206,6 +207,8 @@ class Scan:
 
     def _parallel(self, jobs: int) -> Iterator[FileResult | InputProblem]:
         global _WORKER
+        # Compile before forking, so that the workers share the compiled rules.
+        self.rules.for_format("json" if self.options.format == "json" else "syslog")
         _WORKER = (self.rules, self.options)
         context = multiprocessing.get_context("fork")
         items: list[InputSource | InputProblem] = list(self.sources)
@@ -373,7 +376,7 @@ def scan_paths(
     reference for the year of RFC 3164 time stamps. With ``keep_unparsed`` every line is
     parsed (no prefilter), so ``on_unparsed`` sees every line that cannot be. Inputs that
     cannot be read become ``summary.problems``; the scan goes on. A rule that cannot be
-    compiled is in ``summary.rule_errors``.
+    compiled is in ``summary.rule_errors`` once the scan is done.
 
     >>> scan = scan_paths(["/var/log/syslog"], timezone="UTC")   # doctest: +SKIP
     >>> alerts = list(scan); scan.summary.lines                  # doctest: +SKIP

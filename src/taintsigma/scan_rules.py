@@ -168,8 +168,12 @@ class CompiledRules:
         return RuleSetView(matcher, schema)
 
 
-def compile_for_scan(rules: Any = None) -> CompiledRules:
-    """Prepare rules for scanning: None (bundled), paths, or what load_rules returns."""
+def compile_for_scan(rules: Any = None, *, errors: Iterable[TaintSigmaError] = ()) -> CompiledRules:
+    """Prepare rules for scanning: None (bundled), paths, or what load_rules returns.
+
+    Compilation happens on first use, per event schema; ``errors`` are load errors to report
+    with the compile errors.
+    """
     from taintsigma.rules import LoadedRules, load_rules
 
     if rules is None or (
@@ -179,4 +183,4 @@ def compile_for_scan(rules: Any = None) -> CompiledRules:
     ):
         loaded = load_rules(rules, on_error=ErrorPolicy.COLLECT)
         return CompiledRules(loaded=loaded, errors=list(loaded.errors))
-    return CompiledRules(loaded=rules)
+    return CompiledRules(loaded=rules, errors=list(errors))

@@ -14,7 +14,10 @@ from taintsigma.adapters.event import Unparsed, get_field
 from taintsigma.adapters.inputs import InputProblem
 from taintsigma.alerts import Alert
 from taintsigma.cli.main import EXIT_FINDINGS, EXIT_USAGE, error, handle_errors
+from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.rules import load_rules
 from taintsigma.scan import SCAN_FORMATS, ScanSummary, scan_paths
+from taintsigma.scan_rules import compile_for_scan
 
 TABLE_LIMIT = 1000
 PROGRESS_MIN_BYTES = 4 << 20
@@ -78,10 +81,15 @@ def scan(
             if unparsed_file is not None:
                 unparsed_file.write(line.raw.rstrip(b"\r\n") + b"\n")
 
+        loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
+        for err in loaded.errors:
+            error(str(err))
+        if not len(loaded):
+            raise TaintSigmaError("no rule to scan with")
         progress = stack.enter_context(_Progress())
         job = scan_paths(
             inputs,
-            list(rules) or None,
+            compile_for_scan(loaded, errors=loaded.errors),
             format=format_,
             timezone=timezone,
             keep_unparsed=keep_unparsed is not None,
@@ -91,8 +99,6 @@ def scan(
             on_unparsed=on_unparsed,
             on_progress=progress.update,
         )
-        for err in job.summary.rule_errors:
-            error(str(err))
         progress.start(job.total_bytes)
         rows: list[Alert] = []
         for alert in job:
@@ -103,6 +109,8 @@ def scan(
         if sink is not None:
             sink.flush()
         progress.stop()
+        for err in job.rules.errors[len(loaded.errors) :]:  # compile errors, known by now
+            error(str(err))
         if sink is None:
             _print_table(rows, job.summary.alerts)
         _print_summary(job.summary, job.rules.errors)
@@ -134,8 +142,9 @@ def _print_table(alerts: list[Alert], total: int) -> None:
         console.print("no alerts")
         return
     table = Table(show_lines=False, header_style="bold")
-    for name in ("rule", "level", "host", "time", "file:line", "message"):
-        table.add_column(name, overflow="fold")
+    for name in ("rule", "level", "host", "time", "file:line"):
+        table.add_column(name, no_wrap=name != "rule")
+    table.add_column("message", overflow="fold")
     for alert in alerts:
         fields = alert.event.fields
         host = get_field(fields, "host.hostname") or get_field(fields, "hostname") or ""
@@ -176,7 +185,9 @@ def _print_summary(summary: ScanSummary, rule_errors: list[Any]) -> None:
         parts.append(f"{errors} unreadable")
     rules = f"{summary.rules - len(rule_errors)} rule{'s' if summary.rules != 1 else ''}"
     plural = "s" if summary.alerts != 1 else ""
-    click.echo(f"scanned {', '.join(parts)} with {rules}: {summary.alerts:,} alert{plural}", err=True)
+    click.echo(
+        f"scanned {', '.join(parts)} with {rules}: {summary.alerts:,} alert{plural}", err=True
+    )
     for rule_id, (name, count) in sorted(
         summary.alerts_per_rule.items(), key=lambda item: (-item[1][1], item[1][0])
     ):
