@@ -484,7 +484,8 @@ def parse_unquoted(text: str, i: int) -> tuple[list[str | None], int]:
     while items and items[-1] is not WILD and syntax.is_js_whitespace(items[-1]):
         items.pop()
     if WILD not in items and "".join(items) in ("null", "true", "false"):
-        raise AssertionError(f"{text!r} parses as the literal {''.join(items)}")  # type: ignore[arg-type]
+        literal = "".join(c for c in items if c is not None)
+        raise AssertionError(f"{text!r} parses as the literal {literal}")
     return items, i
 
 

@@ -1,1 +1,1 @@
-"""Kibana Query Language: taintsigma's own pySigma backend (backend.py) and KQL syntax (syntax.py)."""
+"""Kibana Query Language: our pySigma backend (backend.py) and KQL literal syntax (syntax.py)."""

@@ -180,7 +180,9 @@ class _KqlSyntaxBackend(TextQueryBackend):
             cond.field, "KQL has no regular expressions (use the lucene target)"
         )
 
-    def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+    def convert_condition_val_re(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> str:
         raise self.unsupported(  # type: ignore[attr-defined]
             None, "KQL has no regular expressions (use the lucene target)"
         )
@@ -225,8 +227,9 @@ class KibanaKqlBackend(TextFieldMixin, _KqlSyntaxBackend):
     ...   sel: {program: kernel, message|contains: tainting kernel}
     ...   condition: sel
     ... ''')
-    >>> backend.convert(rules)
-    ['host.os.type:linux and event.dataset:"system.syslog" and process.name:kernel and message:"tainting kernel"']
+    >>> print(backend.convert(rules)[0])  # doctest: +NORMALIZE_WHITESPACE
+    host.os.type:linux and event.dataset:"system.syslog" and process.name:kernel
+    and message:"tainting kernel"
     """
 
     identifier: ClassVar[str] = "kibana-kql"
