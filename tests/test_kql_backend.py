@@ -587,3 +587,16 @@ def test_property_phrase_values_on_message_round_trip(text: str) -> None:
     else:
         assert query[start] == '"' and "".join(items) == match.phrase  # type: ignore[arg-type]
     assert unicodedata.normalize("NFC", match.phrase) in unicodedata.normalize("NFC", text)
+
+
+def test_refusals_are_pysigma_errors_too_so_sigma_cli_can_skip_them() -> None:
+    from sigma.collection import SigmaCollection
+    from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+
+    bad = make_rule({"selection": {"f|re": "x"}}, rule_id=RULE_ID)
+    good = make_rule({"selection": {"f": "x"}})
+    backend = KibanaKqlBackend(ProcessingPipeline(), collect_errors=True)
+    assert backend.convert(SigmaCollection([bad, good])) == ["f:x"]
+    [(rule, error)] = backend.errors
+    assert rule is bad and isinstance(error, SigmaFeatureNotSupportedByBackendError)
+    assert isinstance(error, UnsupportedByTarget) and RULE_ID in str(error)

@@ -28,6 +28,7 @@ from sigma.conditions import (
 )
 from sigma.conversion.base import Backend
 from sigma.conversion.state import ConversionState
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     Placeholder,
     SigmaExpansion,
@@ -76,6 +77,14 @@ def _strip_breaking(text: str, side: str) -> str:
 
 
 _ANYWHERE = "the phrase matches these words anywhere in the field"
+
+class SigmaUnsupportedByTarget(UnsupportedByTarget, SigmaFeatureNotSupportedByBackendError):
+    """UnsupportedByTarget raised inside a pySigma backend.
+
+    Being a pySigma error too, sigma-cli reports it in one line (and skips the rule with
+    ``--skip-unsupported``) instead of printing a traceback.
+    """
+
 
 TextMatchKind = Literal["phrase", "superset", "unsupported"]
 
@@ -261,7 +270,7 @@ class TextFieldMixin:
         where = f"field '{field}'" if field is not None else "a keyword search"
         rule_id = self._rule_id()
         rule = f"rule {rule_id}: " if rule_id else ""
-        return UnsupportedByTarget(
+        return SigmaUnsupportedByTarget(
             f"{rule}target '{self.target_name()}' cannot express {where}: {reason}",
             rule_id=rule_id,
         )
