@@ -1,0 +1,132 @@
+"""Real engines for differential tests: Elastic's `eql` Python engine and SQLite.
+
+Each engine runs the query pySigma's own backend makes of a rule (EqlBackend, sqliteBackend) on
+one event, so its verdict can be compared with the native evaluator's.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import sqlite3
+from collections.abc import Mapping
+from typing import Any
+
+from sigma.collection import SigmaCollection
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import ValueListPlaceholderTransformation
+from sigma.rule import SigmaRule
+
+import taintsigma.evaluate  # noqa: F401  (registers the modifiers pySigma lacks)
+
+
+class Unsupported(Exception):
+    """The engine's backend cannot express the rule, or the engine cannot hold the event."""
+
+
+def _pipeline(pipeline: ProcessingPipeline | None, placeholders: Mapping[str, list[str]] | None) -> ProcessingPipeline:
+    expand = ProcessingPipeline(
+        items=[ProcessingItem(ValueListPlaceholderTransformation())], vars=dict(placeholders or {})
+    )
+    return (copy.deepcopy(pipeline) + expand) if pipeline is not None else expand
+
+
+def convert(backend_class: type, rule: SigmaRule, pipeline: ProcessingPipeline | None = None,
+            placeholders: Mapping[str, list[str]] | None = None) -> str:
+    """The query of ``rule`` from a stock pySigma backend; Unsupported if it refuses."""
+    backend = backend_class(_pipeline(pipeline, placeholders))
+    try:
+        queries = backend.convert(SigmaCollection([copy.deepcopy(rule)]))
+    except Exception as err:  # noqa: BLE001 - any refusal of the backend is "cannot express"
+        raise Unsupported(f"{backend_class.__name__}: {str(err).splitlines()[0][:120]}") from err
+    if len(queries) != 1:
+        raise Unsupported(f"{backend_class.__name__}: {len(queries)} queries")
+    return queries[0]
+
+
+# --- eql -----------------------------------------------------------------------------------
+
+
+def eql_query(rule: SigmaRule, pipeline: ProcessingPipeline | None = None,
+              placeholders: Mapping[str, list[str]] | None = None) -> str:
+    from sigma.backends.elasticsearch import EqlBackend
+
+    return convert(EqlBackend, rule, pipeline, placeholders)
+
+
+def eql_verdict(query: str, event: Mapping[str, Any]) -> bool:
+    """Does Elastic's eql Python engine return ``event`` for ``query``?"""
+    import eql
+
+    try:
+        with eql.parser.elasticsearch_syntax, eql.parser.ignore_missing_functions:
+            parsed = eql.parse_query(query)
+    except eql.EqlError as err:
+        raise Unsupported(f"eql engine: {str(err).splitlines()[0]}") from err
+    found: list[Any] = []
+    engine = eql.PythonEngine()
+    engine.add_query(parsed)
+    engine.add_output_hook(found.append)
+    engine.stream_events([eql.Event.from_data(dict(event))])
+    return bool(found)
+
+
+# --- SQLite --------------------------------------------------------------------------------
+
+
+def sqlite_query(rule: SigmaRule, pipeline: ProcessingPipeline | None = None,
+                 placeholders: Mapping[str, list[str]] | None = None) -> str:
+    from sigma.backends.sqlite import sqliteBackend
+
+    return convert(sqliteBackend, rule, pipeline, placeholders)
+
+
+def flatten(event: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in event.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _regexp(pattern: str, value: Any) -> bool:
+    return value is not None and re.search(pattern, str(value)) is not None
+
+
+def sqlite_verdict(query: str, event: Mapping[str, Any]) -> bool:
+    """Does SQLite return ``event`` for ``query``, with columns declared COLLATE NOCASE?
+
+    Zircolite declares its columns ``COLLATE NOCASE`` so that ``=`` is case-insensitive as
+    Sigma is; NUMERIC affinity stores numeric text as numbers so that ``<`` compares numbers.
+    A column the query names but the event lacks exists, holding NULL.
+    """
+    flat = flatten(event)
+    if any(isinstance(v, (list, tuple, dict)) for v in flat.values()):
+        raise Unsupported("sqlite: a row cannot hold a list")
+    columns = dict(flat)
+    for _ in range(50):
+        try:
+            return _run_sqlite(query, columns)
+        except sqlite3.OperationalError as err:
+            missing = re.fullmatch(r"no such column: (.+)", str(err))
+            if missing is None or missing.group(1) in columns:
+                raise Unsupported(f"sqlite: {err}") from err
+            columns[missing.group(1)] = None
+    raise Unsupported("sqlite: too many columns")
+
+
+def _run_sqlite(query: str, row: Mapping[str, Any]) -> bool:
+    db = sqlite3.connect(":memory:")
+    try:
+        db.create_function("regexp", 2, _regexp, deterministic=True)
+        names = sorted(row)
+        columns = ", ".join(f'"{c}" NUMERIC COLLATE NOCASE' for c in names) or "dummy"
+        db.execute(f"CREATE TABLE logs ({columns})")
+        marks = ", ".join("?" for _ in names) or "NULL"
+        db.execute(f"INSERT INTO logs VALUES ({marks})", [row[c] for c in names])
+        return bool(db.execute(query).fetchall())
+    finally:
+        db.close()
