@@ -600,3 +600,27 @@ def test_refusals_are_pysigma_errors_too_so_sigma_cli_can_skip_them() -> None:
     [(rule, error)] = backend.errors
     assert rule is bad and isinstance(error, SigmaFeatureNotSupportedByBackendError)
     assert isinstance(error, UnsupportedByTarget) and RULE_ID in str(error)
+
+
+def test_correlation_rules_are_refused_by_name(tmp_path) -> None:
+    from taintsigma import convert_rules, load_rules
+    from taintsigma.errors import ErrorPolicy
+
+    path = tmp_path / "corr.yml"
+    path.write_text(
+        "title: base\nname: base\nid: 7e0c5a2c-0000-4000-8000-000000000002\n"
+        "logsource: {product: linux, service: syslog}\n"
+        "detection: {sel: {program: sshd}, condition: sel}\n"
+        "---\n"
+        "title: corr\nid: 7e0c5a2c-0000-4000-8000-000000000003\n"
+        "correlation: {type: event_count, rules: [base], group-by: [hostname], timespan: 5m,"
+        " condition: {gte: 10}}\n",
+        encoding="utf-8",
+    )
+    report = convert_rules(load_rules([path]), "kibana-kql", on_error=ErrorPolicy.COLLECT)
+    [error] = report.errors
+    assert isinstance(error, UnsupportedByTarget)
+    assert str(error) == (
+        f"{path}: rule 7e0c5a2c-0000-4000-8000-000000000003: target 'kibana-kql' cannot "
+        "express correlation rules (event_count): a KQL query matches single events"
+    )

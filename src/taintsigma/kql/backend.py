@@ -20,6 +20,7 @@ from sigma.conditions import (
 from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.deferred import DeferredQueryExpression
 from sigma.conversion.state import ConversionState
+from sigma.correlations import SigmaCorrelationRule
 from sigma.types import (
     CompareOperators,
     SigmaCompareExpression,
@@ -30,7 +31,7 @@ from sigma.types import (
     SigmaTimestampPart,
 )
 
-from taintsigma.fieldtypes import TextFieldMixin
+from taintsigma.fieldtypes import SigmaUnsupportedByTarget, TextFieldMixin
 from taintsigma.kql import syntax
 
 
@@ -244,3 +245,17 @@ class KibanaKqlBackend(TextFieldMixin, _KqlSyntaxBackend):
 
     def escape_phrase(self, text: str) -> str:
         return syntax.escape_quoted(text)
+
+    def convert_correlation_rule(
+        self,
+        rule: SigmaCorrelationRule,
+        output_format: str | None = None,
+        method: str | None = None,
+        callback: Any = None,
+    ) -> list[str]:
+        rule_id = str(rule.id) if rule.id is not None else rule.title
+        raise SigmaUnsupportedByTarget(
+            f"rule {rule_id}: target '{self.identifier}' cannot express correlation rules "
+            f"({rule.type}): a KQL query matches single events",
+            rule_id=rule_id,
+        )
