@@ -54,8 +54,10 @@ def test_json_alerts_on_stdout_summary_on_stderr(syslog: Path) -> None:
     assert alert["event"]["process"] == {"name": "kernel"}
     assert alert["event"]["log"]["offset"] == 77
     assert err.splitlines() == [
-        "scanned 1 input, 4 lines read, 3 skipped by the prefilter, 1 events parsed, "
-        "0 unparsable with 1 rule: 1 alert",
+        (
+            "scanned 1 input, 4 lines read, 3 skipped by the prefilter, 1 events parsed, "
+            "0 unparsable with 1 rule: 1 alert"
+        ),
         f"         1  Tainted Kernel Module Load ({FLAGSHIP})",
     ]
 
@@ -78,9 +80,7 @@ def test_no_alert_exits_0(tmp_path: Path) -> None:
 
 def test_output_file_and_keep_unparsed(syslog: Path, tmp_path: Path) -> None:
     alerts, unparsed = tmp_path / "alerts.ndjson", tmp_path / "unparsed.log"
-    code, out, err = run(
-        "scan", str(syslog), "-o", str(alerts), "--keep-unparsed", str(unparsed)
-    )
+    code, out, err = run("scan", str(syslog), "-o", str(alerts), "--keep-unparsed", str(unparsed))
     assert code == 1 and out == ""
     assert [orjson.loads(x)["source"]["line"] for x in alerts.read_text().splitlines()] == [2]
     assert unparsed.read_text() == "this line has no header\n"
@@ -95,8 +95,10 @@ def test_unreadable_input_is_one_line_and_exit_2(syslog: Path, tmp_path: Path) -
     assert len(out.splitlines()) == 1  # the good file was still scanned
     errors = [line for line in err.splitlines() if line.startswith("taintsigma: error:")]
     assert errors == [
-        f"taintsigma: error: {corrupt}: truncated gzip file (compressed data ends early) "
-        "after line 0; the lines before it were scanned"
+        (
+            f"taintsigma: error: {corrupt}: truncated gzip file (compressed data ends early) "
+            "after line 0; the lines before it were scanned"
+        )
     ]
 
 

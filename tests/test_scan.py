@@ -10,8 +10,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from helpers import make_rule
+
 from taintsigma.adapters import reader
 from taintsigma.adapters.event import Event
 from taintsigma.scan import read_events, scan_paths
@@ -33,7 +33,7 @@ MESSAGES = [
 
 
 def _epoch_us(stamp: str) -> int:
-    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()) * 1_000_000
+    return int(datetime.fromisoformat(stamp).timestamp()) * 1_000_000
 
 
 def write_formats(folder: Path) -> dict[str, Path]:
@@ -59,7 +59,7 @@ def write_formats(folder: Path) -> dict[str, Path]:
         }
         ecs.append(orjson.dumps(doc).decode())
         if program == "kernel":
-            moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+            moment = datetime.fromisoformat(stamp)
             dmesg.append(f"[{moment.strftime('%a %b %d %H:%M:%S %Y')}] {message}")
     files = {}
     for name, lines in (("syslog", syslog), ("journald", journald), ("ecs", ecs), ("dmesg", dmesg)):
@@ -71,7 +71,12 @@ def write_formats(folder: Path) -> dict[str, Path]:
 def verdicts(path: Path, **kwargs: object) -> list[tuple[str, str | None, object, str]]:
     scan = scan_paths([path], timezone="UTC", now=NOW, **kwargs)
     return [
-        (a.rule.id, a.timestamp, a.event.fields.get("process", {}).get("name"), a.event.fields["message"])
+        (
+            a.rule.id,
+            a.timestamp,
+            a.event.fields.get("process", {}).get("name"),
+            a.event.fields["message"],
+        )
         for a in scan
     ]
 
@@ -157,7 +162,9 @@ def test_kelvin_sign_is_not_skipped(tmp_path: Path) -> None:
         ("garbage", b"no header here " + TAINT.encode() + b"\n", 0, 1),
     ],
 )  # fmt: skip
-def test_robust_lines(tmp_path: Path, name: str, content: bytes, alerts: int, unparsed: int) -> None:
+def test_robust_lines(
+    tmp_path: Path, name: str, content: bytes, alerts: int, unparsed: int
+) -> None:
     log = tmp_path / name
     log.write_bytes(content)
     scan = scan_paths([log], format="syslog", timezone="UTC", now=NOW)
@@ -166,12 +173,20 @@ def test_robust_lines(tmp_path: Path, name: str, content: bytes, alerts: int, un
     assert not scan.summary.problems
 
 
-def test_line_longer_than_max_is_cut_and_counted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_line_longer_than_max_is_cut_and_counted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(reader, "MAX_LINE", 1000)
     monkeypatch.setattr(reader, "CHUNK_SIZE", 256)
     log = tmp_path / "long"
     body = b"Nov 26 04:10:16 web1 kernel: " + TAINT.encode() + b" " + b"B" * 5000
-    log.write_bytes(b"Nov 26 04:10:15 web1 cron[1]: x\n" + body + b"\nNov 26 04:10:17 web1 kernel: " + TAINT.encode() + b"\n")
+    log.write_bytes(
+        b"Nov 26 04:10:15 web1 cron[1]: x\n"
+        + body
+        + b"\nNov 26 04:10:17 web1 kernel: "
+        + TAINT.encode()
+        + b"\n"
+    )
     from taintsigma.adapters.reader import ReadStats, read_lines
 
     stats = ReadStats()

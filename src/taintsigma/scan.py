@@ -404,6 +404,20 @@ def scan_paths(
     )
 
 
+def sniff_path(path: str | Path) -> str | None:
+    """The format ``auto`` would choose for one file (``None``: not a log format we read)."""
+    for source in expand_inputs([path]):
+        if isinstance(source, InputProblem):
+            raise InputError(source.message, path=source.path)
+        try:
+            stream, _ = open_input(source)
+            with stream:
+                return sniff(stream.read(CHUNK_SIZE)).format
+        except READ_ERRORS as err:
+            raise InputError(read_error_message(err), path=source.path) from err
+    return None
+
+
 def read_events(
     path: str | Path,
     *,
@@ -467,4 +481,5 @@ __all__ = [
     "read_events",
     "scan_events",
     "scan_paths",
+    "sniff_path",
 ]
