@@ -242,3 +242,18 @@ def test_text_aware_rejects_bad_phrase_config(phrase: dict) -> None:
 def test_escape_characters_are_backslash_escaped_in_the_phrase() -> None:
     query, _ = _convert({"selection": {"message|contains": 'say "hi" \\ now'}})
     assert query == PREFIX + r'message:"say \"hi\" \\ now"'
+
+
+def test_later_pipeline_vars_override_earlier_ones() -> None:
+    # pySigma merges vars of concatenated pipelines, the later one winning.
+    pipeline = taintsigma_ecs_syslog() + ProcessingPipeline(vars={"taintsigma_text_fields": []})
+    query, _ = _convert({"selection": {"message|contains": "foo bar"}}, pipeline=pipeline)
+    assert query == PREFIX + r"message:*foo\ bar*"
+
+
+def test_vars_survive_init_processing_pipeline() -> None:
+    cls = text_aware(LuceneBackend, PHRASE)
+    backend = cls(processing_pipeline=taintsigma_ecs_syslog())
+    backend.init_processing_pipeline()
+    assert backend.text_fields() == frozenset({"message"})
+    assert backend.keyword_field() == "message"
