@@ -42,8 +42,16 @@ def golden_outputs(target_id: str) -> dict[str, str]:
             files[f"{conversion.stem}.warnings"] = "".join(w + "\n" for w in conversion.warnings)
     for error in report.errors:
         stem = Path(error.path).stem if error.path is not None else str(error.rule_id)
-        files[f"{stem}.error"] = f"{type(error).__name__}: {error.message}\n"
+        files[f"{stem}.error"] = f"{_kind(error)}: {error.message}\n"
     return files
+
+
+def _kind(error: Exception) -> str:
+    # The taintsigma.errors class (a backend may raise a subclass that is also a pySigma error).
+    for cls in type(error).__mro__:
+        if cls.__module__ == "taintsigma.errors":
+            return cls.__name__
+    return type(error).__name__
 
 
 def regenerate() -> list[Path]:
