@@ -127,6 +127,8 @@ def test_condition_list_gives_one_query_per_condition() -> None:
         ("or", 'f:"or"'),
         ("Not", 'f:"Not"'),
         ("Infinity", 'f:"Infinity"'),
+        ("knot", 'f:"knot"'),
+        ("Cannot", 'f:"Cannot"'),
         ('say "hi"', r'f:"say \"hi\""'),
         ("back\\slash", r'f:"back\\slash"'),
         ("tab\there\nnew\rline", r'f:"tab\there\nnew\rline"'),
@@ -517,9 +519,14 @@ HOSTILE = st.text(
 PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@PROPERTY
-@given(HOSTILE)
-def test_property_exact_values_round_trip(text: str) -> None:
+# Values the grammar is most likely to misread; checked every run, besides hypothesis' draws.
+TRICKY = [
+    "knot", "CANNOT", "not", "not x", "x or", "or x", "a and b", "or or or", "null", "true",
+    " x ", "\\not", "\\u0041", "a\tb", "\u00a0x", "x\u2028", "(x)", "{x}", "😀", "",
+]
+
+
+def check_exact_value(text: str) -> None:
     rendered = syntax.render_value(SigmaString.from_str(text))
     query = f"f:{rendered} and g:1"
     items, end = parse_value(query, 2)
@@ -527,9 +534,7 @@ def test_property_exact_values_round_trip(text: str) -> None:
     assert query[end:] == " and g:1"
 
 
-@PROPERTY
-@given(HOSTILE, st.sampled_from(["contains", "startswith", "endswith"]))
-def test_property_wildcard_values_round_trip(text: str, shape: str) -> None:
+def check_wildcard_value(text: str, shape: str) -> None:
     parts: list = [text] if text else []
     if shape in ("contains", "endswith"):
         parts.insert(0, SpecialChars.WILDCARD_MULTI)
@@ -539,8 +544,7 @@ def test_property_wildcard_values_round_trip(text: str, shape: str) -> None:
     value.s = parts
     expected = items_of(value)
     edges = [expected[0], expected[-1]]
-    trimmed = any(e is not WILD and syntax.is_js_whitespace(e) for e in edges)
-    if trimmed:
+    if any(e is not WILD and syntax.is_js_whitespace(e) for e in edges):
         with pytest.raises(syntax.KqlSyntaxError):
             syntax.render_value(value)
         return
@@ -552,14 +556,41 @@ def test_property_wildcard_values_round_trip(text: str, shape: str) -> None:
         assert query[end:] == tail
 
 
-@PROPERTY
-@given(HOSTILE)
-def test_property_field_names_round_trip(name: str) -> None:
+def check_field_name(name: str) -> None:
     rendered = syntax.render_field(name)
     query = f"{rendered}:x"
     items, end = parse_value(query, 0)
     assert "".join(c for c in items if c is not None) == name and WILD not in items
     assert query[end:] == ":x"
+
+
+SHAPES = ["contains", "startswith", "endswith"]
+
+
+@pytest.mark.parametrize("text", TRICKY)
+def test_tricky_values_round_trip(text: str) -> None:
+    check_exact_value(text)
+    for shape in SHAPES:
+        check_wildcard_value(text, shape)
+    check_field_name(text)
+
+
+@PROPERTY
+@given(HOSTILE)
+def test_property_exact_values_round_trip(text: str) -> None:
+    check_exact_value(text)
+
+
+@PROPERTY
+@given(HOSTILE, st.sampled_from(SHAPES))
+def test_property_wildcard_values_round_trip(text: str, shape: str) -> None:
+    check_wildcard_value(text, shape)
+
+
+@PROPERTY
+@given(HOSTILE)
+def test_property_field_names_round_trip(name: str) -> None:
+    check_field_name(name)
 
 
 @PROPERTY

@@ -150,8 +150,20 @@ def escape_unquoted(items: Sequence[str | None]) -> str:
 
 
 def is_bare(text: str) -> bool:
-    """True if ``text`` is written without quotes (a plain word, as Elastic's rules do)."""
-    return bool(_BARE.fullmatch(text)) and text.lower() not in _RESERVED_BARE
+    """True if ``text`` is written without quotes (a plain word, as Elastic's rules do).
+
+    A word ending in "not" is quoted: followed by the query's space, the grammar would read
+    that "not" as an operator.
+
+    >>> is_bare("kernel"), is_bare("system.syslog"), is_bare("true"), is_bare("cannot")
+    (True, False, False, False)
+    """
+    lowered = text.lower()
+    return (
+        bool(_BARE.fullmatch(text))
+        and lowered not in _RESERVED_BARE
+        and not lowered.endswith("not")
+    )
 
 
 def render_text(text: str) -> str:
