@@ -558,10 +558,11 @@ def check_wildcard_value(text: str, shape: str) -> None:
 
 def check_field_name(name: str) -> None:
     rendered = syntax.render_field(name)
-    query = f"{rendered}:x"
-    items, end = parse_value(query, 0)
-    assert "".join(c for c in items if c is not None) == name and WILD not in items
-    assert query[end:] == ":x"
+    for tail in (":x", " > 5"):  # FieldValueExpression, FieldRangeExpression
+        query = rendered + tail
+        items, end = parse_value(query, 0)
+        assert "".join(c for c in items if c is not None) == name and WILD not in items
+        assert query[end:] == tail
 
 
 SHAPES = ["contains", "startswith", "endswith"]
