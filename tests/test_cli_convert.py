@@ -115,6 +115,14 @@ def test_target_option_elastic_agent() -> None:
     assert result.stdout == FLAGSHIP_KQL.replace("event.dataset", "data_stream.dataset") + "\n"
 
 
+def test_esql_elastic_agent_reads_only_the_integration_data_stream() -> None:
+    result = run("convert", "-t", "esql", "-O", "elastic-agent")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == golden("esql", "tainted_kernel_module_load").replace(
+        "from filebeat-*,logs-system.syslog-* ", "from logs-system.syslog-* "
+    ).replace("event.dataset", "data_stream.dataset")
+
+
 def test_unknown_option_is_a_usage_error() -> None:
     result = run("convert", "-t", "splunk", "-O", "elastic-agent")
     assert result.exit_code == 2
