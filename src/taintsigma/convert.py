@@ -106,8 +106,16 @@ def convert_rule(
     *,
     options: Iterable[str] = (),
 ) -> str:
-    """Return the query text of a single (non-correlation) rule for a target."""
+    """Return the query text of a single (non-correlation) rule for a target.
+
+    Raises UnsupportedByTarget when the target cannot express the rule, ConversionError when
+    pySigma fails or produces no query.
+    """
     report = convert_rules(SigmaCollection([copy.deepcopy(rule)]), target, options=options)
+    if not report.conversions:
+        raise ConversionError(
+            "the backend produced no query", path=rule_path(rule), rule_id=rule_id(rule)
+        )
     return report.conversions[0].query
 
 
