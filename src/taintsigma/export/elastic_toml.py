@@ -109,7 +109,9 @@ def _value(key: str, value: Any) -> str:
         return _list(value)
     if key in ("note", "setup"):
         return _markdown(value)
-    return _text(value)
+    if key == "description":
+        return _text(value)
+    return _basic(value)
 
 
 def _list(values: list[str]) -> str:
@@ -130,7 +132,10 @@ def _text(value: str) -> str:
 
 def _markdown(value: str) -> str:
     """Markdown kept as written (newlines and all) in a multi-line basic string."""
-    return '"""' + _escape_multiline(value) + '"""'
+    text = _escape_multiline(value)
+    if text.startswith("\n"):  # TOML drops a newline right after the opening quotes
+        text = "\\n" + text[1:]
+    return '"""' + text + '"""'
 
 
 def _query(query: str) -> str:
@@ -142,8 +147,8 @@ def _query(query: str) -> str:
 
 
 def _basic(value: str) -> str:
-    # JSON string escapes are valid TOML basic-string escapes.
-    return json.dumps(value, ensure_ascii=False)
+    # JSON string escapes are valid TOML basic-string escapes; TOML also forbids a raw DEL.
+    return json.dumps(value, ensure_ascii=False).replace("\x7f", "\\u007F")
 
 
 def _escape_multiline(value: str) -> str:

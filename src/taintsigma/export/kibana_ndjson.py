@@ -54,7 +54,7 @@ def elastic_query(meta: RuleMetadata, stem: str, queries: QuerySource) -> Elasti
             )
         if not isinstance(result, UnsupportedByTarget):
             raise result
-        reasons.append(f"{target} cannot express it ({_reason(result)})")
+        reasons.append(_reason(result, target))
     raise ExportError(
         "cannot be exported as a Kibana rule: " + "; ".join(reasons), rule_id=meta.rule_id
     )
@@ -108,7 +108,14 @@ def build(
     return text, list(query.warnings)
 
 
-def _reason(error: TaintSigmaError) -> str:
+def _reason(error: TaintSigmaError, target: str) -> str:
+    """Why ``target`` refused the rule, phrased after its name, without the rule id."""
     text = error.message
-    marker = "': "
-    return text.split(marker, 1)[1] if text.startswith("cannot convert") and marker in text else text
+    if error.rule_id and text.startswith(f"rule {error.rule_id}: "):
+        text = text[len(f"rule {error.rule_id}: ") :]
+    prefix = f"cannot convert for target '{target}': "
+    if text.startswith(prefix):
+        text = text[len(prefix) :]
+    if text.startswith(f"target '{target}' cannot "):
+        return f"{target} {text[len(f'target {target!r} ') :]}"
+    return f"{target} cannot express it ({text})"
