@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from sigma.collection import SigmaCollection
 
+from flagship_events import FLAGSHIP_EVENTS, FLAGSHIP_POSITIVE
 from regen_golden import GOLDEN, RULE_DIRS, TARGETS, golden_outputs
 from taintsigma import (
     ErrorPolicy,
@@ -118,3 +119,30 @@ def test_convert_accepts_a_plain_sigma_collection() -> None:
     collection = SigmaCollection.load_ruleset([str(RULE_DIRS[0])])
     report = convert_rules(collection, "kibana-kql")
     assert [c.query for c in report.conversions] == [FLAGSHIP_KQL]
+
+
+def _nested(flat: dict[str, str]) -> dict:
+    doc: dict = {"@timestamp": 0}
+    for name, value in flat.items():
+        *parents, leaf = name.split(".")
+        node = doc
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[leaf] = value
+    return doc
+
+
+def test_flagship_eql_in_elastics_eql_engine() -> None:
+    # Elastic's Python eql engine evaluates the EQL golden on the flagship's real events: the
+    # stringContains~ form (docs/semantics.md) finds exactly the positive ones.
+    eql = pytest.importorskip("eql", reason="Elastic's eql engine is not installed (test extra)")
+    query_text = (GOLDEN / "eql" / "tainted_kernel_module_load.eql").read_text().strip()
+    with eql.parser.elasticsearch_syntax, eql.parser.ignore_missing_functions:
+        query = eql.parse_query(query_text)
+    matched: set[str] = set()
+    for name, flat in FLAGSHIP_EVENTS.items():
+        engine = eql.PythonEngine()
+        engine.add_query(query)
+        engine.add_output_hook(lambda _e, name=name: matched.add(name))
+        engine.stream_events([eql.Event("any", 0, _nested(flat))])
+    assert matched == FLAGSHIP_POSITIVE

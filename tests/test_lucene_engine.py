@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from sigma.backends.elasticsearch import LuceneBackend
 
+from flagship_events import FLAGSHIP_EVENTS, FLAGSHIP_POSITIVE, FLAGSHIP_TEXT, event as _event
 from regen_golden import GOLDEN, REPO
 from taintsigma import load_rules
 from taintsigma.targets import load_target
@@ -27,53 +28,6 @@ SOURCE = REPO / "tests" / "engines" / "lucene" / "LuceneVerdicts.java"
 JARS = ("lucene-core", "lucene-analyzers-common", "lucene-queryparser")
 TEXT_FIELDS = ("message",)
 LONG_FIELDS = ("process.pid",)
-FLAGSHIP_TEXT = (
-    "module verification failed: signature and/or required key missing - tainting kernel"
-)
-LINUX = {"host.os.type": "linux", "event.dataset": "system.syslog"}
-
-
-def _event(**fields: object) -> dict[str, str]:
-    event = dict(LINUX)
-    for name, value in fields.items():
-        event[name.replace("__", ".")] = str(value)
-    return event
-
-
-# The flagship rule's positive and negative events, as Filebeat indexes a kernel line.
-FLAGSHIP_EVENTS = {
-    "with_timestamp": _event(
-        process__name="kernel",
-        host__hostname="web01",
-        message=f"[ 1234.567890] evilmod: {FLAGSHIP_TEXT}",
-    ),
-    "without_timestamp": _event(
-        process__name="kernel", host__hostname="web01", message=f"evilmod: {FLAGSHIP_TEXT}"
-    ),
-    "upper_case_message": _event(
-        process__name="kernel", host__hostname="web01", message=f"evilmod: {FLAGSHIP_TEXT.upper()}"
-    ),
-    "other_program": _event(
-        process__name="systemd", host__hostname="web01", message=f"evilmod: {FLAGSHIP_TEXT}"
-    ),
-    "other_dataset": {
-        **_event(process__name="kernel", message=f"evilmod: {FLAGSHIP_TEXT}"),
-        "event.dataset": "system.auth",
-    },
-    "other_os": {
-        **_event(process__name="kernel", message=f"evilmod: {FLAGSHIP_TEXT}"),
-        "host.os.type": "windows",
-    },
-    "partial_message": _event(
-        process__name="kernel", message="evilmod: module verification failed: bad signature"
-    ),
-    "words_reordered": _event(
-        process__name="kernel",
-        message="tainting kernel - missing key required and/or signature: failed verification module",
-    ),
-}
-FLAGSHIP_POSITIVE = {"with_timestamp", "without_timestamp", "upper_case_message"}
-
 # A small syslog corpus for the test-only rules of tests/rules/.
 CORPUS = {
     "sshd_web01": _event(
