@@ -220,3 +220,18 @@ def test_cli_reports_a_rule_it_cannot_export_and_exits_2(tmp_path: Path) -> None
         f"taintsigma: error: {bad}: rule {RID}: field 'description': a rule needs a "
         "description to be exported" in result.stderr
     )
+
+
+def test_sentinel_without_the_kusto_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sigma.backends.kusto", None)  # import now fails
+    report = export_rules(load_rules(), "sentinel", on_error=ErrorPolicy.COLLECT)
+    assert report.packages == []
+    assert [str(e).split(": rule ")[-1] for e in report.errors] == [
+        "05cad2fb-200c-407f-b472-02ea8c9e5e4a: target 'sentinel' needs the Python module "
+        "sigma.backends.kusto, which is not installed; install it with: pip install "
+        "'taintsigma[sentinel]'"
+    ]

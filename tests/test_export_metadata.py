@@ -107,3 +107,65 @@ def test_check_command_reports_invalid_metadata(tmp_path: Path) -> None:
         f"{path}: rule {RID}: high: field 'schedule.interval': '5 minutes' is not a time span "
         "like 30s, 5m, 1h or 1d [export_metadata]\n"
     )
+
+
+CORRELATION = """\
+title: Failed su
+id: 0b8c5b8e-5c3e-4f0e-9a39-1f0e0e0e0e03
+name: failed_su
+status: test
+description: a failed su
+logsource: {product: linux, service: syslog}
+detection:
+  sel:
+    program: su
+    message|contains: 'authentication failure'
+  condition: sel
+level: low
+---
+title: Many failed su
+id: 0b8c5b8e-5c3e-4f0e-9a39-1f0e0e0e0e04
+status: test
+description: many failed su on one host
+correlation:
+  type: event_count
+  rules: [failed_su]
+  group-by: [hostname]
+  timespan: 10m
+  condition: {gte: 5}
+level: high
+"""
+
+
+def _correlation(tmp_path: Path, extra: str = ""):
+    path = tmp_path / "corr.yml"
+    path.write_text(CORRELATION + extra, encoding="utf-8")
+    return load_rules([path])
+
+
+def test_correlation_takes_its_rules_logsource_and_a_lookback_covering_its_window(
+    tmp_path: Path,
+) -> None:
+    correlation = list(_correlation(tmp_path))[1]
+    meta = load_metadata(correlation)
+    assert (meta.product, meta.service, meta.elastic_index) == (
+        "linux", "syslog", ("logs-system.syslog-*",)
+    )  # fmt: skip
+    # a 10m window ending anywhere since the last run (5m ago) needs 15m of events
+    assert meta.lookback.text == "15m"
+
+
+def test_correlation_with_a_short_lookback_is_warned(tmp_path: Path) -> None:
+    correlation = list(_correlation(tmp_path, "schedule: {lookback: 9m}\n"))[1]
+    assert load_metadata(correlation).warnings == (
+        "rule 0b8c5b8e-5c3e-4f0e-9a39-1f0e0e0e0e04: schedule.lookback 9m is shorter than the "
+        "correlation timespan 10m: a run cannot see a whole window",
+    )
+
+
+def test_correlation_exports_once_not_per_base_rule(tmp_path: Path) -> None:
+    from taintsigma.export import export_rules
+
+    report = export_rules(_correlation(tmp_path), "splunk-savedsearches")
+    assert [p.rule_id for p in report.packages] == ["0b8c5b8e-5c3e-4f0e-9a39-1f0e0e0e0e04"]
+    assert "\ndispatch.earliest_time = -15m\n" in report.packages[0].text

@@ -160,10 +160,19 @@ def load_metadata(rule: Any) -> RuleMetadata:
         raise fail("schedule", "must be a mapping with interval, lookback and max_alerts")
     problems += _unknown(schedule, SCHEDULE_KEYS, "schedule", rid)
     interval = _duration(schedule, "interval", DEFAULT_INTERVAL, fail)
+    window = getattr(getattr(rule, "timespan", None), "seconds", None)  # correlation rules
     if "lookback" in schedule:
         lookback = _duration(schedule, "lookback", "", fail)
+        if window and lookback.seconds < window:
+            problems.append(
+                f"rule {rid}: schedule.lookback {lookback.text} is shorter than the correlation "
+                f"timespan {Duration(seconds=window).text}: a run cannot see a whole window"
+            )
     else:
-        lookback = Duration(seconds=interval.seconds + LOOKBACK_MARGIN_SECONDS)
+        seconds = interval.seconds + LOOKBACK_MARGIN_SECONDS
+        if window:  # every window ending since the previous run must fit in one search
+            seconds = max(seconds, window + interval.seconds)
+        lookback = Duration(seconds=seconds)
     if lookback.seconds < interval.seconds:
         raise fail(
             "schedule.lookback",
@@ -186,7 +195,7 @@ def load_metadata(rule: Any) -> RuleMetadata:
     attack = map_attack_tags(rule.tags or [], rule_id=rid)
     problems = list(attack.problems) + problems
 
-    logsource = rule.logsource if hasattr(rule, "logsource") else None
+    logsource = _logsource(rule)
     product = getattr(logsource, "product", None)
     service = getattr(logsource, "service", None)
     if "index" in elastic:
@@ -282,6 +291,22 @@ def check_metadata(rule: Any) -> list[Any]:
         for message in meta.warnings
         if "ATT&CK" not in message  # ATT&CK tags have their own check (attack_tags)
     ]
+
+
+def _logsource(rule: Any) -> Any:
+    """The rule's log source; a correlation's is that of its rules when they share one."""
+    if getattr(rule, "logsource", None) is not None:
+        return rule.logsource
+    sources = []
+    for reference in getattr(rule, "rules", None) or []:
+        base = getattr(reference, "rule", None)
+        source = _logsource(base) if base is not None else None
+        if source is None:
+            return None
+        key = (source.category, source.product, source.service)
+        if key not in [k for k, _ in sources]:
+            sources.append((key, source))
+    return sources[0][1] if len(sources) == 1 else None
 
 
 def _level(rule: Any) -> str:
