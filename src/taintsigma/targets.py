@@ -89,7 +89,7 @@ class Target:
         if self.phrase is not None:
             from taintsigma.fieldtypes import text_aware
 
-            cls = text_aware(cls, self.phrase)
+            cls = text_aware(cls, self.phrase, target_id=self.id)
         return cls
 
     def create_backend(self, options: tuple[str, ...] = ()) -> Backend:
