@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from export_checks import check_sentinel, parse_savedsearches
@@ -32,6 +32,9 @@ def _rule(**extra: object):
 
 @FAST
 @given(note=TEXT, title=TEXT, fp=TEXT)
+@example(note='"""', title='"', fp="\x7f")
+@example(note='a\\"', title="\\", fp='""""')
+@example(note="\nstarts with a newline", title="t", fp="f")
 def test_toml_round_trips_markdown_titles_and_lists(note: str, title: str, fp: str) -> None:
     rule = make_rule(
         {"selection": {"program": "sshd"}}, rule_id=RID, title=title, description="d",
@@ -45,6 +48,8 @@ def test_toml_round_trips_markdown_titles_and_lists(note: str, title: str, fp: s
 
 @FAST
 @given(description=TEXT)
+@example(description='"""')
+@example(description='say "hi"')
 def test_toml_description_keeps_its_words(description: str) -> None:
     rule = make_rule(
         {"selection": {"program": "sshd"}}, rule_id=RID, description=description,
@@ -70,6 +75,7 @@ def test_savedsearches_description_keeps_every_line(note: str) -> None:
 
 @FAST
 @given(note=TEXT, title=TEXT.filter(lambda t: len(t) <= 256))
+@example(note="line\u2028break", title="0\x85")
 def test_sentinel_yaml_round_trips(note: str, title: str) -> None:
     rule = make_rule({"selection": {"program": "sshd"}}, rule_id=RID, title=title, description="d", note=note)
     (doc,) = check_sentinel(export_rule(rule, "sentinel"))

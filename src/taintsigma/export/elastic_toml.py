@@ -164,7 +164,7 @@ def _escape_multiline(value: str) -> str:
             out.append(f"\\u{ord(char):04X}")
         else:
             out.append(char)
-    text = "".join(out).replace('"""', '""\\"')
-    if text.endswith('"'):
+    text = "".join(out)
+    if text.endswith('"'):  # a quote right before the closing delimiter would end it early
         text = text[:-1] + '\\"'
-    return text
+    return text.replace('"""', '""\\"')
