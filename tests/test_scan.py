@@ -268,3 +268,44 @@ def test_read_events_for_plain_json(tmp_path: Path) -> None:
     events = list(read_events(log))
     assert isinstance(events[0], Event) and events[0].logsource is None
     assert [a.rule.id for a in scan_paths([log])] == [FLAGSHIP]
+
+
+def test_correlation_rule_fires_once_per_window(tmp_path: Path) -> None:
+    rules = tmp_path / "brute.yml"
+    rules.write_text(
+        "title: Failed SSH password\n"
+        "id: 00000000-0000-4000-8000-0000000000a1\n"
+        "name: failed_ssh_password\n"
+        "logsource: {product: linux, service: syslog}\n"
+        "detection:\n"
+        "  selection: {program: sshd, message|contains: 'Failed password'}\n"
+        "  condition: selection\n"
+        "level: low\n"
+        "---\n"
+        "title: SSH brute force\n"
+        "id: 00000000-0000-4000-8000-0000000000a2\n"
+        "level: high\n"
+        "tags: [attack.credential-access, attack.t1110]\n"
+        "correlation:\n"
+        "  type: event_count\n"
+        "  rules: [failed_ssh_password]\n"
+        "  group-by: [hostname]\n"
+        "  timespan: 1m\n"
+        "  condition: {gte: 3}\n"
+    )
+    log = tmp_path / "auth.log"
+    failed = "sshd[{}]: Failed password for root from 203.0.113.9 port 4{} ssh2"
+    log.write_text(
+        "".join(
+            f"2026-11-26T03:10:{10 + i:02d}Z web1 {failed.format(100 + i, i)}\n" for i in range(3)
+        )
+        + "2026-11-26T03:10:20Z web1 cron[5]: nothing\n"
+    )
+    alerts = list(scan_paths([log], [rules], timezone="UTC"))
+    # A rule a correlation uses makes no alerts of its own (Sigma's `generate: false`).
+    assert [(a.rule.name, a.origin.line) for a in alerts] == [("SSH brute force", 3)]
+    brute = alerts
+    correlation = brute[0].to_dict()["event"]["correlation"]
+    assert correlation["event_count"] == 3
+    assert correlation["group"] == {"hostname": "web1"}
+    assert brute[0].to_dict()["rule"]["threat"][0]["tactic"]["id"] == "TA0006"

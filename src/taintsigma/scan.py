@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.common import parse_timezone
+from taintsigma.adapters.common import format_timestamp, parse_timezone
 from taintsigma.adapters.dmesg import DmesgAdapter
 from taintsigma.adapters.ecs_ndjson import EcsNdjsonAdapter
-from taintsigma.adapters.event import Event, Location, Unparsed
+from taintsigma.adapters.event import Event, Location, Unparsed, get_field
 from taintsigma.adapters.inputs import (
     READ_ERRORS,
     InputProblem,
@@ -328,6 +328,8 @@ def _scan_stream(
     summary = result.summary
     path = source.path
     parsed = 0
+    correlations = ruleset.correlations()
+    origin = None
     for line, number, offset, candidate in read_lines(
         stream, first=first, searcher=searcher, stats=stats, on_chunk=on_chunk, all_lines=all_lines
     ):
@@ -341,12 +343,60 @@ def _scan_stream(
             result.unparsed.append(item)
             continue
         summary.events += 1
-        for info in ruleset.match(item, candidate, plan):
-            result.alerts.append(Alert(rule=info, event=item, origin=origin))
+        matches = ruleset.matches(item, candidate, plan)
+        for match in matches:
+            if match.output:
+                result.alerts.append(
+                    Alert(rule=ruleset.info(match.rule), event=item, origin=origin)
+                )
+        if correlations is not None and matches:
+            _correlate(correlations.feed, item, matches, ruleset, result, origin)
+    if correlations is not None and origin is not None:
+        for fired in correlations.flush():
+            result.alerts.append(correlation_alert(fired, ruleset, origin))
     summary.lines = stats.lines
     summary.truncated = stats.truncated
     summary.skipped = stats.lines - parsed
     summary.alerts = len(result.alerts)
+
+
+def _correlate(
+    feed: Callable[..., list[Any]],
+    event: Event,
+    matches: list[Any],
+    ruleset: Any,
+    result: FileResult,
+    origin: Location,
+) -> None:
+    stamp = get_field(event.fields, "@timestamp")
+    if not isinstance(stamp, str):
+        return  # without a time an event cannot take part in a time window
+    try:
+        fired = feed(event.fields, matches, stamp)
+    except ValueError:
+        return
+    for alert in fired:
+        result.alerts.append(correlation_alert(alert, ruleset, origin))
+
+
+def correlation_alert(fired: Any, ruleset: Any, origin: Location) -> Alert:
+    """An Alert for a correlation rule that fired; ``origin`` is where it became certain."""
+    start, end = fired.window
+    fields = {
+        "@timestamp": format_timestamp(datetime.fromtimestamp(end, UTC)),
+        "correlation": {
+            "rules": list(fired.rules),
+            "group": dict(fired.group),
+            "event_count": fired.event_count,
+            "window": {
+                "start": format_timestamp(datetime.fromtimestamp(start, UTC)),
+                "end": format_timestamp(datetime.fromtimestamp(end, UTC)),
+            },
+        },
+    }
+    return Alert(
+        rule=ruleset.info(fired.rule), event=Event(fields=fields, origin=origin), origin=origin
+    )
 
 
 def _never(lowered: bytes, pos: int) -> int:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -72,20 +71,28 @@ class RuleSetView:
     def match(
         self, event: Event, candidate: bool = True, plan: Plan | None = None
     ) -> list[RuleInfo]:
-        """The rules matching ``event``; a line the prefilter did not hit (``candidate``
-        False) tries only the plan's literal-free rules."""
+        """The rules matching ``event`` that make alerts; a line the prefilter did not hit
+        (``candidate`` False) tries only the plan's literal-free rules."""
+        return [self.info(m.rule) for m in self.matches(event, candidate, plan) if m.output]
+
+    def matches(self, event: Event, candidate: bool = True, plan: Plan | None = None) -> list[Any]:
+        """The evaluator's Match objects for ``event`` (``generate: false`` rules included)."""
         matcher = self.matcher if candidate else (plan.free if plan is not None else None)
         if matcher is None:
             return []
-        found = []
-        for match in matcher.match(event.fields, self._source(event.logsource)):
-            if not match.output:
-                continue
-            info = self._infos.get(match.rule_id)
-            if info is None:
-                info = self._infos[match.rule_id] = rule_info(match.rule)
-            found.append(info)
+        return matcher.match(event.fields, self._source(event.logsource))
+
+    def info(self, rule: Any) -> RuleInfo:
+        """The alert's view of a rule (cached per rule id)."""
+        key = str(rule.id) if rule.id is not None else rule.title
+        found = self._infos.get(key)
+        if found is None:
+            found = self._infos[key] = rule_info(rule)
         return found
+
+    def correlations(self) -> Any:
+        """A fresh correlation engine for one input, or None when there is no correlation rule."""
+        return self.matcher.correlations if self.matcher.correlation_rules else None
 
     def prefilter_plan(self, adapter: Adapter) -> Plan | None:
         """What to search raw lines of this adapter for; None when no line can be skipped."""
@@ -142,13 +149,7 @@ class CompiledRules:
 
     @property
     def count(self) -> int:
-        return len(self._detection_rules)
-
-    @cached_property
-    def _detection_rules(self) -> list[Any]:
-        from sigma.correlations import SigmaCorrelationRule
-
-        return [r for r in self.loaded if not isinstance(r, SigmaCorrelationRule)]
+        return len(list(self.loaded))
 
     def for_format(self, name: str) -> RuleSetView:
         """The rules compiled for the events of adapter ``name``."""
@@ -162,7 +163,7 @@ class CompiledRules:
         from taintsigma.pipelines import taintsigma_ecs_syslog
 
         pipeline = taintsigma_ecs_syslog() if schema == "ecs" else None
-        matcher = compile_rules(self._detection_rules, pipeline, on_error=ErrorPolicy.COLLECT)
+        matcher = compile_rules(list(self.loaded), pipeline, on_error=ErrorPolicy.COLLECT)
         known = {e.rule_id for e in self.errors}
         self.errors.extend(err for rid, err in matcher.errors if rid not in known)
         return RuleSetView(matcher, schema)
