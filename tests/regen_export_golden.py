@@ -56,4 +56,6 @@ def regenerate() -> list[Path]:
 
 if __name__ == "__main__":
     files = regenerate()
-    print(f"wrote {len(files)} golden files under {EXPORT_GOLDEN.relative_to(REPO)}/", file=sys.stderr)
+    print(
+        f"wrote {len(files)} golden files under {EXPORT_GOLDEN.relative_to(REPO)}/", file=sys.stderr
+    )

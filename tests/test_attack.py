@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from helpers import make_rule
+
 from taintsigma.attack import (
     AttackTagWarning,
     attack_version,
@@ -86,7 +86,7 @@ def test_snapshot_records_its_attack_version_and_source() -> None:
 
 
 def test_flagship_threat_equals_elastics() -> None:
-    rule = list(load_rules())[0]
+    rule = next(iter(load_rules()))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert threat_from_tags(rule.tags, rule_id=str(rule.id)) == FLAGSHIP_THREAT
@@ -95,7 +95,9 @@ def test_flagship_threat_equals_elastics() -> None:
 def test_technique_goes_under_the_rules_matching_tactics_only() -> None:
     mapping = map_attack_tags(["attack.privilege-escalation", "attack.t1547.006", "attack.t1014"])
     # T1014 is not a privilege-escalation technique: ATT&CK's own tactic is used for it.
-    assert [(e.tactic.short_name, [t.technique.id for t in e.techniques]) for e in mapping.threats] == [
+    assert [
+        (e.tactic.short_name, [t.technique.id for t in e.techniques]) for e in mapping.threats
+    ] == [
         ("privilege-escalation", ["T1547"]),
         ("defense-evasion", ["T1014"]),
     ]
@@ -140,8 +142,10 @@ def test_retired_technique_and_misspelt_tactic_are_named() -> None:
     mapping = map_attack_tags(["attack.t1547.011", "attack.persistance"], rule_id="r-2")
     assert mapping.problems == (
         "rule r-2: tag 'attack.t1547.011' is revoked in ATT&CK 18.1; left out",
-        "rule r-2: tag 'attack.persistance' names no tactic of ATT&CK 18.1 "
-        "(did you mean 'attack.persistence'?); left out",
+        (
+            "rule r-2: tag 'attack.persistance' names no tactic of ATT&CK 18.1 "
+            "(did you mean 'attack.persistence'?); left out"
+        ),
     )
     assert mapping.threats == ()
 
@@ -247,9 +251,9 @@ def test_build_script_rejects_other_json(tmp_path: Path) -> None:
 def test_shipped_snapshot_is_the_scripts_own_serialisation() -> None:
     spec = subprocess.run(
         [sys.executable, "-c",
-         "import json,runpy,sys; m=runpy.run_path(sys.argv[1]);"
+         ("import json,runpy,sys; m=runpy.run_path(sys.argv[1]);"
          "s=json.load(open(sys.argv[2],encoding='utf-8'));"
-         "sys.stdout.write(m['dump_snapshot'](s))", str(SCRIPT), str(SNAPSHOT)],
+         "sys.stdout.write(m['dump_snapshot'](s))"), str(SCRIPT), str(SNAPSHOT)],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert spec.stdout == SNAPSHOT.read_text(encoding="utf-8")

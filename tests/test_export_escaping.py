@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import tomllib
 
+from export_checks import check_sentinel, parse_savedsearches
+from helpers import make_rule
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from export_checks import check_sentinel, parse_savedsearches
-from helpers import make_rule
 from taintsigma.export import export_rule
 
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
@@ -77,7 +77,9 @@ def test_savedsearches_description_keeps_every_line(note: str) -> None:
 @given(note=TEXT, title=TEXT.filter(lambda t: len(t) <= 256))
 @example(note="line\u2028break", title="0\x85")
 def test_sentinel_yaml_round_trips(note: str, title: str) -> None:
-    rule = make_rule({"selection": {"program": "sshd"}}, rule_id=RID, title=title, description="d", note=note)
+    rule = make_rule(
+        {"selection": {"program": "sshd"}}, rule_id=RID, title=title, description="d", note=note
+    )
     (doc,) = check_sentinel(export_rule(rule, "sentinel"))
     assert doc["name"] == title
     assert doc["description"] == "d\n\n" + note.rstrip("\n").strip()

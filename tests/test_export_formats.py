@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from export_checks import CHECKS, check_sentinel, check_splunk_savedsearches, parse_savedsearches
 from helpers import make_rule
 from regen_export_golden import BUNDLED, EXPORT_GOLDEN, export_golden_outputs
+
 from taintsigma.cli.main import cli
 from taintsigma.errors import ErrorPolicy, ExportError
 from taintsigma.export import FORMAT_DESCRIPTIONS, FORMATS, export_rule, export_rules
@@ -231,7 +231,9 @@ def test_sentinel_without_the_kusto_extra_says_how_to_install_it(
     report = export_rules(load_rules(), "sentinel", on_error=ErrorPolicy.COLLECT)
     assert report.packages == []
     assert [str(e).split(": rule ")[-1] for e in report.errors] == [
-        "05cad2fb-200c-407f-b472-02ea8c9e5e4a: target 'sentinel' needs the Python module "
-        "sigma.backends.kusto, which is not installed; install it with: pip install "
-        "'taintsigma[sentinel]'"
+        (
+            "05cad2fb-200c-407f-b472-02ea8c9e5e4a: target 'sentinel' needs the Python module "
+            "sigma.backends.kusto, which is not installed; install it with: pip install "
+            "'taintsigma[sentinel]'"
+        )
     ]

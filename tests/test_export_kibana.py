@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from export_checks import check_kibana_ndjson
 from helpers import make_rule
+from test_attack import FLAGSHIP_THREAT
+
 from taintsigma.cli.main import cli
 from taintsigma.convert import ConversionReport
 from taintsigma.errors import UnsupportedByTarget
 from taintsigma.export import export_rule, export_rules
 from taintsigma.rules import load_rules
-from test_attack import FLAGSHIP_THREAT
 
 SEED = Path(__file__).parent / "fixtures" / "elastic_seed" / "tainted_kernel_module_load.txt"
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
@@ -50,7 +50,11 @@ def test_flagship_equals_the_seed(flagship: dict) -> None:
     )
     assert flagship["type"] == "query" and flagship["language"] == "kuery"
     assert flagship["index"] == ["logs-system.syslog-*"]
-    assert (flagship["from"], flagship["interval"], flagship["max_signals"]) == ("now-9m", "5m", 100)
+    assert (flagship["from"], flagship["interval"], flagship["max_signals"]) == (
+        "now-9m",
+        "5m",
+        100,
+    )
     assert (flagship["severity"], flagship["risk_score"]) == ("low", 21)
     assert flagship["rule_id"] == "05cad2fb-200c-407f-b472-02ea8c9e5e4a"
     assert flagship["version"] == 5
@@ -91,12 +95,12 @@ def test_golden_is_what_the_cli_prints(flagship: dict) -> None:
 
 def _kql_cannot(monkeypatch: pytest.MonkeyPatch, *also: str) -> None:
     """Make the named targets refuse every rule, as a target refuses what it cannot express."""
-    import taintsigma.export.common as common
+    from taintsigma.export import common
 
     real = common.convert_rules
     refused = {"kibana-kql", *also}
 
-    def convert(collection, target, **kwargs):  # noqa: ANN001, ANN003
+    def convert(collection, target, **kwargs):
         if target.id not in refused:
             return real(collection, target, **kwargs)
         return ConversionReport(
@@ -136,7 +140,9 @@ def test_then_an_esql_rule_without_index(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_no_language_at_all_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     _kql_cannot(monkeypatch, "eql", "esql")
-    report = export_rules(load_rules(), "kibana-ndjson", on_error=__import__("taintsigma").ErrorPolicy.COLLECT)
+    report = export_rules(
+        load_rules(), "kibana-ndjson", on_error=__import__("taintsigma").ErrorPolicy.COLLECT
+    )
     assert report.packages == []
     assert str(report.errors[0]).endswith(
         "rule 05cad2fb-200c-407f-b472-02ea8c9e5e4a: cannot be exported as a Kibana rule: "

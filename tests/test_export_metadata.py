@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from helpers import make_rule
+
 from taintsigma.cli.main import cli
 from taintsigma.errors import ExportError
 from taintsigma.metadata import Duration, load_metadata
@@ -46,7 +46,9 @@ def test_lookback_defaults_to_interval_plus_4m() -> None:
 
 def test_rule_values_override_defaults() -> None:
     meta = load_metadata(
-        _rule(risk_score=5, version=3, schedule={"interval": "10m", "lookback": "1h", "max_alerts": 7})
+        _rule(
+            risk_score=5, version=3, schedule={"interval": "10m", "lookback": "1h", "max_alerts": 7}
+        )
     )
     assert (meta.risk_score, meta.version, meta.lookback.text, meta.max_alerts) == (5, 3, "1h", 7)
 
@@ -59,8 +61,8 @@ def test_rule_values_override_defaults() -> None:
         ({"schedule": {"lookback": "0m"}},
          "field 'schedule.lookback': '0m' is not a time span like 30s, 5m, 1h or 1d"),
         ({"schedule": {"interval": "10m", "lookback": "5m"}},
-         "field 'schedule.lookback': 5m is shorter than the interval 10m: events between runs "
-         "would never be searched"),
+         ("field 'schedule.lookback': 5m is shorter than the interval 10m: events between runs "
+         "would never be searched")),
         ({"schedule": {"max_alerts": 0}}, "field 'schedule.max_alerts': must be from 1 to 10000000, not 0"),
         ({"schedule": "5m"}, "field 'schedule': must be a mapping with interval, lookback and max_alerts"),
         ({"risk_score": 120}, "field 'risk_score': must be from 0 to 100, not 120"),
@@ -71,7 +73,9 @@ def test_rule_values_override_defaults() -> None:
         ({"note": ["x"]}, "field 'note': must be text (Markdown)"),
     ],
 )  # fmt: skip
-def test_invalid_values_are_one_line_errors_naming_rule_and_field(extra: dict, message: str) -> None:
+def test_invalid_values_are_one_line_errors_naming_rule_and_field(
+    extra: dict, message: str
+) -> None:
     with pytest.raises(ExportError) as caught:
         load_metadata(_rule(**extra))
     assert str(caught.value) == f"rule {RID}: {message}"
@@ -81,8 +85,10 @@ def test_unknown_keys_are_warnings_not_silence() -> None:
     meta = load_metadata(_rule(schedule={"intervall": "5m"}, elastic={"indexes": ["x"]}))
     assert meta.warnings == (
         f"rule {RID}: unknown key 'schedule.intervall' ignored (known: interval, lookback, max_alerts)",
-        f"rule {RID}: unknown key 'elastic.indexes' ignored (known: index, tags, author, "
-        "timestamp_override, false_positives, integration)",
+        (
+            f"rule {RID}: unknown key 'elastic.indexes' ignored (known: index, tags, author, "
+            "timestamp_override, false_positives, integration)"
+        ),
     )
 
 
@@ -158,8 +164,10 @@ def test_correlation_takes_its_rules_logsource_and_a_lookback_covering_its_windo
 def test_correlation_with_a_short_lookback_is_warned(tmp_path: Path) -> None:
     correlation = list(_correlation(tmp_path, "schedule: {lookback: 9m}\n"))[1]
     assert load_metadata(correlation).warnings == (
-        "rule 0b8c5b8e-5c3e-4f0e-9a39-1f0e0e0e0e04: schedule.lookback 9m is shorter than the "
-        "correlation timespan 10m: a run cannot see a whole window",
+        (
+            "rule 0b8c5b8e-5c3e-4f0e-9a39-1f0e0e0e0e04: schedule.lookback 9m is shorter than the "
+            "correlation timespan 10m: a run cannot see a whole window"
+        ),
     )
 
 

@@ -205,9 +205,7 @@ def _ref(obj: Tactic | Technique) -> dict[str, str]:
     return {"id": obj.id, "name": obj.name, "reference": obj.reference}
 
 
-def map_attack_tags(
-    tags: Iterable[object], *, rule_id: str | None = None
-) -> AttackMapping:
+def map_attack_tags(tags: Iterable[object], *, rule_id: str | None = None) -> AttackMapping:
     """Resolve a rule's tags against the bundled ATT&CK snapshot.
 
     Tactic tags (``attack.persistence``) give the tactics in tag order. A technique tag

@@ -156,8 +156,8 @@ def _wrap(err: Exception, rule: object, format_id: str) -> TaintSigmaError:
 
 
 __all__ = [
-    "FORMAT_DESCRIPTIONS",
     "FORMATS",
+    "FORMAT_DESCRIPTIONS",
     "ExportFormat",
     "ExportReport",
     "RulePackage",

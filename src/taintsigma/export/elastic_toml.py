@@ -61,9 +61,7 @@ def build(
         "interval": None if meta.interval.text == KIBANA_DEFAULT_INTERVAL else meta.interval.text,
         "language": query.language,
         "license": meta.license,
-        "max_signals": (
-            None if meta.max_alerts == KIBANA_DEFAULT_MAX_SIGNALS else meta.max_alerts
-        ),
+        "max_signals": (None if meta.max_alerts == KIBANA_DEFAULT_MAX_SIGNALS else meta.max_alerts),
         "name": meta.title,
         "note": meta.note,
         "references": list(meta.references) or None,

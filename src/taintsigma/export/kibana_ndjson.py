@@ -114,8 +114,7 @@ def _reason(error: TaintSigmaError, target: str) -> str:
     if error.rule_id and text.startswith(f"rule {error.rule_id}: "):
         text = text[len(f"rule {error.rule_id}: ") :]
     prefix = f"cannot convert for target '{target}': "
-    if text.startswith(prefix):
-        text = text[len(prefix) :]
+    text = text.removeprefix(prefix)
     if text.startswith(f"target '{target}' cannot "):
         return f"{target} {text[len(f'target {target!r} ') :]}"
     return f"{target} cannot express it ({text})"
