@@ -146,3 +146,17 @@ def test_flagship_eql_in_elastics_eql_engine() -> None:
         engine.add_output_hook(lambda _e, name=name: matched.add(name))
         engine.stream_events([eql.Event("any", 0, _nested(flat))])
     assert matched == FLAGSHIP_POSITIVE
+
+
+def test_eql_warns_that_elasticsearch_refuses_its_text_field() -> None:
+    [eql] = convert_rules(load_rules(), "eql").conversions
+    assert eql.warnings == (
+        "rule 05cad2fb-200c-407f-b472-02ea8c9e5e4a (eql): field 'message': Elasticsearch's EQL "
+        "refuses text fields without a keyword multi-field (ECS message is match_only_text), so "
+        "this query runs in Elastic's eql engine or where the field has a keyword multi-field; "
+        "see docs/semantics.md",
+    )
+    [lucene] = convert_rules(load_rules(), "lucene").conversions
+    assert lucene.warnings == ()
+    keywordless = load_rules([RULE_DIRS[1] / "value_lists.yml"])
+    assert convert_rules(keywordless, "eql").conversions[0].warnings == ()

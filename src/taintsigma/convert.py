@@ -16,7 +16,7 @@ from sigma.exceptions import (
     SigmaFeatureNotSupportedByBackendError,
     SigmaTransformationError,
 )
-from sigma.rule import SigmaRule
+from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
 from taintsigma.errors import (
     ConversionError,
@@ -134,8 +134,39 @@ def _convert_one(backend, rule, target: Target) -> tuple[str | None, tuple[str, 
         _warning_text(w.message, rule, target)
         for w in caught
         if issubclass(w.category, TranslationWarning)
-    )
+    ) + _text_field_notes(backend, rule, target)
     return "\n".join(texts), messages
+
+
+def _text_field_notes(backend, rule, target: Target) -> tuple[str, ...]:
+    """The target's ``text_field_note`` for each text field the (processed) rule searches."""
+    if not target.text_field_note or not isinstance(rule, SigmaRule):
+        return ()
+    pipeline = getattr(backend, "last_processing_pipeline", None)
+    variables = dict(pipeline.vars) if pipeline is not None else {}
+    text_fields = variables.get("taintsigma_text_fields") or []
+    text_fields = {text_fields} if isinstance(text_fields, str) else set(text_fields)
+    keyword_field = variables.get("taintsigma_keyword_field")
+    searched: set[str] = set()
+    for detection in rule.detection.detections.values():
+        for item in _detection_items(detection):
+            field_name = item.field if item.field is not None else keyword_field
+            if field_name in text_fields:
+                searched.add(field_name)
+    return tuple(
+        f"rule {rule_id(rule)} ({target.id}): field '{name}': {target.text_field_note}"
+        for name in sorted(searched)
+    )
+
+
+def _detection_items(detection: SigmaDetection) -> list[SigmaDetectionItem]:
+    items: list[SigmaDetectionItem] = []
+    for item in detection.detection_items:
+        if isinstance(item, SigmaDetection):
+            items.extend(_detection_items(item))
+        else:
+            items.append(item)
+    return items
 
 
 def _as_text(query: object) -> str:

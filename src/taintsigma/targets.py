@@ -46,6 +46,9 @@ class Target:
     pipelines: tuple[Path, ...] = ()
     options: dict[str, TargetOption] = field(default_factory=dict)
     phrase: dict[str, str] | None = None
+    # Said as a warning whenever a rule searches one of the pipeline's text fields (a caveat of
+    # the target language on analysed text, e.g. EQL in Elasticsearch).
+    text_field_note: str | None = None
     requires: str | None = None
     backend_options: dict[str, Any] = field(default_factory=dict)
 
@@ -160,6 +163,7 @@ def load_target(target_id: str) -> Target:
             for name, opt in (spec.get("options") or {}).items()
         },
         phrase=spec.get("phrase"),
+        text_field_note=spec.get("text_field_note"),
         requires=spec.get("requires"),
         backend_options=spec.get("backend_options") or {},
     )
