@@ -184,3 +184,20 @@ def test_logsource_without_default_index_needs_elastic_index() -> None:
     with pytest.raises(Exception) as caught:
         export_rule(rule, "kibana-ndjson")
     assert "field 'elastic.index' is required" in str(caught.value)
+
+
+def test_elastic_agent_option_reaches_the_query() -> None:
+    (package,) = export_rules(load_rules(), "kibana-ndjson", options=["elastic-agent"]).packages
+    (rule,) = check_kibana_ndjson(package.text)
+    assert 'data_stream.dataset:"system.syslog"' in rule["query"]
+    assert "event.dataset" not in rule["query"]
+
+
+def test_an_option_no_target_of_the_format_has_exits_2() -> None:
+    result = CliRunner().invoke(cli, ["export", "-f", "sentinel", "-O", "elastic-agent"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr == (
+        "taintsigma: error: export format 'sentinel' has no option 'elastic-agent' "
+        "(its options: none)\n"
+    )

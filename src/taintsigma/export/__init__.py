@@ -39,6 +39,7 @@ class ExportFormat:
     module: str
     extension: str
     separator: str
+    targets: tuple[str, ...]
 
     def join(self, texts: list[str]) -> str:
         """Several packages as one text (stdout without ``-o``)."""
@@ -48,22 +49,24 @@ class ExportFormat:
         return importlib.import_module(self.module).build
 
 
+# The conversion targets the Elastic formats take queries from, in fallback order.
+ELASTIC_TARGETS = ("kibana-kql", "eql", "esql")
 FORMATS: dict[str, ExportFormat] = {
     "kibana-ndjson": ExportFormat(
         id="kibana-ndjson", module="taintsigma.export.kibana_ndjson", extension="ndjson",
-        separator="\n",
+        separator="\n", targets=ELASTIC_TARGETS,
     ),
     "elastic-toml": ExportFormat(
         id="elastic-toml", module="taintsigma.export.elastic_toml", extension="toml",
-        separator="\n\n",
+        separator="\n\n", targets=ELASTIC_TARGETS,
     ),
     "splunk-savedsearches": ExportFormat(
         id="splunk-savedsearches", module="taintsigma.export.splunk_savedsearches",
-        extension="conf", separator="\n\n",
+        extension="conf", separator="\n\n", targets=("splunk",),
     ),
     "sentinel": ExportFormat(
         id="sentinel", module="taintsigma.export.sentinel", extension="yaml",
-        separator="\n---\n",
+        separator="\n---\n", targets=("sentinel",),
     ),
 }  # fmt: skip
 
@@ -101,6 +104,7 @@ def export_rules(
     ``report.errors``). Base rules of a correlation are packaged with their correlation.
     """
     fmt = load_format(format_id)
+    _check_options(fmt, tuple(options))
     build = fmt.builder()
     collection = rules.collection if isinstance(rules, LoadedRules) else rules
     queries = QuerySource(collection, options)
@@ -124,6 +128,18 @@ def export_rule(rule: object, format_id: str, *, options: Iterable[str] = ()) ->
     """The package text of a single rule in one format (raises ExportError if it cannot)."""
     report = export_rules(SigmaCollection([copy.deepcopy(rule)]), format_id, options=options)
     return report.packages[0].text
+
+
+def _check_options(fmt: ExportFormat, options: tuple[str, ...]) -> None:
+    from taintsigma.targets import load_target
+
+    known = {name for t in fmt.targets for name in load_target(t).options}
+    for name in options:
+        if name not in known:
+            raise TargetNotFoundError(
+                f"export format '{fmt.id}' has no option '{name}' "
+                f"(its options: {', '.join(sorted(known)) or 'none'})"
+            )
 
 
 def _export_one(
