@@ -147,3 +147,11 @@ filter:
 def test_numbers_and_booleans_in_events_match_string_patterns() -> None:
     matcher = compile_rules([make_rule({"selection": {"pid|startswith": "12"}})])
     assert matcher.match({"pid": 1234}) and not matcher.match({"pid": 4123})
+
+
+def test_keywords_of_product_only_linux_rules_search_the_message() -> None:
+    # SigmaHQ's "builtin" Linux keyword rules name only the product: they read log lines.
+    rule = make_rule({"keywords": ["entered promiscuous mode"]}, "keywords", logsource={"product": "linux"})
+    matcher = compile_rules([rule])
+    assert matcher.match({"program": "kernel", "message": "device eth0 entered promiscuous mode"})
+    assert not matcher.match({"program": "entered promiscuous mode", "message": "x"})

@@ -185,12 +185,15 @@ def compile_rule(
 
 
 def _keyword_fields(rule: SigmaRule, vars_: Mapping[str, Any]) -> tuple[str, ...] | None:
-    """Where keywords search: ``message`` for linux/syslog rules (the taxonomy), else anywhere.
+    """Where keywords search: ``message`` for Linux log-line rules, else every value.
 
-    A pipeline may name the field with its ``taintsigma_keyword_field`` variable.
+    Linux log-line rules are ``linux/syslog`` and ``product: linux`` with no service or
+    category (SigmaHQ's keyword rules for /var/log lines): the taxonomy's keyword field is
+    ``message``. A pipeline may name another with its ``taintsigma_keyword_field`` variable.
     """
     source = rule.logsource
-    if (source.product or "").lower() == "linux" and (source.service or "").lower() == "syslog":
+    service = (source.service or "").lower()
+    if (source.product or "").lower() == "linux" and source.category is None and service in ("", "syslog"):
         named = vars_.get(KEYWORD_FIELD_VAR, "message")
         return tuple(named) if isinstance(named, list) else (str(named),)
     return None

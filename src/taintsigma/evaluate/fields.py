@@ -14,9 +14,9 @@ Getter = Callable[[Mapping[str, Any]], Any]
 def compile_getter(name: str) -> Getter:
     """Return a function reading field ``name`` from an event, or MISSING.
 
-    ``process.name`` is read as the flat key ``"process.name"`` if the event has it, else by
-    descending into nested mappings (``{"process": {"name": …}}``), any split of the dotted
-    name allowed. Where the path crosses a list of objects, the values of all elements are
+    ``process.name`` is read from nested mappings (``{"process": {"name": …}}``), else from the
+    flat key ``"process.name"``, else from any other split of the dotted name
+    (``{"process": {"name.x": …}}`` for ``process.name.x``). Where the path crosses a list of objects, the values of all elements are
     collected into a list (a list value matches if any element does).
 
     >>> compile_getter("process.name")({"process": {"name": "kernel"}})
@@ -29,32 +29,76 @@ def compile_getter(name: str) -> Getter:
 
         return get_plain
     parts = tuple(name.split("."))
+    # For each position in the path, the keys that may continue it there: the longest first
+    # ({"log": {"syslog.facility.name": …}} is found too), computed once.
+    steps = tuple(
+        tuple((".".join(parts[start:end]), end) for end in range(len(parts), start, -1))
+        for start in range(len(parts))
+    )
+    first, rest = parts[0], parts[1:]
 
-    def get_dotted(event: Mapping[str, Any]) -> Any:
+    def fallback(event: Mapping[str, Any]) -> Any:
         value = event.get(name, MISSING)
         if value is not MISSING:
             return value
-        return _descend(event, parts, 0)
+        return _descend(event, steps, 0)
+
+    if len(parts) == 2:
+        second = parts[1]
+
+        def get_two(event: Mapping[str, Any]) -> Any:
+            obj = event.get(first)
+            if type(obj) is dict:
+                value = obj.get(second, MISSING)
+                if value is not MISSING:
+                    return value
+            return fallback(event)
+
+        return get_two
+    if len(parts) == 3:
+        second, third = parts[1], parts[2]
+
+        def get_three(event: Mapping[str, Any]) -> Any:
+            obj = event.get(first)
+            if type(obj) is dict:
+                obj = obj.get(second)
+                if type(obj) is dict:
+                    value = obj.get(third, MISSING)
+                    if value is not MISSING:
+                        return value
+            return fallback(event)
+
+        return get_three
+
+    def get_dotted(event: Mapping[str, Any]) -> Any:
+        # the common case first (adapters yield nested ECS): one key per part
+        obj = event.get(first, MISSING)
+        for part in rest:
+            if type(obj) is not dict:
+                break
+            obj = obj.get(part, MISSING)
+        else:
+            if obj is not MISSING:
+                return obj
+        return fallback(event)
 
     return get_dotted
 
 
-def _descend(obj: Any, parts: tuple[str, ...], start: int) -> Any:
+def _descend(obj: Any, steps: tuple, start: int) -> Any:
     if isinstance(obj, list):
-        found = [v for item in obj if (v := _descend(item, parts, start)) is not MISSING]
+        found = [v for item in obj if (v := _descend(item, steps, start)) is not MISSING]
         if not found:
             return MISSING
         return [x for v in found for x in (v if isinstance(v, list) else [v])]
     if not isinstance(obj, Mapping):
         return MISSING
-    # The longest dotted key first: {"log": {"syslog.facility.name": ...}} is found too.
-    for end in range(len(parts), start, -1):
-        key = ".".join(parts[start:end]) if end - start > 1 else parts[start]
+    for key, end in steps[start]:
         if key in obj:
             value = obj[key]
-            if end == len(parts):
+            if end == len(steps):
                 return value
-            found = _descend(value, parts, end)
+            found = _descend(value, steps, end)
             if found is not MISSING:
                 return found
     return MISSING

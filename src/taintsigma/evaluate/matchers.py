@@ -51,10 +51,16 @@ _COST = {"eq": 1, "prefix": 2, "suffix": 2, "contains": 3, "glob": 4, "wild": 15
 
 @dataclass(frozen=True)
 class Compiled:
-    """A compiled node with its estimated cost (cheaper operands of AND/OR run first)."""
+    """A compiled node with its estimated cost (cheaper operands of AND/OR run first).
+
+    ``junction`` is "and"/"or" for a combination of ``operands``, so that nested ones of the
+    same kind flatten into one loop.
+    """
 
     node: Node
     cost: float
+    junction: str = ""
+    operands: tuple[Node, ...] = ()
 
 
 def compile_condition(tree: Any, ctx: CompileContext) -> Compiled:
@@ -80,15 +86,19 @@ def compile_condition(tree: Any, ctx: CompileContext) -> Compiled:
 
 def combine(conjunction: bool, parts: Sequence[Compiled]) -> Compiled:
     """AND (``conjunction``) or OR of compiled nodes, in the given order."""
+    junction = "and" if conjunction else "or"
     cost = sum(p.cost for p in parts)
-    nodes = tuple(p.node for p in parts)
+    flat: list[Node] = []
+    for part in parts:
+        flat.extend(part.operands if part.junction == junction else (part.node,))
+    nodes = tuple(flat)
     if len(nodes) == 1:
         return Compiled(nodes[0], cost)
     if len(nodes) == 2:
         first, second = nodes
         if conjunction:
-            return Compiled(lambda e, m: first(e, m) and second(e, m), cost)
-        return Compiled(lambda e, m: first(e, m) or second(e, m), cost)
+            return Compiled(lambda e, m: first(e, m) and second(e, m), cost, junction, nodes)
+        return Compiled(lambda e, m: first(e, m) or second(e, m), cost, junction, nodes)
     if conjunction:
 
         def all_of(event: Mapping[str, Any], memo: dict) -> bool:
@@ -97,7 +107,7 @@ def combine(conjunction: bool, parts: Sequence[Compiled]) -> Compiled:
                     return False
             return True
 
-        return Compiled(all_of, cost)
+        return Compiled(all_of, cost, junction, nodes)
 
     def any_of(event: Mapping[str, Any], memo: dict) -> bool:
         for node in nodes:
@@ -105,7 +115,7 @@ def combine(conjunction: bool, parts: Sequence[Compiled]) -> Compiled:
                 return True
         return False
 
-    return Compiled(any_of, cost)
+    return Compiled(any_of, cost, junction, nodes)
 
 
 @dataclass

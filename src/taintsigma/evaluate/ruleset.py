@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+import re
 from typing import Any
 
 import re2
@@ -46,10 +47,31 @@ class _FieldIndex:
             for literal in self.literals:
                 searcher.Add(re2.escape(literal))
             searcher.Compile()
-            self.find = searcher.Match
+            match = searcher.Match
+            self.find = lambda text: match(text) or ()
         else:
             pairs = list(enumerate(self.literals))
             self.find = lambda text: [i for i, lit in pairs if lit in text]
+
+    def gate(self) -> Callable[[Mapping[str, Any], dict], bool]:
+        """A test that the field holds one of the literals (lower-cased), cheap when it does not.
+
+        ASCII text is searched as it is, case-insensitively, and text shorter than every
+        literal is not searched at all: lower-casing ASCII keeps its length.
+        """
+        get, name, literals = self.get, self.name, tuple(self.literals)
+        shortest = min(map(len, literals))
+        search = re.compile("|".join(map(re.escape, literals)), re.IGNORECASE).search
+        text = self.text
+
+        def present(event: Mapping[str, Any], memo: dict) -> bool:
+            value = get(event)
+            if type(value) is str and value.isascii():
+                return len(value) >= shortest and search(value) is not None
+            lowered = text(event, memo)
+            return any(literal in lowered for literal in literals)
+
+        return present
 
     def text(self, event: Mapping[str, Any], memo: dict) -> str:
         value = self.get(event)
@@ -71,8 +93,16 @@ class _Route:
         self.rules = list(rules)
         self.always: tuple[int, ...] = ()
         self.fields: list[_FieldIndex] = []
+        self.gate: Callable[[Mapping[str, Any], dict], bool] | None = None
         if len(self.rules) < _INDEX_FROM:
             self.always = tuple(range(len(self.rules)))
+            need = needs[0] if len(self.rules) == 1 else None
+            if need and len({f for f, _ in need}) == 1 and len(need) <= 4:
+                (name,) = {f for f, _ in need}
+                if name != ANYWHERE:
+                    index = _FieldIndex(name, sorted(lit for _, lit in need), [(0,)] * len(need))
+                    self.gate = index.gate()
+            self.run = self._runner()
             return
         always: list[int] = []
         by_field: dict[str, dict[str, set[int]]] = {}
@@ -88,19 +118,60 @@ class _Route:
             self.fields.append(
                 _FieldIndex(name, ordered, [tuple(sorted(literals[lit])) for lit in ordered])
             )
+        self.run = self._runner()
 
-    def run(self, event: Mapping[str, Any]) -> list[Match]:
-        memo: dict = {}
+    def _runner(self) -> Callable[[Mapping[str, Any]], list[Match]]:
+        """The per-event function of this route, specialised to its shape."""
         rules = self.rules
+        if not rules:
+            return lambda event: []
+        if len(rules) == 1:
+            (only,) = rules
+            node, to_match = only.node, only.to_match
+            if self.gate is not None:
+                # One rule needing a literal in one field: look for it before anything else.
+                gate = self.gate
+
+                def run_gated(event: Mapping[str, Any]) -> list[Match]:
+                    memo: dict = {}
+                    if not gate(event, memo):
+                        return []
+                    if node(event, memo):
+                        return [to_match(event, memo)]
+                    return []
+
+                return run_gated
+
+            def run_one(event: Mapping[str, Any]) -> list[Match]:
+                memo: dict = {}
+                if node(event, memo):
+                    return [to_match(event, memo)]
+                return []
+
+            return run_one
         if not self.fields:
-            found = [rules[i] for i in self.always if rules[i].node(event, memo)]
-            return [m.to_match(event, memo) for m in found]
-        chosen = set(self.always)
-        for index in self.fields:
-            for hit in index.find(index.text(event, memo)):
-                chosen.update(index.rules[hit])
-        found = [rules[i] for i in sorted(chosen) if rules[i].node(event, memo)]
-        return [m.to_match(event, memo) for m in found]
+
+            def run_all(event: Mapping[str, Any]) -> list[Match]:
+                memo: dict = {}
+                return [rule.to_match(event, memo) for rule in rules if rule.node(event, memo)]
+
+            return run_all
+        always, fields = self.always, self.fields
+
+        def run_indexed(event: Mapping[str, Any]) -> list[Match]:
+            memo: dict = {}
+            chosen = set(always)
+            for index in fields:
+                for hit in index.find(index.text(event, memo)):
+                    chosen.update(index.rules[hit])
+            found = []
+            for position in sorted(chosen):
+                rule = rules[position]
+                if rule.node(event, memo):
+                    found.append(rule.to_match(event, memo))
+            return found
+
+        return run_indexed
 
 
 @dataclass
@@ -117,6 +188,9 @@ class RuleSetMatcher:
     _routes: dict[LogSource | None, _Route] = field(default_factory=dict, repr=False)
     _needs: list[Any] | None = field(default=None, repr=False)
     _engine: CorrelationEngine | None = field(default=None, repr=False)
+    # the route of the last log source object seen: adapters pass the same object every time
+    _last_source: Any = field(default=object(), repr=False)
+    _last_route: _Route | None = field(default=None, repr=False)
 
     def match(self, event: Mapping[str, Any], logsource: LogSource | None = None) -> list[Match]:
         """The rules matching ``event``, in rule order.
@@ -128,9 +202,12 @@ class RuleSetMatcher:
         >>> matcher.match({"program": "kernel", "message": "…tainting kernel"})  # doctest: +SKIP
         [Match(rule_id='05cad2fb-…', title='Tainted Kernel Module Load', …)]
         """
+        if logsource is self._last_source:
+            return self._last_route.run(event)  # type: ignore[union-attr]
         route = self._routes.get(logsource)
         if route is None:
             route = self._route(logsource)
+        self._last_source, self._last_route = logsource, route
         return route.run(event)
 
     def _route(self, logsource: LogSource | None) -> _Route:
