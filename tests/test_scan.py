@@ -221,11 +221,14 @@ def test_unreadable_inputs_are_reported_and_the_scan_goes_on(tmp_path: Path) -> 
     (bad / "dangling").symlink_to(bad / "nowhere")
     os.mkfifo(bad / "fifo")
     (bad / "wtmp").write_bytes(bytes(range(256)) * 64)
+    (bad / "history.log").write_text("Start-Date: 2026-11-20  06:12:01\nCommandline: apt upgrade\n")
+    prose = tmp_path / "prose.txt"
+    prose.write_text("Dear diary,\ntoday the kernel was tainted.\n")
     binary = tmp_path / "binary.bin"
     binary.write_bytes(bytes(range(256)) * 64)
     problems = []
     scan = scan_paths(
-        [bad, binary, tmp_path / "missing", files["syslog"]],
+        [bad, binary, prose, tmp_path / "missing", files["syslog"]],
         timezone="UTC",
         now=NOW,
         on_problem=problems.append,
@@ -239,6 +242,9 @@ def test_unreadable_inputs_are_reported_and_the_scan_goes_on(tmp_path: Path) -> 
     assert found["wtmp"] == (False, "skipped: binary file (not a log format taintsigma reads)")
     assert found["binary.bin"] == (True, "binary file (not a log format taintsigma reads)")
     assert found["missing"] == (True, "cannot read: no such file or directory")
+    unknown = "not a recognised log format (force one with --format)"
+    assert found["history.log"] == (False, f"skipped: {unknown}")
+    assert found["prose.txt"] == (True, unknown)
 
 
 def test_journal_binary_file_is_named(tmp_path: Path) -> None:

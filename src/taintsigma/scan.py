@@ -271,10 +271,13 @@ def scan_source(
                     return result
                 sniffed = sniff(first)
                 if sniffed.format is None:
-                    error = source.explicit or not sniffed.binary
-                    skipped = "" if error else "skipped: "
+                    # Named on the command line it is an error; met in a folder walk
+                    # (/var/log holds wtmp, lastlog, apt's history) it is a note.
+                    skipped = "" if source.explicit else "skipped: "
                     result.problems.append(
-                        InputProblem(source.path, f"{skipped}{sniffed.problem}", error=error)
+                        InputProblem(
+                            source.path, f"{skipped}{sniffed.problem}", error=source.explicit
+                        )
                     )
                     return result
                 name = sniffed.format
