@@ -237,3 +237,25 @@ def test_sentinel_without_the_kusto_extra_says_how_to_install_it(
             "'taintsigma[sentinel]'"
         )
     ]
+
+
+def test_cli_debug_shows_the_traceback_of_a_rule_it_cannot_export(tmp_path: Path) -> None:
+    bad = tmp_path / "bad_interval.yml"
+    bad.write_text(
+        f"title: Bad interval\nid: {RID}\nstatus: test\ndescription: d\n"
+        "logsource: {product: linux, service: syslog}\n"
+        "detection: {selection: {program: kernel}, condition: selection}\nlevel: low\n"
+        "schedule: {interval: 7m}\n",
+        encoding="utf-8",
+    )
+    plain = CliRunner().invoke(cli, ["export", "-f", "splunk-savedsearches", str(bad)])
+    debug = CliRunner().invoke(cli, ["--debug", "export", "-f", "splunk-savedsearches", str(bad)])
+    line = (
+        f"taintsigma: error: {bad}: rule {RID}: field 'schedule.interval': 7m cannot be a "
+        "Splunk cron schedule without drifting; use whole minutes dividing an hour (1m, 5m, "
+        "15m…), hours dividing a day, or 1d\n"
+    )
+    assert (plain.exit_code, plain.stderr) == (2, line)
+    assert debug.exit_code == 2
+    assert debug.stderr.startswith("Traceback (most recent call last):")
+    assert "in cron_schedule" in debug.stderr and debug.stderr.endswith(line)

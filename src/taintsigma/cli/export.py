@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from taintsigma.cli.main import EXIT_USAGE, error, handle_errors, warn
+from taintsigma.cli.main import EXIT_USAGE, handle_errors, warn
+from taintsigma.cli.main import report as report_error
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 from taintsigma.export import FORMAT_DESCRIPTIONS, export_rules, load_format
 from taintsigma.rules import load_rules
@@ -48,7 +49,7 @@ def export(
     if output is None and report.packages:
         click.echo(report.text())
     for failure in failures:
-        error(str(failure))
+        report_error(failure)
     return EXIT_USAGE if failures else 0
 
 

@@ -118,6 +118,8 @@ def export_rules(
             error = _wrap(err, rule, fmt.id)
             if on_error is ErrorPolicy.RAISE:
                 raise error from err
+            if error is not err:
+                error.__cause__ = err  # --debug shows where it came from
             report.errors.append(error)
             continue
         report.packages.append(package)
