@@ -6,8 +6,8 @@ import shutil
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from regen_golden import REPO
+
 from taintsigma.cli.main import cli
 
 RULES = REPO / "tests" / "rules"

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
 from regen_golden import GOLDEN, REPO, TARGETS
+
 from taintsigma.cli.main import cli
 from taintsigma.targets import target_ids
 
@@ -61,7 +61,11 @@ def test_queries_separated_by_a_blank_line_in_rule_file_order(two_rules: Path) -
 
 def test_argument_order_is_kept(two_rules: Path) -> None:
     result = run(
-        "convert", "-t", "splunk", str(two_rules / "value_lists.yml"), str(two_rules / "numeric_pid.yml")
+        "convert",
+        "-t",
+        "splunk",
+        str(two_rules / "value_lists.yml"),
+        str(two_rules / "numeric_pid.yml"),
     )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == golden("splunk", "value_lists") + "\n" + golden("splunk", "numeric_pid")
@@ -90,7 +94,9 @@ def test_all_targets_into_subfolders_match_the_goldens(tmp_path: Path) -> None:
         assert written == expected
         for name in written:
             assert (out / target_id / name).read_bytes() == (GOLDEN / target_id / name).read_bytes()
-        for stem in {Path(n).stem for n in written} | {p.stem for p in (GOLDEN / target_id).glob("*.error")}:
+        for stem in {Path(n).stem for n in written} | {
+            p.stem for p in (GOLDEN / target_id).glob("*.error")
+        }:
             mentions = [e for e in errors if f"target '{target_id}'" in e and f"/{stem}.yml" in e]
             assert len(mentions) == (1 if (GOLDEN / target_id / f"{stem}.error").is_file() else 0)
 
@@ -169,8 +175,10 @@ BROKEN = {
         "no_detection.yml: not a Sigma rule: it has no 'detection'",
     ),
     "bad_modifier.yml": (
-        "title: x\nid: 8d0f3c52-3a4b-4f43-b6d4-2d1f6a0e9c11\nlogsource:\n  product: linux\n"
-        "  service: syslog\ndetection:\n  sel:\n    message|nosuchmod: x\n  condition: sel\n",
+        (
+            "title: x\nid: 8d0f3c52-3a4b-4f43-b6d4-2d1f6a0e9c11\nlogsource:\n  product: linux\n"
+            "  service: syslog\ndetection:\n  sel:\n    message|nosuchmod: x\n  condition: sel\n"
+        ),
         "bad_modifier.yml: rule 8d0f3c52-3a4b-4f43-b6d4-2d1f6a0e9c11: Unknown modifier 'nosuchmod'",
     ),
 }
@@ -195,7 +203,9 @@ def test_broken_rule_is_one_line_and_exit_2(tmp_path: Path, name: str, command: 
 def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = run("convert", "-t", "splunk", str(tmp_path / "nope.yml"))
     assert result.exit_code == 2
-    assert stderr_lines(result) == [f"taintsigma: error: {tmp_path}/nope.yml: no such file or folder"]
+    assert stderr_lines(result) == [
+        f"taintsigma: error: {tmp_path}/nope.yml: no such file or folder"
+    ]
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file anyway")
@@ -279,10 +289,15 @@ def test_console_script_in_a_real_process() -> None:
         text=True,
         timeout=120,
         cwd="/",
+        check=False,
     )
     assert (done.returncode, done.stdout, done.stderr) == (0, FLAGSHIP_KQL + "\n", "")
     failed = subprocess.run(
-        [str(script), "convert", "-t", "kql"], capture_output=True, text=True, timeout=120
+        [str(script), "convert", "-t", "kql"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert failed.returncode == 2
     assert failed.stdout == ""

@@ -10,10 +10,10 @@ from functools import cache
 from pathlib import Path
 
 import pytest
-from sigma.collection import SigmaCollection
-
 from flagship_events import FLAGSHIP_EVENTS, FLAGSHIP_POSITIVE
 from regen_golden import GOLDEN, RULE_DIRS, TARGETS, golden_outputs
+from sigma.collection import SigmaCollection
+
 from taintsigma import (
     ErrorPolicy,
     UnsupportedByTarget,
@@ -151,10 +151,12 @@ def test_flagship_eql_in_elastics_eql_engine() -> None:
 def test_eql_warns_that_elasticsearch_refuses_its_text_field() -> None:
     [eql] = convert_rules(load_rules(), "eql").conversions
     assert eql.warnings == (
-        "rule 05cad2fb-200c-407f-b472-02ea8c9e5e4a (eql): field 'message': Elasticsearch's EQL "
-        "refuses text fields without a keyword multi-field (ECS message is match_only_text), so "
-        "this query runs in Elastic's eql engine or where the field has a keyword multi-field; "
-        "see docs/semantics.md",
+        (
+            "rule 05cad2fb-200c-407f-b472-02ea8c9e5e4a (eql): field 'message': Elasticsearch's "
+            "EQL refuses text fields without a keyword multi-field (ECS message is "
+            "match_only_text), so this query runs in Elastic's eql engine or where the field has "
+            "a keyword multi-field; see docs/semantics.md"
+        ),
     )
     [lucene] = convert_rules(load_rules(), "lucene").conversions
     assert lucene.warnings == ()

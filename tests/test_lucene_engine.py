@@ -14,13 +14,13 @@ import copy
 import glob
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+from flagship_events import FLAGSHIP_EVENTS, FLAGSHIP_POSITIVE, FLAGSHIP_TEXT
+from flagship_events import event as _event
+from regen_golden import GOLDEN, REPO
 from sigma.backends.elasticsearch import LuceneBackend
 
-from flagship_events import FLAGSHIP_EVENTS, FLAGSHIP_POSITIVE, FLAGSHIP_TEXT, event as _event
-from regen_golden import GOLDEN, REPO
 from taintsigma import load_rules
 from taintsigma.targets import load_target
 
@@ -31,24 +31,33 @@ LONG_FIELDS = ("process.pid",)
 # A small syslog corpus for the test-only rules of tests/rules/.
 CORPUS = {
     "sshd_web01": _event(
-        process__name="sshd", process__pid=812, host__hostname="web01",
+        process__name="sshd",
+        process__pid=812,
+        host__hostname="web01",
         message="Accepted publickey for root from 192.0.2.4 port 50122 ssh2",
     ),
     "sudo_build01": _event(
-        process__name="sudo", process__pid=1500, host__hostname="build01",
+        process__name="sudo",
+        process__pid=1500,
+        host__hostname="build01",
         log__syslog__facility__name="authpriv",
         message="pam_unix(sudo:session): session opened for user root",
     ),
     "kernel_segfault": _event(
-        process__name="kernel", host__hostname="web01",
+        process__name="kernel",
+        host__hostname="web01",
         message='app[77]: segfault at 0 ip "quoted" C:\\temp happened',
     ),
     "logind_db": _event(
-        process__name="systemd-logind", process__pid=1, host__hostname="db.example.org",
+        process__name="systemd-logind",
+        process__pid=1,
+        host__hostname="db.example.org",
         message="New session 4 of user admin.",
     ),
     "cron_no_pid": _event(
-        process__name="cron", host__hostname="web01", message="(root) CMD (run-parts /etc/cron.hourly)"
+        process__name="cron",
+        host__hostname="web01",
+        message="(root) CMD (run-parts /etc/cron.hourly)",
     ),
     "sshd_build01_low_pid": _event(
         process__name="sshd", process__pid=50, host__hostname="build01", message="Server listening"
@@ -61,7 +70,8 @@ CORPUS = {
         process__name="kernel", host__hostname="web01", message=f"[ 5.1] evilmod: {FLAGSHIP_TEXT}"
     ),
     "oom": _event(
-        process__name="kernel", host__hostname="web01",
+        process__name="kernel",
+        host__hostname="web01",
         message="Out of memory: Killed process 1234 (java) total-vm:100kB",
     ),
 }
@@ -79,7 +89,10 @@ EXPECTED = {
     "text_contains": {"kernel_segfault"},
     "text_startswith": {"oom"},
     "regex_keyword_field": {
-        "sshd_web01", "sudo_build01", "sshd_build01_low_pid", "sshd_web02_high_pid"
+        "sshd_web01",
+        "sudo_build01",
+        "sshd_build01_low_pid",
+        "sshd_web02_high_pid",
     },
     "facility": {"sudo_build01"},
 }
@@ -98,13 +111,18 @@ def lucene(tmp_path_factory: pytest.TempPathFactory):
     for name in JARS:
         found = sorted(glob.glob(f"/usr/share/java/{name}-8*.jar"))
         if not found:
-            pytest.skip(f"/usr/share/java/{name}-8*.jar is missing: apt-get install liblucene8-java")
+            pytest.skip(
+                f"/usr/share/java/{name}-8*.jar is missing: apt-get install liblucene8-java"
+            )
         jars.append(found[-1])
     classes = tmp_path_factory.mktemp("lucene-classes")
     classpath = ":".join(jars)
     subprocess.run(
         [javac, "-d", str(classes), "-cp", classpath, str(SOURCE)],
-        check=True, capture_output=True, text=True, timeout=300,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     work = tmp_path_factory.mktemp("lucene-run")
 
@@ -118,10 +136,20 @@ def lucene(tmp_path_factory: pytest.TempPathFactory):
         )
         (work / "queries.txt").write_text("".join(q + "\n" for q in queries), encoding="utf-8")
         done = subprocess.run(
-            [java, "-cp", f"{classes}:{classpath}", "LuceneVerdicts",
-             str(work / "events.tsv"), str(work / "queries.txt"),
-             ",".join(TEXT_FIELDS), ",".join(LONG_FIELDS)],
-            check=True, capture_output=True, text=True, timeout=300,
+            [
+                java,
+                "-cp",
+                f"{classes}:{classpath}",
+                "LuceneVerdicts",
+                str(work / "events.tsv"),
+                str(work / "queries.txt"),
+                ",".join(TEXT_FIELDS),
+                ",".join(LONG_FIELDS),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         results = []
         for line in done.stdout.splitlines():

@@ -13,9 +13,9 @@ import pytest
 import sigma.data.mitre_attack
 import sigma.data.mitre_d3fend
 from click.testing import CliRunner
-
 from conftest import NetworkBlocked
 from regen_golden import REPO, RULE_DIRS
+
 from taintsigma.cli.main import cli
 from taintsigma.targets import target_ids
 

@@ -6,8 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-
 from regen_golden import REPO
+
 from taintsigma import ErrorPolicy, RuleLoadError, load_rules
 from taintsigma.rules import output_stems, rule_files
 
@@ -44,8 +44,9 @@ def test_raise_policy_stops_at_the_first_broken_file(tmp_path: Path) -> None:
 def test_collect_policy_keeps_the_good_rules(tmp_path: Path) -> None:
     (tmp_path / "broken.yml").write_text("just a string\n", encoding="utf-8")
     (tmp_path / "empty.yml").write_text("", encoding="utf-8")
-    loaded = load_rules([RULES / "value_lists.yml", tmp_path, tmp_path / "absent.yml"],
-                        on_error=ErrorPolicy.COLLECT)
+    loaded = load_rules(
+        [RULES / "value_lists.yml", tmp_path, tmp_path / "absent.yml"], on_error=ErrorPolicy.COLLECT
+    )
     assert [r.title for r in loaded] == ["Test - value list on a keyword field"]
     # paths are expanded first, then each file is parsed
     assert [str(e) for e in loaded.errors] == [

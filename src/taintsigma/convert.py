@@ -197,10 +197,13 @@ def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
     # A backend refusing a feature (pySigma's text backends raise NotImplementedError for an
     # expression they lack), or a target pipeline's failure transformation (a field the SIEM
     # does not have), means a valid rule this target cannot express.
-    unsupported = isinstance(
-        err,
-        (SigmaFeatureNotSupportedByBackendError, SigmaTransformationError, NotImplementedError),
-    ) or "not supported" in message.lower()
+    unsupported = (
+        isinstance(
+            err,
+            (SigmaFeatureNotSupportedByBackendError, SigmaTransformationError, NotImplementedError),
+        )
+        or "not supported" in message.lower()
+    )
     if not unsupported and not isinstance(err, SigmaError):
         message = f"{type(err).__name__}: {message}"
     cls = UnsupportedByTarget if unsupported else ConversionError

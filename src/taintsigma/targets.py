@@ -13,7 +13,7 @@ import yaml
 from sigma.conversion.base import Backend
 from sigma.processing.pipeline import ProcessingPipeline
 
-from taintsigma.errors import TargetNotFoundError, TaintSigmaError
+from taintsigma.errors import TaintSigmaError, TargetNotFoundError
 from taintsigma.resources import bundled_backends_dir
 
 TARGET_FILE = "target.yml"

@@ -75,7 +75,7 @@ def handle_errors(func: Callable[..., int | None]) -> Callable[..., None]:
         except KeyboardInterrupt:
             error("interrupted")
             sys.exit(130)
-        except Exception as err:  # never a bare traceback for the user
+        except Exception as err:  # noqa: BLE001 - never a bare traceback for the user
             if debug:
                 traceback.print_exc()
             error(f"internal error: {type(err).__name__}: {err} (run with --debug for details)")
