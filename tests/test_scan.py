@@ -315,3 +315,15 @@ def test_correlation_rule_fires_once_per_window(tmp_path: Path) -> None:
     assert correlation["event_count"] == 3
     assert correlation["group"] == {"hostname": "web1"}
     assert brute[0].to_dict()["rule"]["threat"][0]["tactic"]["id"] == "TA0006"
+
+
+def test_progress_reports_bytes_read(tmp_path: Path) -> None:
+    log = tmp_path / "big.log"
+    log.write_bytes(b"Nov 26 04:10:15 web1 cron[1]: x\n" * 100_000)  # 3.2 MB: several chunks
+    calls: list[tuple[int, int]] = []
+    scan = scan_paths([log], on_progress=lambda done, total: calls.append((done, total)))
+    assert list(scan) == []
+    size = log.stat().st_size
+    assert len(calls) >= 3
+    assert calls[-1] == (size, size)
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
