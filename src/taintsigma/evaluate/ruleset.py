@@ -40,18 +40,18 @@ class _FieldIndex:
 
     def __post_init__(self) -> None:
         self.get = compile_getter(self.name)
-        if len(self.literals) >= _SET_FROM:
-            options = re2.Options()
-            options.log_errors = False
-            searcher = re2.Set.SearchSet(options)
-            for literal in self.literals:
-                searcher.Add(re2.escape(literal))
-            searcher.Compile()
-            match = searcher.Match
-            self.find = lambda text: match(text) or ()
-        else:
+        if len(self.literals) < _SET_FROM:
             pairs = list(enumerate(self.literals))
             self.find = lambda text: [i for i, lit in pairs if lit in text]
+            return
+        # RE2 sets report every literal present in one pass; a set too big for RE2's memory
+        # budget is split in halves until each part compiles.
+        finders = _set_finders(list(enumerate(self.literals)))
+        if len(finders) == 1:
+            (only,) = finders
+            self.find = only
+        else:
+            self.find = lambda text: [i for find in finders for i in find(text)]
 
     def gate(self) -> Callable[[Mapping[str, Any], dict], bool]:
         """A test that the field holds one of the literals (lower-cased), cheap when it does not.
@@ -84,6 +84,26 @@ class _FieldIndex:
             return ""
         items = value if isinstance(value, list) else [value]
         return "\n".join(t.lower() for t in map(as_text, items) if t is not None)
+
+
+def _set_finders(pairs: list[tuple[int, str]]) -> list[Callable[[str], Sequence[int]]]:
+    options = re2.Options()
+    options.log_errors = False
+    options.max_mem = 64 << 20
+    searcher = re2.Set.SearchSet(options)
+    for _, literal in pairs:
+        searcher.Add(re2.escape(literal))
+    try:
+        searcher.Compile()
+    except re2.error:
+        if len(pairs) == 1:
+            (position, literal), = pairs
+            return [lambda text: (position,) if literal in text else ()]
+        half = len(pairs) // 2
+        return _set_finders(pairs[:half]) + _set_finders(pairs[half:])
+    match = searcher.Match
+    positions = [position for position, _ in pairs]
+    return [lambda text: [positions[i] for i in match(text) or ()]]
 
 
 class _Route:
