@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from regen_golden import golden_outputs
+
 from taintsigma.errors import ErrorPolicy
 from taintsigma.export import export_rules, format_ids
 from taintsigma.rules import load_rules
