@@ -124,14 +124,8 @@ class ScanOptions:
         raise TaintSigmaError(f"unknown format {name!r}; use one of {', '.join(SCAN_FORMATS)}")
 
 
-@dataclass
-class FileResult:
-    """Everything one input produced (returned whole by a worker process)."""
-
-    summary: FileSummary
-    alerts: list[Alert] = field(default_factory=list)
-    unparsed: list[Unparsed] = field(default_factory=list)
-    problems: list[InputProblem] = field(default_factory=list)
+# What scanning one input yields, in order: alerts, unparsable lines, problems, then its summary.
+Item = Alert | Unparsed | InputProblem | FileSummary
 
 
 class Scan:
@@ -169,31 +163,26 @@ class Scan:
         done = 0
         results = self._parallel(jobs) if parallel else self._sequential()
         for item in results:
-            if isinstance(item, InputProblem):
-                self._problem(item)
-                continue
-            for problem in item.problems:
-                self._problem(problem)
-            if item.summary.format is not None:
-                self.summary.files.append(item.summary)
-            for line in item.unparsed:
+            if isinstance(item, Alert):
+                name, count = self.summary.alerts_per_rule.get(item.rule.id, (item.rule.name, 0))
+                self.summary.alerts_per_rule[item.rule.id] = (name, count + 1)
+                yield item
+            elif isinstance(item, Unparsed):
                 if self.on_unparsed is not None:
-                    self.on_unparsed(line)
-            for alert in item.alerts:
-                name, count = self.summary.alerts_per_rule.get(alert.rule.id, (alert.rule.name, 0))
-                self.summary.alerts_per_rule[alert.rule.id] = (name, count + 1)
-                yield alert
-            if parallel and self.on_progress is not None:
-                done += _size(item.summary.path)
-                self.on_progress(done, self.total_bytes)
+                    self.on_unparsed(item)
+            elif isinstance(item, InputProblem):
+                self.summary.problems.append(item)
+                if self.on_problem is not None:
+                    self.on_problem(item)
+            elif isinstance(item, FileSummary):
+                if item.format is not None:
+                    self.summary.files.append(item)
+                if parallel and self.on_progress is not None:
+                    done += _size(item.path)
+                    self.on_progress(done, self.total_bytes)
         self.summary.rule_errors = list(self.rules.errors)
 
-    def _problem(self, problem: InputProblem) -> None:
-        self.summary.problems.append(problem)
-        if self.on_problem is not None:
-            self.on_problem(problem)
-
-    def _sequential(self) -> Iterator[FileResult | InputProblem]:
+    def _sequential(self) -> Iterator[Item]:
         done = 0
         for source in self.sources:
             if isinstance(source, InputProblem):
@@ -202,10 +191,10 @@ class Scan:
             progress = None
             if self.on_progress is not None and source.size:
                 progress = _Progress(self.on_progress, done, self.total_bytes)
-            yield scan_source(source, self.rules, self.options, progress=progress)
+            yield from iter_source(source, self.rules, self.options, progress=progress)
             done += source.size or 0
 
-    def _parallel(self, jobs: int) -> Iterator[FileResult | InputProblem]:
+    def _parallel(self, jobs: int) -> Iterator[Item]:
         global _WORKER
         # Compile before forking, so that the workers share the compiled rules.
         self.rules.for_format("json" if self.options.format == "json" else "syslog")
@@ -213,7 +202,10 @@ class Scan:
         context = multiprocessing.get_context("fork")
         items: list[InputSource | InputProblem] = list(self.sources)
         with context.Pool(jobs) as pool:
-            yield from pool.imap(_work, items, chunksize=1)
+            # A worker returns one input's items at once: memory grows with the alerts
+            # (and, with --keep-unparsed, the unparsable lines) of one input, not its size.
+            for batch in pool.imap(_work, items, chunksize=1):
+                yield from batch
 
 
 @dataclass(frozen=True)
@@ -229,11 +221,11 @@ class _Progress:
 _WORKER: tuple[CompiledRules, ScanOptions] | None = None
 
 
-def _work(item: InputSource | InputProblem) -> FileResult | InputProblem:
+def _work(item: InputSource | InputProblem) -> list[Item]:
     if isinstance(item, InputProblem):
-        return item
+        return [item]
     assert _WORKER is not None
-    return scan_source(item, *_WORKER)
+    return list(iter_source(item, *_WORKER))
 
 
 def _size(path: str) -> int:
@@ -243,20 +235,22 @@ def _size(path: str) -> int:
         return 0
 
 
-def scan_source(
+def iter_source(
     source: InputSource,
     rules: CompiledRules,
     options: ScanOptions,
     *,
     progress: Callable[[int], None] | None = None,
-) -> FileResult:
-    """Scan one input completely; read errors end up in the result, never raised."""
-    result = FileResult(summary=FileSummary(path=source.path))
+) -> Iterator[Item]:
+    """Scan one input: yield Alerts, Unparsed lines and InputProblems as they come, then its
+    FileSummary. Read errors become InputProblems, never exceptions."""
+    summary = FileSummary(path=source.path)
     try:
         stream, compressed = open_input(source)
     except READ_ERRORS as err:
-        result.problems.append(InputProblem(source.path, f"cannot read: {read_error_message(err)}"))
-        return result
+        yield InputProblem(source.path, f"cannot read: {read_error_message(err)}")
+        yield summary
+        return
     stats = ReadStats()
     try:
         with stream:
@@ -265,36 +259,34 @@ def scan_source(
             if name == "auto":
                 meaning = magic(first)
                 if meaning is not None and not compressed:
-                    result.problems.append(
-                        InputProblem(source.path, f"skipped: {meaning}", error=source.explicit)
-                    )
-                    return result
+                    yield InputProblem(source.path, f"skipped: {meaning}", error=source.explicit)
+                    yield summary
+                    return
                 sniffed = sniff(first)
                 if sniffed.format is None:
                     # Named on the command line it is an error; met in a folder walk
                     # (/var/log holds wtmp, lastlog, apt's history) it is a note.
                     skipped = "" if source.explicit else "skipped: "
-                    result.problems.append(
-                        InputProblem(
-                            source.path, f"{skipped}{sniffed.problem}", error=source.explicit
-                        )
+                    yield InputProblem(
+                        source.path, f"{skipped}{sniffed.problem}", error=source.explicit
                     )
-                    return result
+                    yield summary
+                    return
                 name = sniffed.format
-            result.summary.format = name
+            summary.format = name
             stats.bytes = len(first)
-            _scan_stream(stream, first, name, source, rules, options, result, stats, progress)
-    except READ_ERRORS as err:
-        result.problems.append(
-            InputProblem(
-                source.path,
-                f"{read_error_message(err)} after line {stats.lines}; "
-                "the lines before it were scanned",
+            yield from _scan_stream(
+                stream, first, name, source, rules, options, summary, stats, progress
             )
+    except READ_ERRORS as err:
+        summary.lines = stats.lines
+        yield InputProblem(
+            source.path,
+            f"{read_error_message(err)} after line {stats.lines}; the lines before it were scanned",
         )
     except MemoryError:
-        result.problems.append(InputProblem(source.path, "out of memory while reading"))
-    return result
+        yield InputProblem(source.path, "out of memory while reading")
+    yield summary
 
 
 def _scan_stream(
@@ -304,10 +296,10 @@ def _scan_stream(
     source: InputSource,
     rules: CompiledRules,
     options: ScanOptions,
-    result: FileResult,
+    summary: FileSummary,
     stats: ReadStats,
     progress: Callable[[int], None] | None,
-) -> None:
+) -> Iterator[Item]:
     adapter = options.adapter(name)
     ruleset = rules.for_format(name)
     searcher = None
@@ -328,39 +320,42 @@ def _scan_stream(
             except (OSError, ValueError):
                 pass
 
-    summary = result.summary
     path = source.path
     parsed = 0
     correlations = ruleset.correlations()
     origin = None
-    for line, number, offset, candidate in read_lines(
-        stream, first=first, searcher=searcher, stats=stats, on_chunk=on_chunk, all_lines=all_lines
-    ):
-        parsed += 1
-        origin = Location(path=path, line=number, offset=offset)
-        item = adapter.parse(line, origin)
-        if item is None:
-            continue
-        if isinstance(item, Unparsed):
-            summary.unparsed += 1
-            result.unparsed.append(item)
-            continue
-        summary.events += 1
-        matches = ruleset.matches(item, candidate, plan)
-        for match in matches:
-            if match.output:
-                result.alerts.append(
-                    Alert(rule=ruleset.info(match.rule), event=item, origin=origin)
-                )
-        if correlations is not None and matches:
-            _correlate(correlations.feed, item, matches, ruleset, result, origin)
-    if correlations is not None and origin is not None:
-        for fired in correlations.flush():
-            result.alerts.append(correlation_alert(fired, ruleset, origin))
-    summary.lines = stats.lines
-    summary.truncated = stats.truncated
-    summary.skipped = stats.lines - parsed
-    summary.alerts = len(result.alerts)
+    try:
+        for line, number, offset, candidate in read_lines(
+            stream, first=first, searcher=searcher, stats=stats, on_chunk=on_chunk,
+            all_lines=all_lines,
+        ):  # fmt: skip
+            parsed += 1
+            origin = Location(path=path, line=number, offset=offset)
+            item = adapter.parse(line, origin)
+            if item is None:
+                continue
+            if isinstance(item, Unparsed):
+                summary.unparsed += 1
+                yield item
+                continue
+            summary.events += 1
+            matches = ruleset.matches(item, candidate, plan)
+            for match in matches:
+                if match.output:
+                    summary.alerts += 1
+                    yield Alert(rule=ruleset.info(match.rule), event=item, origin=origin)
+            if correlations is not None and matches:
+                for alert in _correlate(correlations.feed, item, matches, ruleset, origin):
+                    summary.alerts += 1
+                    yield alert
+        if correlations is not None and origin is not None:
+            for fired in correlations.flush():
+                summary.alerts += 1
+                yield correlation_alert(fired, ruleset, origin)
+    finally:
+        summary.lines = stats.lines
+        summary.truncated = stats.truncated
+        summary.skipped = stats.lines - parsed
 
 
 def _correlate(
@@ -368,18 +363,16 @@ def _correlate(
     event: Event,
     matches: list[Any],
     ruleset: Any,
-    result: FileResult,
     origin: Location,
-) -> None:
+) -> list[Alert]:
     stamp = get_field(event.fields, "@timestamp")
     if not isinstance(stamp, str):
-        return  # without a time an event cannot take part in a time window
+        return []  # without a time an event cannot take part in a time window
     try:
         fired = feed(event.fields, matches, stamp)
     except ValueError:
-        return
-    for alert in fired:
-        result.alerts.append(correlation_alert(alert, ruleset, origin))
+        return []
+    return [correlation_alert(alert, ruleset, origin) for alert in fired]
 
 
 def correlation_alert(fired: Any, ruleset: Any, origin: Location) -> Alert:
