@@ -327,3 +327,64 @@ def test_progress_reports_bytes_read(tmp_path: Path) -> None:
     assert len(calls) >= 3
     assert calls[-1] == (size, size)
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+
+
+# One flagship event per format, and the damage real files carry; every variant must still
+# give exactly one alert, from the right line.
+POSITIVE = {
+    "syslog": b"Nov 26 04:10:16 web1 kernel: evil: " + TAINT.encode(),
+    "journald": b'{"__REALTIME_TIMESTAMP":"1795662616000000","_HOSTNAME":"web1",'
+    b'"SYSLOG_IDENTIFIER":"kernel","MESSAGE":"evil: ' + TAINT.encode() + b'"}',
+    "dmesg": b"[  812.731377] evil: " + TAINT.encode(),
+    "ecs": b'{"event":{"dataset":"system.syslog"},"host":{"os":{"type":"linux"}},'
+    b'"process":{"name":"kernel"},"message":"evil: ' + TAINT.encode() + b'"}',
+    "json": b'{"program":"kernel","message":"evil: ' + TAINT.encode() + b'"}',
+}
+FILLER = {
+    "syslog": b"Nov 26 04:10:15 web1 cron[1]: (root) CMD (true)",
+    "journald": b'{"__REALTIME_TIMESTAMP":"1795662615000000","SYSLOG_IDENTIFIER":"cron","MESSAGE":"x"}',
+    "dmesg": b"[  811.000000] usb 1-1: new device",
+    "ecs": b'{"event":{"dataset":"system.syslog"},"message":"x"}',
+    "json": b'{"program":"cron","message":"x"}',
+}
+
+
+def _damaged(fmt: str, variant: str) -> tuple[bytes, int]:
+    """The file content for a damage variant, and the line the alert must come from."""
+    good, filler = POSITIVE[fmt], FILLER[fmt]
+    if variant == "invalid-utf8":
+        return filler + b"\n" + good.replace(b"evil", b"ev\xff\xfeil") + b"\n", 2
+    if variant == "nul-bytes":
+        return b"\x00" * 4096 + filler + b"\n" + b"\x00\x00" + good + b"\n", 2
+    if variant == "crlf":
+        return filler + b"\r\n" + good + b"\r\n", 2
+    if variant == "no-final-newline":
+        return filler + b"\n" + good, 2
+    if variant == "megabyte-line":
+        huge = good.replace(b"evil", b"e" * 3_000_000)
+        return filler + b"\n" + huge + b"\n" + filler + b"\n", 2
+    raise AssertionError(variant)
+
+
+@pytest.mark.parametrize(
+    "variant", ["invalid-utf8", "nul-bytes", "crlf", "no-final-newline", "megabyte-line"]
+)
+@pytest.mark.parametrize("fmt", sorted(POSITIVE))
+def test_damaged_inputs_every_format(tmp_path: Path, fmt: str, variant: str) -> None:
+    content, line = _damaged(fmt, variant)
+    log = tmp_path / f"{fmt}-{variant}"
+    log.write_bytes(content)
+    for chosen in (fmt, "auto"):
+        scan = scan_paths([log], format=chosen, timezone="UTC", now=NOW)
+        assert [(a.rule.id, a.origin.line) for a in scan] == [(FLAGSHIP, line)], chosen
+        assert not scan.summary.problems
+        assert scan.summary.unparsed == 0
+
+
+@pytest.mark.parametrize("fmt", sorted(POSITIVE))
+def test_empty_input_every_format(tmp_path: Path, fmt: str) -> None:
+    log = tmp_path / "empty"
+    log.write_bytes(b"")
+    scan = scan_paths([log], format=fmt)
+    assert list(scan) == []
+    assert (scan.summary.lines, scan.summary.problems) == (0, [])

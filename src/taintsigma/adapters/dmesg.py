@@ -42,7 +42,7 @@ class DmesgAdapter(Adapter):
         self.timezone = timezone
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
-        text = decode_line(raw)
+        text = decode_line(raw).lstrip("\x00")  # NUL runs left by a crash
         if not text.strip():
             return None
         found = _LINE.match(text)

@@ -14,10 +14,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import orjson
-
 from taintsigma.adapters.base import Adapter
 from taintsigma.adapters.common import FACILITY_NAMES, SEVERITY_NAMES, format_timestamp
+from taintsigma.adapters.ecs_ndjson import load_object
 from taintsigma.adapters.event import LINUX_SYSLOG, Event, Location, Unparsed
 from taintsigma.adapters.syslog import finish_document
 
@@ -39,12 +38,9 @@ class JournaldAdapter(Adapter):
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
         if not raw.strip():
             return None
-        try:
-            entry = orjson.loads(raw)
-        except orjson.JSONDecodeError as err:
-            return Unparsed(origin=origin, reason=f"invalid JSON: {err}", raw=raw)
-        if not isinstance(entry, dict):
-            return Unparsed(origin=origin, reason="not a JSON object", raw=raw)
+        entry = load_object(raw)
+        if isinstance(entry, str):
+            return Unparsed(origin=origin, reason=entry, raw=raw)
         message = _text(entry.get("MESSAGE"))
         if message is None:
             return Unparsed(origin=origin, reason="journald entry without MESSAGE", raw=raw)
