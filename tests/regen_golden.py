@@ -57,13 +57,15 @@ def _kind(error: Exception) -> str:
 def regenerate() -> list[Path]:
     """Rewrite every target's golden folder; return the files written."""
     written: list[Path] = []
-    for target_id in TARGETS:
+    # Everything is computed before anything is deleted: a crash leaves the goldens as they were.
+    outputs = {target_id: golden_outputs(target_id) for target_id in TARGETS}
+    for target_id, files in outputs.items():
         folder = GOLDEN / target_id
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
             if old.is_file():
                 old.unlink()
-        for name, content in sorted(golden_outputs(target_id).items()):
+        for name, content in sorted(files.items()):
             path = folder / name
             path.write_text(content, encoding="utf-8")
             written.append(path)

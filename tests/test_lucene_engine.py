@@ -12,22 +12,26 @@ from __future__ import annotations
 
 import copy
 import glob
+import random
 import shutil
 import subprocess
 
 import pytest
 from flagship_events import FLAGSHIP_EVENTS, FLAGSHIP_POSITIVE, FLAGSHIP_TEXT
 from flagship_events import event as _event
+from helpers import make_rule
 from regen_golden import GOLDEN, REPO
 from sigma.backends.elasticsearch import LuceneBackend
 
-from taintsigma import load_rules
+from taintsigma import convert_rule, load_rules
 from taintsigma.targets import load_target
 
 SOURCE = REPO / "tests" / "engines" / "lucene" / "LuceneVerdicts.java"
 JARS = ("lucene-core", "lucene-analyzers-common", "lucene-queryparser")
 TEXT_FIELDS = ("message",)
 LONG_FIELDS = ("process.pid",)
+LINUX_EVENT = {"host.os.type": "linux", "event.dataset": "system.syslog"}
+
 # A small syslog corpus for the test-only rules of tests/rules/.
 CORPUS = {
     "sshd_web01": _event(
@@ -126,7 +130,9 @@ def lucene(tmp_path_factory: pytest.TempPathFactory):
     )
     work = tmp_path_factory.mktemp("lucene-run")
 
-    def verdicts(events: dict[str, dict[str, str]], queries: list[str]) -> list[set[str]]:
+    def verdicts(
+        events: dict[str, dict[str, str]], queries: list[str], *, errors_ok: bool = False
+    ) -> list[set[str] | str]:
         names = list(events)
         (work / "events.tsv").write_text(
             "".join(
@@ -153,8 +159,11 @@ def lucene(tmp_path_factory: pytest.TempPathFactory):
         )
         results = []
         for line in done.stdout.splitlines():
-            assert not line.startswith("ERROR"), line
-            results.append({names[int(i)] for i in line.split()})
+            if line.startswith("ERROR"):
+                assert errors_ok, line
+                results.append(line)
+            else:
+                results.append({names[int(i)] for i in line.split()})
         assert len(results) == len(queries)
         return results
 
@@ -194,3 +203,51 @@ def corpus_verdicts(lucene) -> dict[str, set[str]]:
 @pytest.mark.parametrize("stem", sorted(EXPECTED))
 def test_golden_query_agrees_with_sigma(corpus_verdicts: dict[str, set[str]], stem: str) -> None:
     assert corpus_verdicts[stem] == EXPECTED[stem]
+
+
+# Escaping: any value of a keyword field must reach Lucene intact and match exactly itself.
+HOSTILE = [
+    "AND", "OR", "NOT", "and", "TO", "a b", "x:y", '"q"', "back\\slash", "a*b", "a?b", "(p)",
+    "[x TO y]", "{c}", "a/b", "-lead", "+plus", "!bang", "~t", "^c", "a&&b", "a||b", "<>=",
+    "ümlaut", "日本語", "😀", " lead", "trail ", "a\\*b", "\\", '\\"', "*", "?",
+]
+ALPHABET = 'abAB01 \\"*?:()[]{}/+-!~^&|<>=ü'
+
+
+def _random_values(count: int, seed: int = 20261126) -> list[str]:
+    rng = random.Random(seed)
+    values = []
+    while len(values) < count:
+        value = "".join(rng.choice(ALPHABET) for _ in range(rng.randint(1, 8)))
+        if value.strip():
+            values.append(value)
+    return values
+
+
+def _sigma_literal(value: str) -> str:
+    # Sigma escapes: a literal backslash, '*' or '?' needs a backslash before it.
+    return value.replace("\\", "\\\\").replace("*", "\\*").replace("?", "\\?")
+
+
+@pytest.mark.parametrize("modifier", ["", "|contains", "|startswith", "|endswith"])
+def test_keyword_values_arrive_intact(lucene, modifier: str) -> None:
+    values = list(dict.fromkeys(HOSTILE + _random_values(150)))
+    events = {f"v{i}": {**LINUX_EVENT, "process.name": v} for i, v in enumerate(values)}
+    queries = [
+        convert_rule(make_rule({"selection": {f"program{modifier}": _sigma_literal(v)}}), "lucene")
+        for v in values
+    ]
+    # keyword fields are case-sensitive in Elasticsearch (docs/semantics.md)
+    meaning = {
+        "": str.__eq__,
+        "|contains": lambda value, wanted: wanted in value,
+        "|startswith": str.startswith,
+        "|endswith": str.endswith,
+    }[modifier]
+    results = lucene(events, queries, errors_ok=True)
+    wrong = {}
+    for i, got in enumerate(results):
+        expected = {f"v{j}" for j, other in enumerate(values) if meaning(other, values[i])}
+        if got != expected:
+            wrong[values[i]] = (queries[i].split(" AND ", 2)[-1], got)
+    assert wrong == {}

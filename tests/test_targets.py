@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sigma.processing.pipeline import ProcessingPipeline
 
@@ -71,3 +73,30 @@ def test_unknown_option_names_the_known_ones() -> None:
 def test_load_targets_all() -> None:
     assert [t.id for t in load_targets(["all"])] == list(target_ids())
     assert [t.id for t in load_targets(None)] == list(target_ids())
+
+
+def test_lucene_quotes_what_query_string_would_misread() -> None:
+    cls = load_target("lucene").backend_class()
+    assert cls.identifier == "lucene"
+    assert cls.str_quote_pattern.match("AND") and cls.str_quote_pattern.match("<x")
+    assert not cls.str_quote_pattern.match("<x*") and not cls.str_quote_pattern.match("ANDROID")
+
+
+@pytest.mark.parametrize(
+    ("attributes", "problem"),
+    [
+        ({"no_such_thing": 1}, "LuceneBackend has no attribute 'no_such_thing'"),
+        ({"str_quote_pattern": "[unclosed"}, "'str_quote_pattern' is not a valid regular"),
+        ({"or_token": 3}, "'or_token' must be a str"),
+        ({"convert_rule": "x"}, "LuceneBackend has no attribute 'convert_rule'"),
+    ],
+)
+def test_bad_backend_attributes_name_the_target_file(attributes: dict, problem: str) -> None:
+    from sigma.backends.elasticsearch import LuceneBackend
+
+    from taintsigma.errors import TaintSigmaError
+    from taintsigma.targets import _with_attributes
+
+    with pytest.raises(TaintSigmaError) as caught:
+        _with_attributes(LuceneBackend, attributes, Path("backends/x/target.yml"))
+    assert str(caught.value).startswith(f"backends/x/target.yml: backend_attributes: {problem}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -51,6 +52,9 @@ class Target:
     text_field_note: str | None = None
     requires: str | None = None
     backend_options: dict[str, Any] = field(default_factory=dict)
+    # Class attributes of the pySigma backend to override (its quoting and escaping tables),
+    # for a fix that needs no code: e.g. the Lucene target quotes the operator words.
+    backend_attributes: dict[str, Any] = field(default_factory=dict)
 
     def build_pipeline(self, options: tuple[str, ...] = ()) -> ProcessingPipeline:
         """Return a fresh ProcessingPipeline: the target's layers, then each option's layers."""
@@ -89,6 +93,8 @@ class Target:
                 f"target '{self.id}': {self.backend} is not a pySigma backend class",
                 path=self.folder / TARGET_FILE,
             )
+        if self.backend_attributes:
+            cls = _with_attributes(cls, self.backend_attributes, self.folder / TARGET_FILE)
         if self.phrase is not None:
             from taintsigma.fieldtypes import text_aware
 
@@ -100,6 +106,38 @@ class Target:
         return self.backend_class()(
             processing_pipeline=self.build_pipeline(options), **self.backend_options
         )
+
+
+def _with_attributes(cls: type[Backend], attributes: dict[str, Any], spec: Path) -> type[Backend]:
+    """Subclass ``cls`` (same name, so the same plugin identifier) with overridden attributes.
+
+    Only existing attributes can be overridden; a regular-expression attribute takes its
+    pattern as text, any other keeps its type.
+    """
+    namespace: dict[str, Any] = {"__module__": cls.__module__, "__doc__": cls.__doc__}
+    for name, value in attributes.items():
+        current = getattr(cls, name, _MISSING)
+        if current is _MISSING or name.startswith("_") or callable(current):
+            raise TaintSigmaError(
+                f"backend_attributes: {cls.__name__} has no attribute '{name}'", path=spec
+            )
+        if isinstance(current, re.Pattern):
+            try:
+                value = re.compile(value)
+            except (re.error, TypeError) as err:
+                raise TaintSigmaError(
+                    f"backend_attributes: '{name}' is not a valid regular expression: {err}",
+                    path=spec,
+                ) from err
+        elif current is not None and not isinstance(value, type(current)):
+            raise TaintSigmaError(
+                f"backend_attributes: '{name}' must be a {type(current).__name__}", path=spec
+            )
+        namespace[name] = value
+    return type(cls)(cls.__name__, (cls,), namespace)
+
+
+_MISSING = object()
 
 
 def load_pipeline_file(path: Path) -> ProcessingPipeline:
@@ -166,6 +204,7 @@ def load_target(target_id: str) -> Target:
         text_field_note=spec.get("text_field_note"),
         requires=spec.get("requires"),
         backend_options=spec.get("backend_options") or {},
+        backend_attributes=spec.get("backend_attributes") or {},
     )
 
 
