@@ -136,3 +136,14 @@ def test_unknown_timezone_is_one_clear_error() -> None:
 )
 def test_sniff(head: bytes, format: str) -> None:
     assert sniff(head).format == format
+
+
+def test_local_timezone_keeps_daylight_saving(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    zone = parse_timezone("local")
+    assert (
+        parse("Jul 14 12:00:00 h p: m", timezone=zone)["@timestamp"] == "2026-07-14T10:00:00.000Z"
+    )
+    assert (
+        parse("Nov 26 12:00:00 h p: m", timezone=zone)["@timestamp"] == "2026-11-26T11:00:00.000Z"
+    )

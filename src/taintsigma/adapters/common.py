@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -43,8 +44,7 @@ def parse_timezone(name: str | None) -> tzinfo:
     Raises TaintSigmaError for a name that is none of these.
     """
     if name is None or name.lower() == "local":
-        local = datetime.now().astimezone().tzinfo
-        return local if local is not None else UTC
+        return local_timezone()
     if name.upper() in ("UTC", "Z", "GMT"):
         return UTC
     text = name.replace(":", "")
@@ -58,6 +58,22 @@ def parse_timezone(name: str | None) -> tzinfo:
             f"unknown time zone {name!r}: use 'local', 'UTC', an offset like '+02:00' "
             "or an IANA name like 'Europe/Paris'"
         ) from err
+
+
+def local_timezone() -> tzinfo:
+    """The machine's zone with its daylight-saving rules (``TZ``, else /etc/localtime).
+
+    A fixed offset (``datetime.now().astimezone()``) would be wrong for half of a year of logs.
+    """
+    name = os.environ.get("TZ", "").lstrip(":")
+    try:
+        if name:
+            return ZoneInfo(name)
+        with open("/etc/localtime", "rb") as handle:
+            return ZoneInfo.from_file(handle, key="localtime")
+    except (OSError, ValueError, ZoneInfoNotFoundError):
+        local = datetime.now().astimezone().tzinfo
+        return local if local is not None else UTC
 
 
 def timezone_label(zone: tzinfo, moment: datetime) -> str:
