@@ -207,9 +207,39 @@ def test_golden_query_agrees_with_sigma(corpus_verdicts: dict[str, set[str]], st
 
 # Escaping: any value of a keyword field must reach Lucene intact and match exactly itself.
 HOSTILE = [
-    "AND", "OR", "NOT", "and", "TO", "a b", "x:y", '"q"', "back\\slash", "a*b", "a?b", "(p)",
-    "[x TO y]", "{c}", "a/b", "-lead", "+plus", "!bang", "~t", "^c", "a&&b", "a||b", "<>=",
-    "ümlaut", "日本語", "😀", " lead", "trail ", "a\\*b", "\\", '\\"', "*", "?",
+    "AND",
+    "OR",
+    "NOT",
+    "and",
+    "TO",
+    "a b",
+    "x:y",
+    '"q"',
+    "back\\slash",
+    "a*b",
+    "a?b",
+    "(p)",
+    "[x TO y]",
+    "{c}",
+    "a/b",
+    "-lead",
+    "+plus",
+    "!bang",
+    "~t",
+    "^c",
+    "a&&b",
+    "a||b",
+    "<>=",
+    "ümlaut",
+    "日本語",
+    "😀",
+    " lead",
+    "trail ",
+    "a\\*b",
+    "\\",
+    '\\"',
+    "*",
+    "?",
 ]
 ALPHABET = 'abAB01 \\"*?:()[]{}/+-!~^&|<>=ü'
 
@@ -251,3 +281,22 @@ def test_keyword_values_arrive_intact(lucene, modifier: str) -> None:
         if got != expected:
             wrong[values[i]] = (queries[i].split(" AND ", 2)[-1], got)
     assert wrong == {}
+
+
+def test_message_phrases_arrive_intact(lucene) -> None:
+    # Token-aligned values with hostile characters inside: the phrase on the analysed message
+    # must find the event that contains the value (a phrase may find more: docs/semantics.md).
+    inner = _random_values(120, seed=7)
+    values = list(dict.fromkeys(f"a{middle}z" for middle in inner))
+    events = {
+        f"v{i}": {**LINUX_EVENT, "process.name": "kernel", "message": f"pre {v} post"}
+        for i, v in enumerate(values)
+    }
+    queries = [
+        convert_rule(make_rule({"selection": {"message|contains": _sigma_literal(v)}}), "lucene")
+        for v in values
+    ]
+    assert all('message:"' in q for q in queries)
+    results = lucene(events, queries)
+    missed = {values[i]: queries[i] for i, got in enumerate(results) if f"v{i}" not in got}
+    assert missed == {}
