@@ -388,3 +388,31 @@ def test_empty_input_every_format(tmp_path: Path, fmt: str) -> None:
     scan = scan_paths([log], format=fmt)
     assert list(scan) == []
     assert (scan.summary.lines, scan.summary.problems) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "names",
+    [
+        None,  # every rule of tests/rules: some need no literal, so every line is parsed
+        ["keywords.yml", "value_lists.yml", "text_contains.yml", "keyword_wildcards.yml"],
+    ],
+    ids=["all-shapes", "literal-rules"],
+)
+def test_prefilter_verdicts_equal_full_parse_for_test_rules(names: list[str] | None) -> None:
+    # Rule shapes of tests/rules (keywords, wildcards, regexes, lists, numbers, facility, null,
+    # exists) plus the bundled rules, over every fixture and sample log: skipping lines must
+    # never change an alert.
+    root = Path(__file__).parent
+    chosen = [root / "rules"] if names is None else [root / "rules" / n for n in names]
+    rules = [*chosen, root.parent / "sigma_rules"]
+    inputs = [root / "fixtures" / "adapters", root.parent / "samples"]
+
+    def alerts(prefilter: bool) -> tuple[list[tuple[str, str, int]], int]:
+        scan = scan_paths(inputs, rules, timezone="UTC", now=NOW, prefilter=prefilter, jobs=1)
+        found = [(a.rule.id, a.origin.path, a.origin.line) for a in scan]
+        return found, scan.summary.skipped
+
+    (with_prefilter, skipped), (without, _) = alerts(True), alerts(False)
+    assert with_prefilter == without
+    assert len({rule for rule, _, _ in without}) >= 3
+    assert (skipped > 0) == (names is not None)
