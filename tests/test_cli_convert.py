@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from regen_golden import GOLDEN, REPO, TARGETS
 
 from taintsigma.cli.main import cli
-from taintsigma.targets import target_ids
+from taintsigma.targets import load_targets, target_ids
 
 RULES = REPO / "tests" / "rules"
 FLAGSHIP_KQL = (
@@ -113,6 +113,25 @@ def test_all_targets_to_stdout_labels_each_query() -> None:
         if target_id in TARGETS:
             assert block.split("\n", 1)[1] + "\n" == golden(target_id, "tainted_kernel_module_load")
     assert blocks[0].splitlines()[1] == FLAGSHIP_KQL
+
+
+def test_all_skips_targets_whose_optional_backend_is_missing(monkeypatch) -> None:
+    optional = [t for t in load_targets(["all"]) if t.requires]
+    if not optional:
+        pytest.skip("no target needs an optional package")
+    for target in optional:  # None in sys.modules makes the import fail, as if not installed
+        monkeypatch.setitem(sys.modules, target.backend.partition(":")[0], None)
+    result = run("convert", "-t", "all")
+    assert result.exit_code == 0, result.stderr
+    assert [b.splitlines()[0] for b in result.stdout.rstrip("\n").split("\n\n")] == [
+        f"# {t.id}: tainted_kernel_module_load" for t in load_targets(["all"]) if not t.requires
+    ]
+    skipped = [line for line in stderr_lines(result) if "skipping target" in line]
+    assert [line.split("'")[1] for line in skipped] == [t.id for t in optional]
+    assert all("pip install" in line for line in skipped)
+    alone = run("convert", "-t", optional[0].id)
+    assert alone.exit_code == 2
+    assert "which is not installed" in alone.stderr
 
 
 def test_target_option_elastic_agent() -> None:

@@ -11,7 +11,7 @@ from taintsigma.cli.main import report as report_error
 from taintsigma.convert import convert_rules
 from taintsigma.errors import ErrorPolicy, TaintSigmaError, TargetNotFoundError
 from taintsigma.rules import load_rules
-from taintsigma.targets import load_targets
+from taintsigma.targets import Target, load_targets
 
 
 @click.command()
@@ -33,6 +33,8 @@ def convert(
     becomes DIR/<rule file stem>.<ext> (with -t all, DIR/<target>/<stem>.<ext>).
     """
     targets = load_targets([target_id])
+    if target_id == "all":
+        targets = _installed(targets)
     for name in options:  # fail early on an unknown option, before any output
         if target_id != "all":
             targets[0].option(name)
@@ -60,6 +62,21 @@ def convert(
     for failure in failures:
         report_error(failure)
     return EXIT_USAGE if failures else 0
+
+
+def _installed(targets: list[Target]) -> list[Target]:
+    """Drop, with a warning, the targets whose optional backend package is not installed."""
+    usable: list[Target] = []
+    for target in targets:
+        try:
+            target.backend_class()
+        except TargetNotFoundError as err:
+            if target.requires is None:  # a bundled target that cannot load is a real error
+                raise
+            warn(f"skipping target '{target.id}': {err}")
+            continue
+        usable.append(target)
+    return usable
 
 
 def _write(path: Path, text: str) -> None:
