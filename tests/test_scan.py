@@ -416,3 +416,66 @@ def test_prefilter_verdicts_equal_full_parse_for_test_rules(names: list[str] | N
     assert with_prefilter == without
     assert len({rule for rule, _, _ in without}) >= 3
     assert (skipped > 0) == (names is not None)
+
+
+SSHD_ID = "00000000-0000-4000-8000-0000000000b1"
+AUDITD_ID = "00000000-0000-4000-8000-0000000000b2"
+PROC_ID = "00000000-0000-4000-8000-0000000000b3"
+
+
+def _service_rules() -> list:
+    return [
+        make_rule(
+            {"keywords": ["Corrupted MAC on input"]}, condition="keywords", rule_id=SSHD_ID,
+            logsource={"product": "linux", "service": "sshd"},
+        ),
+        make_rule(
+            {"keywords": ["Corrupted MAC"]}, condition="keywords", rule_id=AUDITD_ID,
+            logsource={"product": "linux", "service": "auditd"},
+        ),
+        make_rule(
+            {"selection": {"CommandLine|contains": "Corrupted"}}, rule_id=PROC_ID,
+            logsource={"product": "linux", "category": "process_creation"},
+        ),
+    ]  # fmt: skip
+
+
+def test_rules_of_other_linux_services_run_on_syslog_lines(tmp_path: Path) -> None:
+    # As in Elastic, where a rule runs over the whole index it is given: SigmaHQ's sshd
+    # keyword rule fires on the syslog line holding its keyword; auditd and process_creation
+    # rules are for other telemetry and are not tried.
+    log = tmp_path / "auth.log"
+    log.write_text(
+        "Nov 26 04:10:16 web1 sshd[42]: Corrupted MAC on input. [preauth]\n"
+        "Nov 26 04:10:17 web1 cron[43]: nothing\n"
+    )
+    for prefilter in (True, False):
+        scan = scan_paths([log], _service_rules(), timezone="UTC", now=NOW, prefilter=prefilter)
+        assert [(a.rule.id, a.origin.line) for a in scan] == [(SSHD_ID, 1)]
+
+
+def test_keyword_found_only_in_what_the_adapter_adds(tmp_path: Path) -> None:
+    # A keyword searching every value also sees the values an adapter adds: `kernel` in
+    # dmesg's process.name, the file's path in log.file.path. The prefilter must not skip
+    # those lines although their raw text lacks the keyword.
+    kernel_rule = make_rule(
+        {"keywords": ["kernel"]}, condition="keywords", rule_id=SSHD_ID,
+        logsource={"product": "linux", "service": "sshd"},
+    )  # fmt: skip
+    dmesg = tmp_path / "dmesg.txt"
+    dmesg.write_text("[    1.000000] usb 1-1: new device\n[    2.000000] eth0: link up\n")
+    path_rule = make_rule(
+        {"keywords": ["quarantine"]}, condition="keywords", rule_id=AUDITD_ID,
+        logsource={"product": "linux", "service": "cron"},
+    )  # fmt: skip
+    folder = tmp_path / "quarantine"
+    folder.mkdir()
+    syslog = folder / "syslog"
+    syslog.write_text("Nov 26 04:10:16 web1 cron[1]: x\nNov 26 04:10:17 web1 cron[2]: y\n")
+    for prefilter in (True, False):
+        scan = scan_paths([dmesg, syslog], [kernel_rule, path_rule], prefilter=prefilter, now=NOW)
+        found = [(a.rule.id, Path(a.origin.path).name, a.origin.line) for a in scan]
+        assert found == [
+            (SSHD_ID, "dmesg.txt", 1), (SSHD_ID, "dmesg.txt", 2),
+            (AUDITD_ID, "syslog", 1), (AUDITD_ID, "syslog", 2),
+        ]  # fmt: skip

@@ -306,6 +306,8 @@ def _scan_stream(
     plan = None
     if options.prefilter and not options.keep_unparsed:
         plan = ruleset.prefilter_plan(adapter)
+        if plan is not None and not plan.usable_for(source.path):
+            plan = None  # a keyword literal is in the path, which every event carries
         if plan is not None:
             searcher = make_searcher(plan.literals, plan.patterns) if plan.literals else _never
     all_lines = plan is None or plan.free is not None

@@ -21,52 +21,67 @@ from taintsigma.errors import ErrorPolicy, TaintSigmaError
 # Characters a JSON encoder may escape (Go's escapes <, > and & by default, some escape /):
 # in JSON inputs a literal is cut at them and its longest remaining piece is searched.
 _JSON_UNSAFE = re.compile(r"[/<>&'\"\\]")
-# The log sources each adapter's events can have (None: no log source, every rule is tried).
-ADAPTER_LOGSOURCES: dict[str, tuple[LogSourceKey | None, ...]] = {
-    "syslog": (LINUX_SYSLOG,),
-    "journald": (LINUX_SYSLOG,),
-    "dmesg": (LINUX_SYSLOG,),
-    "ecs": (LINUX_SYSLOG, None),
-    "json": (None,),
-}
+# Printable ASCII but '"', '\' and ']' (RFC 5424 structured data unescapes those): the part
+# of a literal that reads the same in the raw line and in the event.
+_RAW_SAFE = re.compile(r"[\x20-\x21\x23-\x5b\x5e-\x7e]+")
+# Characters of the values an adapter derives rather than copies (time stamps, offsets,
+# pids, uptimes, codes), lower-cased: a keyword made only of them may match those.
+_DERIVED = frozenset("0123456789:.+-tz ")
+# Services whose logs are syslog lines; Linux adapters' events are tried by the rules of these
+# and of none (auditd writes its own format, categories need other telemetry).
+_NOT_SYSLOG_SERVICES = frozenset({"auditd"})
+
+
+def syslog_borne(rule: Any) -> bool:
+    """True for rules that apply to Linux log lines: ``product: linux`` (or none), no
+    category, any service but auditd (SigmaHQ's sshd, cron, vsftpd, clamav, guacamole …)."""
+    source = rule.logsource
+    product = (source.product or "linux").lower()
+    service = (source.service or "").lower()
+    return product == "linux" and source.category is None and service not in _NOT_SYSLOG_SERVICES
 
 
 @dataclass(frozen=True)
 class Plan:
     """How to prefilter one adapter's raw lines: lower-case literals and RE2 patterns of which
     a line must hold one to be parsed for every rule; ``free`` matches the rules that need no
-    literal, so with it every line is parsed (the others only count)."""
+    literal, so with it every line is parsed (the others only count). ``anywhere`` holds the
+    keyword literals that may match any value: a file whose path holds one is parsed whole."""
 
     literals: list[bytes]
     patterns: list[bytes]
     free: Any = None
+    anywhere: frozenset[str] = frozenset()
+
+    def usable_for(self, path: str) -> bool:
+        """False when a keyword literal is in the path (``log.file.path`` would match it)."""
+        lowered = path.lower()
+        return not any(literal in lowered for literal in self.anywhere)
 
 
 class RuleSetView:
     """The rules compiled for one schema, ready to match events of one adapter.
 
-    ``matcher`` is the evaluator's RuleSetMatcher over every rule.
+    ``matcher`` is the evaluator's RuleSetMatcher over every rule; ``linux`` the one over the
+    rules that apply to Linux log lines (:func:`syslog_borne`), which events of the Linux
+    adapters are matched against, every one of them being tried (as Elastic runs any rule on
+    the index it is given).
     """
 
     def __init__(self, matcher: Any, schema: str) -> None:
+        from taintsigma.evaluate.ruleset import RuleSetMatcher
+
         self.matcher = matcher
         self.schema = schema
+        self.linux = RuleSetMatcher(rules=[r for r in matcher.rules if syslog_borne(r.rule)])
+        self._linux_ids = frozenset(r.rule_id for r in self.linux.rules)
         self._infos: dict[str, RuleInfo] = {}
-        self._sources: dict[LogSourceKey | None, Any] = {}
         self._plans: dict[str, Plan | None] = {}
 
-    def _source(self, logsource: LogSourceKey | None) -> Any:
-        if logsource in self._sources:
-            return self._sources[logsource]
-        from taintsigma.evaluate.compile import LogSource
-
-        value = None
-        if logsource is not None and self.schema != "plain":
-            value = LogSource(
-                category=logsource.category, product=logsource.product, service=logsource.service
-            )
-        self._sources[logsource] = value
-        return value
+    def _matcher_for(self, logsource: LogSourceKey | None) -> Any:
+        if self.schema != "plain" and logsource == LINUX_SYSLOG:
+            return self.linux
+        return self.matcher
 
     def match(
         self, event: Event, candidate: bool = True, plan: Plan | None = None
@@ -77,10 +92,18 @@ class RuleSetView:
 
     def matches(self, event: Event, candidate: bool = True, plan: Plan | None = None) -> list[Any]:
         """The evaluator's Match objects for ``event`` (``generate: false`` rules included)."""
-        matcher = self.matcher if candidate else (plan.free if plan is not None else None)
+        if candidate:
+            matcher = self._matcher_for(event.logsource)
+        else:
+            matcher = plan.free if plan is not None else None
         if matcher is None:
             return []
-        return matcher.match(event.fields, self._source(event.logsource))
+        found = matcher.match(event.fields, None)
+        if not candidate and self.schema != "plain" and event.logsource == LINUX_SYSLOG:
+            # A literal-free rule outside the Linux set (from an ECS input) must not see
+            # events routed to that set.
+            found = [m for m in found if m.rule_id in self._linux_ids]
+        return found
 
     def info(self, rule: Any) -> RuleInfo:
         """The alert's view of a rule (cached per rule id)."""
@@ -101,42 +124,65 @@ class RuleSetView:
         return self._plans[adapter.name]
 
     def _plan(self, adapter: Adapter) -> Plan | None:
-        from taintsigma.evaluate.prefilter import build_prefilter
+        from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
-        relevant: dict[str, Any] = {}
-        for logsource in ADAPTER_LOGSOURCES.get(adapter.name, (None,)):
-            source = self._source(logsource)
-            for rule in self.matcher.rules:
-                if source is None or source.admits(rule.rule):
-                    relevant[rule.rule_id] = rule
+        if adapter.name in ("syslog", "journald", "dmesg") and self.schema != "plain":
+            relevant = list(self.linux.rules)
+        else:
+            relevant = list(self.matcher.rules)
         if not relevant:
             return Plan(literals=[], patterns=[], free=None)  # no rule applies: only count
-        prefilter = build_prefilter(relevant.values(), fields=adapter.raw_fields)
-        if prefilter is None:
-            return None
-        literals: set[bytes] = set()
-        always = set(prefilter.always)
-        for rule_id, rule_literals in prefilter.by_rule.items():
-            pieces = [_raw_piece(lit, adapter.json_escaped) for lit in rule_literals]
-            if not all(pieces):
-                always.add(rule_id)
+        literals: set[str] = set()
+        anywhere: set[str] = set()
+        free = []
+        for rule in relevant:
+            pieces = _rule_literals(rule_requirement(rule), adapter, ANYWHERE)
+            if pieces is None:
+                free.append(rule)
                 continue
-            literals.update(piece.encode() for piece in pieces)
+            literals.update(piece for piece, _ in pieces)
+            anywhere.update(piece for piece, everywhere in pieces if everywhere)
         if not literals:
             return None
-        free = [relevant[rule_id] for rule_id in relevant if rule_id in always]
         return Plan(
-            literals=sorted(literals),
+            literals=sorted(lit.encode() for lit in literals),
             patterns=[adapter.always_parse] if adapter.always_parse else [],
             free=RuleSetMatcher(rules=free) if free else None,
+            anywhere=frozenset(anywhere) if adapter.adds_path else frozenset(),
         )
 
 
+def _rule_literals(
+    need: frozenset[tuple[str, str]] | None, adapter: Adapter, anywhere: str
+) -> list[tuple[str, bool]] | None:
+    """The raw-line pieces of a rule's necessary literals (and whether each is a keyword
+    searching every value), or None when one of them cannot be searched in raw lines."""
+    if not need:
+        return None
+    pieces: list[tuple[str, bool]] = []
+    for field_name, literal in need:
+        everywhere = field_name == anywhere
+        if not everywhere and field_name not in adapter.raw_fields:
+            return None
+        piece = _raw_piece(literal, adapter.json_escaped)
+        if not piece:
+            return None
+        # A keyword may match a value the adapter adds: refuse literals that could sit in one
+        # (a constant, or a number or time stamp it derives).
+        if everywhere and (
+            set(piece) <= _DERIVED or any(piece in c.lower() for c in adapter.constants)
+        ):
+            return None
+        pieces.append((piece, everywhere))
+    return pieces
+
+
 def _raw_piece(literal: str, json_escaped: bool) -> str:
+    piece = max(_RAW_SAFE.findall(literal.lower()), key=len, default="")
     if not json_escaped:
-        return literal
-    return max(_JSON_UNSAFE.split(literal), key=len, default="")
+        return piece
+    return max(_JSON_UNSAFE.split(piece), key=len, default="")
 
 
 @dataclass

@@ -13,13 +13,18 @@ class Adapter:
     ``json_escaped`` says the raw line is JSON, so a literal holding characters JSON may
     escape cannot be searched for as is. ``always_parse`` is a lower-case bytes regex: a line
     it matches is parsed whatever the prefilter says (for example a journald ``MESSAGE`` sent
-    as a byte array, whose text is not in the line).
+    as a byte array, whose text is not in the line). ``constants`` and ``adds_path`` say what
+    text an event holds that its line does not.
     """
 
     name: str = ""
     raw_fields: frozenset[str] = frozenset()
     json_escaped: bool = False
     always_parse: bytes | None = None
+    # Text values the adapter adds that are not copied from the line (besides numbers, time
+    # stamps and log.file.path): a keyword searching every value may match them.
+    constants: frozenset[str] = frozenset()
+    adds_path: bool = False
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
         """Return the line's Event, an Unparsed with the reason, or None for a blank line."""

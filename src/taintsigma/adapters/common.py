@@ -19,6 +19,12 @@ SEVERITY_NAMES = (
 )  # fmt: skip
 
 
+# What every Linux adapter adds (finish_document), with the decoded facility/severity names.
+LINUX_CONSTANTS = frozenset(
+    {"system.syslog", "system", "event", "linux", *FACILITY_NAMES, *SEVERITY_NAMES}
+)
+
+
 def decode_line(raw: bytes) -> str:
     """Decode one raw line: UTF-8 with U+FFFD for invalid bytes, without its CR/LF ending."""
     if raw.endswith(b"\n"):

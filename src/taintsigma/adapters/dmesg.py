@@ -13,7 +13,13 @@ import re
 from datetime import UTC, datetime, tzinfo
 
 from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.common import FACILITY_NAMES, SEVERITY_NAMES, decode_line, format_timestamp
+from taintsigma.adapters.common import (
+    FACILITY_NAMES,
+    LINUX_CONSTANTS,
+    SEVERITY_NAMES,
+    decode_line,
+    format_timestamp,
+)
 from taintsigma.adapters.event import LINUX_SYSLOG, Event, Location, Unparsed
 from taintsigma.adapters.syslog import MONTHS, finish_document
 
@@ -36,6 +42,8 @@ class DmesgAdapter(Adapter):
     """
 
     name = "dmesg"
+    constants = LINUX_CONSTANTS | {"kernel"}
+    adds_path = True
     raw_fields = frozenset({"message"})
 
     def __init__(self, *, timezone: tzinfo = UTC) -> None:

@@ -15,7 +15,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.common import FACILITY_NAMES, SEVERITY_NAMES, format_timestamp
+from taintsigma.adapters.common import (
+    FACILITY_NAMES,
+    LINUX_CONSTANTS,
+    SEVERITY_NAMES,
+    format_timestamp,
+)
 from taintsigma.adapters.ecs_ndjson import load_object
 from taintsigma.adapters.event import LINUX_SYSLOG, Event, Location, Unparsed
 from taintsigma.adapters.syslog import finish_document
@@ -30,6 +35,8 @@ class JournaldAdapter(Adapter):
     """
 
     name = "journald"
+    constants = LINUX_CONSTANTS | {"journald"}
+    adds_path = True
     raw_fields = frozenset({"message", "process.name", "host.hostname"})
     json_escaped = True
     # MESSAGE as a byte array ("MESSAGE":[104,105]) does not show its text in the line.

@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 
 from taintsigma.adapters.base import Adapter
 from taintsigma.adapters.common import (
+    LINUX_CONSTANTS,
     decode_line,
     format_timestamp,
     syslog_priority_fields,
@@ -108,6 +109,8 @@ class SyslogAdapter(Adapter):
     """
 
     name = "syslog"
+    constants = LINUX_CONSTANTS | {"invalid time stamp in syslog header"}
+    adds_path = True
     raw_fields = frozenset({"message", "process.name", "host.hostname"})
 
     def __init__(self, *, timezone: tzinfo = UTC, now: datetime | None = None) -> None:
@@ -131,7 +134,7 @@ class SyslogAdapter(Adapter):
         if bad_time:
             # Filebeat's date processor fails the same way: the event is kept, without
             # @timestamp, with error.message.
-            document["error"] = {"message": f"invalid time stamp {bad_time!r} in syslog header"}
+            document["error"] = {"message": "invalid time stamp in syslog header"}
         return Event(
             fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG
         )
