@@ -165,3 +165,25 @@ def test_folder_without_read_permission(
     assert code == 2
     assert len(out.splitlines()) == 1  # the other input was scanned
     assert f"taintsigma: error: {locked}: cannot read folder: permission denied" in err
+
+
+def test_rule_regex_re2_refuses_is_an_error_unless_backtracking_is_chosen(
+    syslog: Path, tmp_path: Path
+) -> None:
+    rule = tmp_path / "lookahead.yml"
+    rule.write_text(
+        "title: Lookahead\n"
+        "id: 00000000-0000-4000-8000-0000000000c1\n"
+        "logsource: {product: linux, service: syslog}\n"
+        "detection:\n"
+        "  selection: {message|re: 'Accepted(?= publickey)'}\n"
+        "  condition: selection\n"
+        "level: medium\n"
+    )
+    code, out, err = run("scan", str(syslog), "-r", str(rule), "--json")
+    assert (code, out) == (2, "")
+    assert "rule 00000000-0000-4000-8000-0000000000c1: regular expression" in err
+    assert "with 0 rules: 0 alerts" in err
+    code, out, err = run("scan", str(syslog), "-r", str(rule), "--json", "--regex-engine", "re")
+    assert code == 1
+    assert [orjson.loads(x)["source"]["line"] for x in out.splitlines()] == [3]

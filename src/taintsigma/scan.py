@@ -411,6 +411,7 @@ def scan_paths(
     prefilter: bool = True,
     keep_unparsed: bool = False,
     jobs: int | None = None,
+    regex_engine: str = "re2",
     on_problem: Callable[[InputProblem], None] | None = None,
     on_unparsed: Callable[[Unparsed], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -422,9 +423,10 @@ def scan_paths(
     ``journald``, ``dmesg``, ``ecs``, ``json``. ``timezone`` (``local``, ``UTC``, ``+02:00``,
     an IANA name; default ``local``) reads time stamps that carry no offset; ``now`` is the
     reference for the year of RFC 3164 time stamps. With ``keep_unparsed`` every line is
-    parsed (no prefilter), so ``on_unparsed`` sees every line that cannot be. Inputs that
-    cannot be read become ``summary.problems``; the scan goes on. A rule that cannot be
-    compiled is in ``summary.rule_errors`` once the scan is done.
+    parsed (no prefilter), so ``on_unparsed`` sees every line that cannot be.
+    ``regex_engine="re"`` runs rule regexes RE2 refuses in Python's backtracking engine.
+    Inputs that cannot be read become ``summary.problems``; the scan goes on. A rule that
+    cannot be compiled is in ``summary.rule_errors`` once the scan is done.
 
     >>> scan = scan_paths(["/var/log/syslog"], timezone="UTC")   # doctest: +SKIP
     >>> alerts = list(scan); scan.summary.lines                  # doctest: +SKIP
@@ -439,7 +441,11 @@ def scan_paths(
         prefilter=prefilter,
         keep_unparsed=keep_unparsed,
     )
-    compiled = rules if isinstance(rules, CompiledRules) else compile_for_scan(rules)
+    compiled = (
+        rules
+        if isinstance(rules, CompiledRules)
+        else compile_for_scan(rules, regex_engine=regex_engine)
+    )
     sources = list(expand_inputs(paths))
     return Scan(
         sources,

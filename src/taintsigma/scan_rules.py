@@ -191,6 +191,7 @@ class CompiledRules:
 
     loaded: Any
     errors: list[TaintSigmaError] = field(default_factory=list)
+    regex_engine: str = "re2"
     _views: dict[str, RuleSetView] = field(default_factory=dict)
 
     @property
@@ -209,17 +210,24 @@ class CompiledRules:
         from taintsigma.pipelines import taintsigma_ecs_syslog
 
         pipeline = taintsigma_ecs_syslog() if schema == "ecs" else None
-        matcher = compile_rules(list(self.loaded), pipeline, on_error=ErrorPolicy.COLLECT)
+        matcher = compile_rules(
+            list(self.loaded),
+            pipeline,
+            on_error=ErrorPolicy.COLLECT,
+            regex_engine=self.regex_engine,
+        )
         known = {e.rule_id for e in self.errors}
         self.errors.extend(err for rid, err in matcher.errors if rid not in known)
         return RuleSetView(matcher, schema)
 
 
-def compile_for_scan(rules: Any = None, *, errors: Iterable[TaintSigmaError] = ()) -> CompiledRules:
+def compile_for_scan(
+    rules: Any = None, *, errors: Iterable[TaintSigmaError] = (), regex_engine: str = "re2"
+) -> CompiledRules:
     """Prepare rules for scanning: None (bundled), paths, or what load_rules returns.
 
     Compilation happens on first use, per event schema; ``errors`` are load errors to report
-    with the compile errors.
+    with the compile errors; ``regex_engine="re"`` runs regexes RE2 refuses.
     """
     from taintsigma.rules import LoadedRules, load_rules
 
@@ -229,5 +237,5 @@ def compile_for_scan(rules: Any = None, *, errors: Iterable[TaintSigmaError] = (
         and all(isinstance(r, str | Path) for r in rules)
     ):
         loaded = load_rules(rules, on_error=ErrorPolicy.COLLECT)
-        return CompiledRules(loaded=loaded, errors=list(loaded.errors))
-    return CompiledRules(loaded=rules, errors=list(errors))
+        return CompiledRules(loaded=loaded, errors=list(loaded.errors), regex_engine=regex_engine)
+    return CompiledRules(loaded=rules, errors=list(errors), regex_engine=regex_engine)

@@ -48,6 +48,10 @@ MESSAGE_WIDTH = 160
     help="Zone of time stamps without an offset: local, UTC, +02:00 or an IANA name.",
 )  # fmt: skip
 @click.option("--no-prefilter", is_flag=True, help="Parse every line (slower; for checking).")
+@click.option(
+    "--regex-engine", type=click.Choice(["re2", "re"]), default="re2", show_default=True,
+    help="re runs rule regexes RE2 refuses, in Python's backtracking engine (trusted rules only).",
+)  # fmt: skip
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Processes for several files.")
 @handle_errors
 def scan(
@@ -59,6 +63,7 @@ def scan(
     keep_unparsed: Path | None,
     timezone: str,
     no_prefilter: bool,
+    regex_engine: str,
     jobs: int | None,
 ) -> int:
     """Scan INPUTs (log files, folders, .gz files, or - for stdin) with Sigma rules.
@@ -89,7 +94,7 @@ def scan(
         progress = stack.enter_context(_Progress())
         job = scan_paths(
             inputs,
-            compile_for_scan(loaded, errors=loaded.errors),
+            compile_for_scan(loaded, errors=loaded.errors, regex_engine=regex_engine),
             format=format_,
             timezone=timezone,
             keep_unparsed=keep_unparsed is not None,
@@ -183,7 +188,8 @@ def _print_summary(summary: ScanSummary, rule_errors: list[Any]) -> None:
     errors = len(summary.errors)
     if errors:
         parts.append(f"{errors} unreadable")
-    rules = f"{summary.rules - len(rule_errors)} rule{'s' if summary.rules != 1 else ''}"
+    usable = summary.rules - len(rule_errors)
+    rules = f"{usable} rule{'s' if usable != 1 else ''}"
     plural = "s" if summary.alerts != 1 else ""
     click.echo(
         f"scanned {', '.join(parts)} with {rules}: {summary.alerts:,} alert{plural}", err=True
