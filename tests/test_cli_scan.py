@@ -187,3 +187,22 @@ def test_rule_regex_re2_refuses_is_an_error_unless_backtracking_is_chosen(
     code, out, err = run("scan", str(syslog), "-r", str(rule), "--json", "--regex-engine", "re")
     assert code == 1
     assert [orjson.loads(x)["source"]["line"] for x in out.splitlines()] == [3]
+
+
+def test_closed_stdout_stops_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    log = tmp_path / "many.log"
+    log.write_text(f"Nov 26 04:10:16 web1 kernel: evil: {TAINT}\n" * 2000)  # ~3 MB of alerts
+    process = subprocess.Popen(
+        [sys.executable, "-m", "taintsigma.cli.main", "scan", str(log), "--json"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.read(100)
+    process.stdout.close()  # like `| head -c 100`
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 1
+    assert first.startswith(b'{"@timestamp"')
+    assert "error" not in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import ExitStack
 from pathlib import Path
@@ -106,13 +107,19 @@ def scan(
         )
         progress.start(job.total_bytes)
         rows: list[Alert] = []
-        for alert in job:
+        try:
+            for alert in job:
+                if sink is not None:
+                    sink.write(orjson.dumps(alert.to_dict(), default=str) + b"\n")
+                elif len(rows) < TABLE_LIMIT:
+                    rows.append(alert)
             if sink is not None:
-                sink.write(orjson.dumps(alert.to_dict(), default=str) + b"\n")
-            elif len(rows) < TABLE_LIMIT:
-                rows.append(alert)
-        if sink is not None:
-            sink.flush()
+                sink.flush()
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop quietly, as grep does.
+            progress.stop()
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_FINDINGS
         progress.stop()
         for err in job.rules.errors[len(loaded.errors) :]:  # compile errors, known by now
             error(str(err))
