@@ -291,8 +291,13 @@ def agreement(matcher: Any, rules: Sequence[Any], events: Sequence[dict]) -> lis
         for rule_id in theirs - native:
             differ[("azuma only", rule_id)] += 1
     titles = {str(r.id): r.title for r in rules}
-    lines = [f"verdicts on the first {len(events)} events: {sum(differ.values())} (event, rule) pairs differ"]
-    lines += [f"  {n:4d} {side}: {titles.get(rid, rid)} ({rid})" for (side, rid), n in differ.most_common()]
+    lines = [
+        f"verdicts on the first {len(events)} events: {sum(differ.values())} (event, rule) pairs differ"
+    ]
+    lines += [
+        f"  {n:4d} {side}: {titles.get(rid, rid)} ({rid})"
+        for (side, rid), n in differ.most_common()
+    ]
     return lines
 
 
@@ -302,7 +307,7 @@ def machine() -> str:
     except OSError:
         lscpu = ""
     model = re.search(r"Model name:\s*(.+)", lscpu)
-    cpus = re.search(r"^CPU\(s\):\s*(\d+)", lscpu, re.M)
+    cpus = re.search(r"^CPU\(s\):\s*(\d+)", lscpu, re.MULTILINE)
     return (
         f"{model.group(1).strip() if model else platform.processor() or 'unknown CPU'}, "
         f"{cpus.group(1) if cpus else '?'} CPUs, Python {platform.python_version()}"
@@ -353,7 +358,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bundled = taintsigma.load_rules()
     native_ecs, mem_ecs = allocated(lambda: compile_rules(bundled, taintsigma_ecs_syslog()))
     native_tax, _ = allocated(lambda: compile_rules(bundled))
-    azuma_rules(flagship_files)  # azuma builds its grammar and models on first use: not the rules' cost
+    azuma_rules(
+        flagship_files
+    )  # azuma builds its grammar and models on first use: not the rules' cost
     az, mem_az = allocated(lambda: azuma_pass(azuma_rules(flagship_files)[0]))
     results = timed(
         [

@@ -24,20 +24,26 @@ class Unsupported(Exception):
     """The engine's backend cannot express the rule, or the engine cannot hold the event."""
 
 
-def _pipeline(pipeline: ProcessingPipeline | None, placeholders: Mapping[str, list[str]] | None) -> ProcessingPipeline:
+def _pipeline(
+    pipeline: ProcessingPipeline | None, placeholders: Mapping[str, list[str]] | None
+) -> ProcessingPipeline:
     expand = ProcessingPipeline(
         items=[ProcessingItem(ValueListPlaceholderTransformation())], vars=dict(placeholders or {})
     )
     return (copy.deepcopy(pipeline) + expand) if pipeline is not None else expand
 
 
-def convert(backend_class: type, rule: SigmaRule, pipeline: ProcessingPipeline | None = None,
-            placeholders: Mapping[str, list[str]] | None = None) -> str:
+def convert(
+    backend_class: type,
+    rule: SigmaRule,
+    pipeline: ProcessingPipeline | None = None,
+    placeholders: Mapping[str, list[str]] | None = None,
+) -> str:
     """The query of ``rule`` from a stock pySigma backend; Unsupported if it refuses."""
     backend = backend_class(_pipeline(pipeline, placeholders))
     try:
         queries = backend.convert(SigmaCollection([copy.deepcopy(rule)]))
-    except Exception as err:  # noqa: BLE001 - any refusal of the backend is "cannot express"
+    except Exception as err:
         raise Unsupported(f"{backend_class.__name__}: {str(err).splitlines()[0][:120]}") from err
     if len(queries) != 1:
         raise Unsupported(f"{backend_class.__name__}: {len(queries)} queries")
@@ -47,8 +53,11 @@ def convert(backend_class: type, rule: SigmaRule, pipeline: ProcessingPipeline |
 # --- eql -----------------------------------------------------------------------------------
 
 
-def eql_query(rule: SigmaRule, pipeline: ProcessingPipeline | None = None,
-              placeholders: Mapping[str, list[str]] | None = None) -> str:
+def eql_query(
+    rule: SigmaRule,
+    pipeline: ProcessingPipeline | None = None,
+    placeholders: Mapping[str, list[str]] | None = None,
+) -> str:
     from sigma.backends.elasticsearch import EqlBackend
 
     return convert(EqlBackend, rule, pipeline, placeholders)
@@ -74,8 +83,11 @@ def eql_verdict(query: str, event: Mapping[str, Any]) -> bool:
 # --- SQLite --------------------------------------------------------------------------------
 
 
-def sqlite_query(rule: SigmaRule, pipeline: ProcessingPipeline | None = None,
-                 placeholders: Mapping[str, list[str]] | None = None) -> str:
+def sqlite_query(
+    rule: SigmaRule,
+    pipeline: ProcessingPipeline | None = None,
+    placeholders: Mapping[str, list[str]] | None = None,
+) -> str:
     from sigma.backends.sqlite import sqliteBackend
 
     return convert(sqliteBackend, rule, pipeline, placeholders)

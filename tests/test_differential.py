@@ -51,10 +51,16 @@ FLAGSHIP_EVENTS = [
 class Case:
     """A rule, its sample events, and how to compile and convert it."""
 
-    def __init__(self, case_id: str, rule: SigmaRule, events: list[dict[str, Any]], *,
-                 pipeline: Callable[[], Any] | None = None,
-                 placeholders: dict[str, list[str]] | None = None,
-                 logsource: LogSource | None = None) -> None:
+    def __init__(
+        self,
+        case_id: str,
+        rule: SigmaRule,
+        events: list[dict[str, Any]],
+        *,
+        pipeline: Callable[[], Any] | None = None,
+        placeholders: dict[str, list[str]] | None = None,
+        logsource: LogSource | None = None,
+    ) -> None:
         self.id, self.rule, self.events = case_id, rule, events
         self.pipeline, self.placeholders, self.logsource = pipeline, placeholders, logsource
 
@@ -64,14 +70,30 @@ def _cases() -> list[Case]:
         Case(cid, make_rule({"selection": det}), pos + neg, placeholders=opt.get("placeholders"))
         for cid, det, pos, neg, opt in CASES
     ]
-    cases += [Case(f"condition {c}", make_rule(DETECTIONS, c), pos + neg) for c, pos, neg in CONDITIONS]
+    cases += [
+        Case(f"condition {c}", make_rule(DETECTIONS, c), pos + neg) for c, pos, neg in CONDITIONS
+    ]
     flagship = taintsigma.load_rules().collection.rules[0]
-    cases.append(Case("flagship-ecs", flagship, FLAGSHIP_EVENTS, pipeline=taintsigma_ecs_syslog,
-                      logsource=LogSource(product="linux", service="syslog")))
-    cases.append(Case("flagship-taxonomy", flagship, [
-        {"program": "kernel", "message": f"x {TAINT}"}, {"program": "kernel", "message": "x"},
-        {"program": "cron", "message": TAINT},
-    ]))
+    cases.append(
+        Case(
+            "flagship-ecs",
+            flagship,
+            FLAGSHIP_EVENTS,
+            pipeline=taintsigma_ecs_syslog,
+            logsource=LogSource(product="linux", service="syslog"),
+        )
+    )
+    cases.append(
+        Case(
+            "flagship-taxonomy",
+            flagship,
+            [
+                {"program": "kernel", "message": f"x {TAINT}"},
+                {"program": "kernel", "message": "x"},
+                {"program": "cron", "message": TAINT},
+            ],
+        )
+    )
     return cases
 
 
@@ -104,7 +126,9 @@ def _negated_fields(case: Case) -> set[str]:
     """Fields the rule tests under a negation: in a detection under ``not``, or with ``neq``."""
     detection = case.rule.detection
     fields = {
-        i.field for d in detection.detections.values() for i in _items(d)
+        i.field
+        for d in detection.detections.values()
+        for i in _items(d)
         if i.field and any(m is SigmaNegateModifier for m in i.modifiers)
     }
 
@@ -118,7 +142,9 @@ def _negated_fields(case: Case) -> set[str]:
                 walk(arg, negated or isinstance(node, ConditionNOT))
             return
         if negated:
-            fields.update(i.field for n in names for i in _items(detection.detections[n]) if i.field)
+            fields.update(
+                i.field for n in names for i in _items(detection.detections[n]) if i.field
+            )
 
     for condition in detection.parsed_condition:
         walk(condition.parse(postprocess=False), False)
@@ -130,17 +156,34 @@ def _known_event(engine: str, case: Case, event: dict[str, Any]) -> str | None:
     flat_values = [v for v in event.values() if not isinstance(v, dict)]
     if engine == "eql" and not _negated_fields(case) <= set(event):
         return "eql engine: a missing field is null, and 'not (null : x)' is not true"
-    if engine == "eql" and case.id in {"lt", "lte", "gt", "gte"} and any(isinstance(v, str) for v in flat_values):
+    if (
+        engine == "eql"
+        and case.id in {"lt", "lte", "gt", "gte"}
+        and any(isinstance(v, str) for v in flat_values)
+    ):
         return "eql engine: compares numeric text as text, not as a number"
-    if engine == "eql" and case.id == "cidr" and any(
-        isinstance(v, list) or (isinstance(v, str) and not v[:1].isdigit() and ":" not in v) for v in flat_values
+    if (
+        engine == "eql"
+        and case.id == "cidr"
+        and any(
+            isinstance(v, list) or (isinstance(v, str) and not v[:1].isdigit() and ":" not in v)
+            for v in flat_values
+        )
     ):
         return "eql engine: cidrMatch raises on a non-address and ignores lists"
     if engine == "sqlite" and any(isinstance(v, list) for v in flat_values):
         return "sqlite: a row holds no lists"
-    if engine == "sqlite" and case.id == "bool" and any(v == 1 and v is not True for v in flat_values):
+    if (
+        engine == "sqlite"
+        and case.id == "bool"
+        and any(v == 1 and v is not True for v in flat_values)
+    ):
         return "sqliteBackend: 'true' also matches the number 1"
-    if engine == "sqlite" and case.id in {"hour", "year"} and any(isinstance(v, int) for v in flat_values):
+    if (
+        engine == "sqlite"
+        and case.id in {"hour", "year"}
+        and any(isinstance(v, int) for v in flat_values)
+    ):
         return "SQLite: strftime reads a number as a Julian day, not epoch seconds"
     return None
 

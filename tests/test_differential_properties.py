@@ -54,7 +54,9 @@ def items(draw: st.DrawFn, field: str, cased: bool) -> tuple[str, Any]:
 def rules(draw: st.DrawFn, cased: bool = False) -> tuple[dict[str, Any], str]:
     detections: dict[str, Any] = {}
     for i in range(draw(st.integers(1, 3))):
-        fields = draw(st.lists(st.sampled_from(FIELDS + ["n"]), min_size=1, max_size=2, unique=True))
+        fields = draw(
+            st.lists(st.sampled_from(FIELDS + ["n"]), min_size=1, max_size=2, unique=True)
+        )
         detections[f"sel{i}"] = dict(draw(items(f, cased)) for f in fields)
     names = list(detections)
     condition = draw(conditions(names))

@@ -61,13 +61,17 @@ def test_flagship_matches_ecs_events_after_the_ecs_pipeline() -> None:
 
 
 def test_log_source_routing_skips_rules_of_other_sources() -> None:
-    auditd = make_rule({"selection": {"type": "EXECVE"}}, logsource={"product": "linux", "service": "auditd"})
+    auditd = make_rule(
+        {"selection": {"type": "EXECVE"}}, logsource={"product": "linux", "service": "auditd"}
+    )
     anylinux = make_rule({"selection": {"type": "EXECVE"}}, logsource={"product": "linux"})
     matcher = compile_rules([auditd, anylinux])
     event = {"type": "execve"}
     assert {m.rule_id for m in matcher.match(event)} == {str(auditd.id), str(anylinux.id)}
     assert [m.rule_id for m in matcher.match(event, SYSLOG)] == [str(anylinux.id)]
-    assert [m.rule_id for m in matcher.match(event, LogSource(product="linux", service="auditd"))] == [
+    assert [
+        m.rule_id for m in matcher.match(event, LogSource(product="linux", service="auditd"))
+    ] == [
         str(auditd.id),
         str(anylinux.id),
     ]
@@ -81,7 +85,9 @@ def test_accepts_a_sigma_collection_and_a_list_of_rules() -> None:
 
 
 def test_bad_rule_raises_naming_rule_and_pattern() -> None:
-    rule = make_rule({"selection": {"message|re": "(?<=x)y"}}, rule_id="6a1c1a6e-0000-4000-8000-000000000001")
+    rule = make_rule(
+        {"selection": {"message|re": "(?<=x)y"}}, rule_id="6a1c1a6e-0000-4000-8000-000000000001"
+    )
     with pytest.raises(RuleCompileError) as caught:
         compile_rules([rule])
     text = str(caught.value)
@@ -92,7 +98,9 @@ def test_bad_rule_raises_naming_rule_and_pattern() -> None:
 
 
 def test_collect_policy_keeps_the_good_rules() -> None:
-    bad = make_rule({"selection": {"message|re": "(a)\\1"}}, rule_id="6a1c1a6e-0000-4000-8000-000000000002")
+    bad = make_rule(
+        {"selection": {"message|re": "(a)\\1"}}, rule_id="6a1c1a6e-0000-4000-8000-000000000002"
+    )
     good = make_rule({"selection": {"message": "hello"}})
     matcher = compile_rules([bad, good], on_error=ErrorPolicy.COLLECT)
     assert [rid for rid, _ in matcher.errors] == ["6a1c1a6e-0000-4000-8000-000000000002"]

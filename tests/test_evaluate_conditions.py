@@ -38,7 +38,9 @@ CONDITIONS: list[tuple[str, list[dict], list[dict]]] = [
 ]
 
 
-@pytest.mark.parametrize(("condition", "positives", "negatives"), CONDITIONS, ids=[c[0] for c in CONDITIONS])
+@pytest.mark.parametrize(
+    ("condition", "positives", "negatives"), CONDITIONS, ids=[c[0] for c in CONDITIONS]
+)
 def test_condition(condition: str, positives: list[dict], negatives: list[dict]) -> None:
     matcher = compile_rules([make_rule(DETECTIONS, condition)])
     assert [bool(matcher.match(e)) for e in positives] == [True] * len(positives)
@@ -74,7 +76,9 @@ FIELD_ACCESS: list[tuple[str, dict[str, Any], bool]] = [
 ]
 
 
-@pytest.mark.parametrize(("event", "expected"), [c[1:] for c in FIELD_ACCESS], ids=[c[0] for c in FIELD_ACCESS])
+@pytest.mark.parametrize(
+    ("event", "expected"), [c[1:] for c in FIELD_ACCESS], ids=[c[0] for c in FIELD_ACCESS]
+)
 def test_dotted_field_names(event: dict, expected: bool) -> None:
     matcher = compile_rules([make_rule({"selection": {"process.name": "sshd"}})])
     assert bool(matcher.match(event)) is expected
@@ -97,7 +101,9 @@ def test_keywords_with_all_need_every_value() -> None:
 
 
 def test_keywords_of_other_log_sources_search_every_value() -> None:
-    rule = make_rule({"keywords": ["evil"]}, "keywords", logsource={"product": "linux", "service": "auditd"})
+    rule = make_rule(
+        {"keywords": ["evil"]}, "keywords", logsource={"product": "linux", "service": "auditd"}
+    )
     matcher = compile_rules([rule])
     assert matcher.match({"data": {"exe": "/tmp/EVIL"}})
     assert matcher.match({"argv": ["ls", "evil.sh"]})
@@ -151,7 +157,9 @@ def test_numbers_and_booleans_in_events_match_string_patterns() -> None:
 
 def test_keywords_of_product_only_linux_rules_search_the_message() -> None:
     # SigmaHQ's "builtin" Linux keyword rules name only the product: they read log lines.
-    rule = make_rule({"keywords": ["entered promiscuous mode"]}, "keywords", logsource={"product": "linux"})
+    rule = make_rule(
+        {"keywords": ["entered promiscuous mode"]}, "keywords", logsource={"product": "linux"}
+    )
     matcher = compile_rules([rule])
     assert matcher.match({"program": "kernel", "message": "device eth0 entered promiscuous mode"})
     assert not matcher.match({"program": "entered promiscuous mode", "message": "x"})

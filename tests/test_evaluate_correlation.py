@@ -64,7 +64,9 @@ level: high
 """
 
 
-def run(yaml_text: str, stream: list[tuple[float, dict[str, Any]]], pipeline: Any = None) -> list[CorrelationAlert]:
+def run(
+    yaml_text: str, stream: list[tuple[float, dict[str, Any]]], pipeline: Any = None
+) -> list[CorrelationAlert]:
     matcher = compile_rules(SigmaCollection.from_yaml(yaml_text), pipeline)
     engine = matcher.correlations
     alerts: list[CorrelationAlert] = []
@@ -74,11 +76,21 @@ def run(yaml_text: str, stream: list[tuple[float, dict[str, Any]]], pipeline: An
 
 
 def failed(host: str = "h1", user: str = "root") -> dict[str, Any]:
-    return {"program": "sshd", "hostname": host, "user": user, "message": f"Failed password for {user}"}
+    return {
+        "program": "sshd",
+        "hostname": host,
+        "user": user,
+        "message": f"Failed password for {user}",
+    }
 
 
 def accepted(host: str = "h1", user: str = "root") -> dict[str, Any]:
-    return {"program": "sshd", "hostname": host, "user": user, "message": f"Accepted password for {user}"}
+    return {
+        "program": "sshd",
+        "hostname": host,
+        "user": user,
+        "message": f"Accepted password for {user}",
+    }
 
 
 def sudo(host: str = "h1", size: int = 1) -> dict[str, Any]:
@@ -107,7 +119,13 @@ def test_event_count_does_not_fire_when_spread_beyond_the_timespan() -> None:
 
 
 def test_event_count_groups_by_field() -> None:
-    stream = [(0, failed("h1")), (1, failed("h2")), (2, failed("h1")), (3, failed("h2")), (4, failed("h3"))]
+    stream = [
+        (0, failed("h1")),
+        (1, failed("h2")),
+        (2, failed("h1")),
+        (3, failed("h2")),
+        (4, failed("h3")),
+    ]
     assert run(BASE + EVENT_COUNT, stream) == []
     stream += [(5, failed("h2"))]
     [alert] = run(BASE + EVENT_COUNT, stream)
@@ -239,14 +257,20 @@ level: low
 
 
 def test_chained_correlations() -> None:
-    chain = correlation("""  type: event_count
+    chain = correlation(
+        """  type: event_count
   rules: [failed_login]
   group-by: [hostname]
   timespan: 1m
-  condition: {gte: 2}""", name="many_failures") + correlation("""  type: temporal_ordered
+  condition: {gte: 2}""",
+        name="many_failures",
+    ) + correlation(
+        """  type: temporal_ordered
   rules: [many_failures, accepted_login]
   group-by: [hostname]
-  timespan: 5m""", name="brute_force_success")
+  timespan: 5m""",
+        name="brute_force_success",
+    )
     stream = [(0, failed()), (10, failed()), (60, accepted())]
     alerts = run(BASE + chain, stream)
     assert [a.title for a in alerts] == ["Correlation brute_force_success"]
@@ -258,7 +282,9 @@ def test_generate_controls_the_base_rules_output() -> None:
     matcher = compile_rules(SigmaCollection.from_yaml(BASE + EVENT_COUNT))
     [match] = matcher.match(failed())
     assert match.output is False  # feeds the correlation only
-    generating = BASE + correlation(EVENT_COUNT.split("correlation:\n")[1].split("  generate")[0], name="g", generate=True)
+    generating = BASE + correlation(
+        EVENT_COUNT.split("correlation:\n")[1].split("  generate")[0], name="g", generate=True
+    )
     matcher = compile_rules(SigmaCollection.from_yaml(generating))
     [match] = matcher.match(failed())
     assert match.output is True
@@ -266,8 +292,15 @@ def test_generate_controls_the_base_rules_output() -> None:
 
 def test_group_fields_follow_the_pipeline() -> None:
     stream = [
-        (t, {"process": {"name": "sshd"}, "host": {"hostname": "h1", "os": {"type": "linux"}},
-             "event": {"dataset": "system.syslog"}, "message": "Failed password for root"})
+        (
+            t,
+            {
+                "process": {"name": "sshd"},
+                "host": {"hostname": "h1", "os": {"type": "linux"}},
+                "event": {"dataset": "system.syslog"},
+                "message": "Failed password for root",
+            },
+        )
         for t in (0, 1, 2)
     ]
     [alert] = run(BASE + EVENT_COUNT, stream, taintsigma_ecs_syslog())

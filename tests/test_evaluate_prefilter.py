@@ -16,7 +16,9 @@ from taintsigma.pipelines import taintsigma_ecs_syslog
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"
 
 
-def literals_of(detection: dict[str, Any], condition: str = "selection", **kw: Any) -> frozenset[str] | None:
+def literals_of(
+    detection: dict[str, Any], condition: str = "selection", **kw: Any
+) -> frozenset[str] | None:
     matcher = compile_rules([make_rule(detection, condition, **kw)])
     prefilter = matcher.literal_prefilter()
     if prefilter is None:
@@ -52,7 +54,11 @@ def test_literals_follow_the_condition() -> None:
 
 
 def test_base64offset_gives_one_literal_per_offset() -> None:
-    assert literals_of({"selection": {"m|base64offset|contains": "hello"}}) == {"agvsbg", "hlbgxv", "ozwxsb"}
+    assert literals_of({"selection": {"m|base64offset|contains": "hello"}}) == {
+        "agvsbg",
+        "hlbgxv",
+        "ozwxsb",
+    }
 
 
 def test_fields_the_adapter_does_not_copy_give_no_literal() -> None:
@@ -67,8 +73,12 @@ def test_literals_are_cut_to_text_that_reads_the_same_in_json() -> None:
 
 
 def test_rules_without_literals_are_always_candidates() -> None:
-    with_literal = make_rule({"selection": {"m": "needle"}}, rule_id="00000000-0000-4000-8000-00000000000a")
-    without = make_rule({"selection": {"m|re": "n.edle"}}, rule_id="00000000-0000-4000-8000-00000000000b")
+    with_literal = make_rule(
+        {"selection": {"m": "needle"}}, rule_id="00000000-0000-4000-8000-00000000000a"
+    )
+    without = make_rule(
+        {"selection": {"m|re": "n.edle"}}, rule_id="00000000-0000-4000-8000-00000000000b"
+    )
     prefilter = compile_rules([with_literal, without]).literal_prefilter()
     assert prefilter is not None
     assert prefilter.always == {"00000000-0000-4000-8000-00000000000b"}

@@ -14,11 +14,11 @@ from taintsigma.evaluate.modifiers import register_modifiers
 
 register_modifiers()
 
-from taintsigma.errors import ErrorPolicy, RuleCompileError  # noqa: E402
-from taintsigma.evaluate.compile import LogSource, Match, RuleMatcher, compile_rule  # noqa: E402
-from taintsigma.evaluate.correlation import CorrelationAlert, CorrelationEngine  # noqa: E402
-from taintsigma.evaluate.prefilter import Prefilter  # noqa: E402
-from taintsigma.evaluate.ruleset import RuleSetMatcher, compile_rules  # noqa: E402
+from taintsigma.errors import ErrorPolicy, RuleCompileError
+from taintsigma.evaluate.compile import LogSource, Match, RuleMatcher, compile_rule
+from taintsigma.evaluate.correlation import CorrelationAlert, CorrelationEngine
+from taintsigma.evaluate.prefilter import Prefilter
+from taintsigma.evaluate.ruleset import RuleSetMatcher, compile_rules
 
 __all__ = [
     "CorrelationAlert",

@@ -193,7 +193,11 @@ def _keyword_fields(rule: SigmaRule, vars_: Mapping[str, Any]) -> tuple[str, ...
     """
     source = rule.logsource
     service = (source.service or "").lower()
-    if (source.product or "").lower() == "linux" and source.category is None and service in ("", "syslog"):
+    if (
+        (source.product or "").lower() == "linux"
+        and source.category is None
+        and service in ("", "syslog")
+    ):
         named = vars_.get(KEYWORD_FIELD_VAR, "message")
         return tuple(named) if isinstance(named, list) else (str(named),)
     return None
@@ -224,9 +228,7 @@ def _compile_top(
         inner = operand.node
         return Compiled(lambda event, memo: not inner(event, memo), operand.cost)
     if isinstance(tree, (ConditionAND, ConditionOR)):
-        parts = [
-            (_top_name(arg), _compile_top(arg, rule, ctx, cache, added)) for arg in tree.args
-        ]
+        parts = [(_top_name(arg), _compile_top(arg, rule, ctx, cache, added)) for arg in tree.args]
         return _combine_ordered(isinstance(tree, ConditionAND), parts, added)
     raise ctx.error(f"condition element {type(tree).__name__} is not supported")
 

@@ -7,7 +7,7 @@ import math
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
 from sigma.correlations import (
@@ -132,7 +132,10 @@ def check_correlations(
         progress = False
         for corr in list(pending):
             refs = corr.referenced_rules
-            if any(isinstance(r.rule, SigmaCorrelationRule) and rule_id(r.rule) not in ready for r in refs):
+            if any(
+                isinstance(r.rule, SigmaCorrelationRule) and rule_id(r.rule) not in ready
+                for r in refs
+            ):
                 continue
             pending.remove(corr)
             progress = True
@@ -163,7 +166,9 @@ def _prepare(
     refs = list(corr.referenced_rules)
     if not refs:
         raise fail("correlation refers to no rule")
-    if corr.type is T.TEMPORAL_ORDERED and isinstance(corr.condition, SigmaExtendedCorrelationCondition):
+    if corr.type is T.TEMPORAL_ORDERED and isinstance(
+        corr.condition, SigmaExtendedCorrelationCondition
+    ):
         raise fail("temporal_ordered with a boolean condition expression is not supported")
     ref_ids: dict[str, str] = {}
     for ref in refs:
@@ -248,14 +253,14 @@ def _timestamp(value: Any) -> float:
     if moment is None:
         raise ValueError(f"not a timestamp: {value!r}")
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
 
 
 class _State:
     """The open window of one correlation rule for one group."""
 
-    __slots__ = ("hits", "start", "closes")
+    __slots__ = ("closes", "hits", "start")
 
     def __init__(self) -> None:
         self.hits: deque[_Hit] = deque()
@@ -290,7 +295,9 @@ class CorrelationEngine:
     def rule_ids(self) -> list[str]:
         return [s.rule_id for s in self.specs]
 
-    def feed(self, event: Mapping[str, Any], matches: Sequence[Match], timestamp: Any) -> list[CorrelationAlert]:
+    def feed(
+        self, event: Mapping[str, Any], matches: Sequence[Match], timestamp: Any
+    ) -> list[CorrelationAlert]:
         """Add one event (with its matches) at ``timestamp``; return the alerts that fire."""
         now = _timestamp(timestamp)
         alerts = self._close_until(now)
@@ -327,9 +334,9 @@ class CorrelationEngine:
                 field_name = getattr(spec.condition, "fieldref", None)
                 if field_name:
                     value = spec.readers[(ref.reference, field_name)](payload)
-                    if value is MISSING or value is None:
-                        if spec.rule.type is not T.EVENT_COUNT:
-                            continue
+                    missing = value is MISSING or value is None
+                    if missing and spec.rule.type is not T.EVENT_COUNT:
+                        continue
                 hit = _Hit(now, ref.reference, target, payload, value)
                 out.extend(self._hit(spec, tuple(group), hit))
         return out
@@ -403,7 +410,9 @@ def _holds(spec: _Spec, hits: Sequence[_Hit]) -> bool:
     if kind is T.EVENT_COUNT:
         return _OPS[condition.op](len(hits), condition.count)
     if kind is T.VALUE_COUNT:
-        distinct = {_hashable(h.value) for h in hits if h.value is not None and h.value is not MISSING}
+        distinct = {
+            _hashable(h.value) for h in hits if h.value is not None and h.value is not MISSING
+        }
         return _OPS[condition.op](len(distinct), condition.count)
     numbers = [n for h in hits if (n := as_number(h.value)) is not None]
     if not numbers:

@@ -14,7 +14,6 @@ from typing import Any
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
-    ConditionItem,
     ConditionNOT,
     ConditionOR,
     ConditionValueExpression,
@@ -215,7 +214,9 @@ def _value_leaf(
     strings = [string_pattern(v, ctx) for v in values if isinstance(v, SigmaString)]
     folded = [p for p in strings if not p.cased]
     cased = [p for p in strings if p.cased]
-    regexes = [compile_regex(regex_source(v), ctx) for v in values if isinstance(v, SigmaRegularExpression)]
+    regexes = [
+        compile_regex(regex_source(v), ctx) for v in values if isinstance(v, SigmaRegularExpression)
+    ]
     scalars = [
         scalar_test(v, ctx)
         for v in values
@@ -246,7 +247,9 @@ def _value_leaf(
             return any(one(item) for item in value if item is not None)
         return one(value)
 
-    fast = _fast_string_leaf(name, get, folded, other) if not (cased or regexes or scalars) else None
+    fast = (
+        _fast_string_leaf(name, get, folded, other) if not (cased or regexes or scalars) else None
+    )
     if fast is not None:
         return Compiled(fast, cost)
 

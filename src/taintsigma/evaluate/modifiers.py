@@ -16,10 +16,11 @@ from __future__ import annotations
 from base64 import b64encode
 from typing import Any
 
-from sigma import modifiers as sigma_modifiers
 from sigma.exceptions import SigmaValueError
 from sigma.modifiers import SigmaBase64Modifier, SigmaBase64OffsetModifier, SigmaWideModifier
 from sigma.types import SigmaExpansion, SigmaString
+
+from sigma import modifiers as sigma_modifiers
 
 
 def _encode_parts(val: SigmaString, codec: str, prefix: bytes = b"") -> SigmaString:

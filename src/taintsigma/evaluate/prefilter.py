@@ -164,7 +164,9 @@ class Prefilter:
 
     def candidates(self, raw_line_lower: str) -> set[str]:
         """The ids of the rules that may match an event parsed from this line."""
-        found = {rid for rid, lits in self.by_rule.items() if any(l in raw_line_lower for l in lits)}
+        found = {
+            rid for rid, lits in self.by_rule.items() if any(l in raw_line_lower for l in lits)
+        }
         return found | set(self.always)
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-import re
 from typing import Any
 
 import re2
@@ -59,7 +59,7 @@ class _FieldIndex:
         ASCII text is searched as it is, case-insensitively, and text shorter than every
         literal is not searched at all: lower-casing ASCII keeps its length.
         """
-        get, name, literals = self.get, self.name, tuple(self.literals)
+        get, literals = self.get, tuple(self.literals)
         shortest = min(map(len, literals))
         search = re.compile("|".join(map(re.escape, literals)), re.IGNORECASE).search
         text = self.text
@@ -97,7 +97,7 @@ def _set_finders(pairs: list[tuple[int, str]]) -> list[Callable[[str], Sequence[
         searcher.Compile()
     except re2.error:
         if len(pairs) == 1:
-            (position, literal), = pairs
+            ((position, literal),) = pairs
             return [lambda text: (position,) if literal in text else ()]
         half = len(pairs) // 2
         return _set_finders(pairs[:half]) + _set_finders(pairs[half:])
@@ -301,9 +301,7 @@ def compile_rules(
             continue
         try:
             compiled.append(
-                compile_rule(
-                    rule, pipeline, placeholders=placeholders, regex_engine=regex_engine
-                )
+                compile_rule(rule, pipeline, placeholders=placeholders, regex_engine=regex_engine)
             )
         except RuleCompileError as err:
             collect_or_raise(on_error, errors, rule_id(rule), err)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import re2
@@ -140,7 +141,8 @@ def string_pattern(value: SigmaString, ctx: CompileContext) -> StringPattern:
             parts.append(part)
     if SpecialChars.WILDCARD_SINGLE in parts:
         regex = "".join(
-            re2.escape(fold(p)) if isinstance(p, str)
+            re2.escape(fold(p))
+            if isinstance(p, str)
             else (".*" if p is SpecialChars.WILDCARD_MULTI else ".")
             for p in parts
         )
@@ -232,7 +234,7 @@ def as_number(value: Any) -> int | float | None:
                 number = float(value.strip())
             except ValueError:
                 return None
-            return number if number == number else None  # NaN is no number
+            return None if math.isnan(number) else number
     return None
 
 
@@ -256,7 +258,7 @@ def as_datetime(value: Any) -> datetime | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = value / 1000 if abs(value) >= 1e11 else value
         try:
-            return datetime.fromtimestamp(seconds, tz=timezone.utc)
+            return datetime.fromtimestamp(seconds, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if isinstance(value, str):
@@ -337,7 +339,10 @@ def flatten_values(values: Sequence[SigmaType], ctx: CompileContext) -> list[Sig
     for value in values:
         if isinstance(value, SigmaExpansion):
             flat.extend(flatten_values(value.values, ctx))
-        elif isinstance(value, (SigmaString, SigmaRegularExpression)) and value.contains_placeholder():
+        elif (
+            isinstance(value, (SigmaString, SigmaRegularExpression))
+            and value.contains_placeholder()
+        ):
             flat.extend(flatten_values(value.replace_placeholders(_placeholder_values(ctx)), ctx))
         else:
             flat.append(value)
