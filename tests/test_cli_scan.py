@@ -55,7 +55,7 @@ def test_json_alerts_on_stdout_summary_on_stderr(syslog: Path) -> None:
     assert alert["event"]["log"]["offset"] == 77
     assert err.splitlines() == [
         (
-            "scanned 1 input, 4 lines read, 3 skipped by the prefilter, 1 events parsed, "
+            "scanned 1 input, 4 lines read, 3 skipped by the prefilter, 1 event parsed, "
             "0 unparsable with 1 rule: 1 alert"
         ),
         f"         1  Tainted Kernel Module Load ({FLAGSHIP})",

@@ -44,10 +44,11 @@ class EcsNdjsonAdapter(Adapter):
 def load_object(raw: bytes) -> dict[str, object] | str:
     """Decode one JSON line into a dict, or return the reason it is not a JSON object.
 
-    NUL bytes around the object (left by a crash) are ignored; invalid UTF-8 inside it is
-    read as U+FFFD.
+    NUL bytes around the object (left by a crash) and the record separator of JSON text
+    sequences (``journalctl -o json-seq``) are ignored; invalid UTF-8 inside it is read as
+    U+FFFD.
     """
-    raw = raw.strip(b"\x00 \t\r\n")
+    raw = raw.strip(b"\x00\x1e \t\r\n")
     try:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as err:

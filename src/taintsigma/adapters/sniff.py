@@ -58,7 +58,7 @@ def sniff(head: bytes) -> Sniffed:
     'dmesg'
     """
     votes = dict.fromkeys(FORMATS, 0)
-    lines = [line.replace(b"\x00", b"").strip() for line in head.split(b"\n", _SAMPLE_LINES)]
+    lines = [line.strip(b"\x00\x1e \t\r") for line in head.split(b"\n", _SAMPLE_LINES)]
     lines = [line for line in lines[:_SAMPLE_LINES] if line]
     for line in lines:
         kind = _line_format(line)

@@ -181,13 +181,16 @@ def _print_table(alerts: list[Alert], total: int) -> None:
 _LEVEL_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow"}
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}{'' if number == 1 else 's'}"
+
+
 def _print_summary(summary: ScanSummary, rule_errors: list[Any]) -> None:
-    files = len(summary.files)
     parts = [
-        f"{files} input{'s' if files != 1 else ''}",
-        f"{summary.lines:,} lines read",
+        _count(len(summary.files), "input"),
+        f"{_count(summary.lines, 'line')} read",
         f"{summary.skipped:,} skipped by the prefilter",
-        f"{summary.events:,} events parsed",
+        f"{_count(summary.events, 'event')} parsed",
         f"{summary.unparsed:,} unparsable",
     ]
     if summary.truncated:
@@ -195,12 +198,9 @@ def _print_summary(summary: ScanSummary, rule_errors: list[Any]) -> None:
     errors = len(summary.errors)
     if errors:
         parts.append(f"{errors} unreadable")
-    usable = summary.rules - len(rule_errors)
-    rules = f"{usable} rule{'s' if usable != 1 else ''}"
-    plural = "s" if summary.alerts != 1 else ""
-    click.echo(
-        f"scanned {', '.join(parts)} with {rules}: {summary.alerts:,} alert{plural}", err=True
-    )
+    rules = _count(summary.rules - len(rule_errors), "rule")
+    alerts = _count(summary.alerts, "alert")
+    click.echo(f"scanned {', '.join(parts)} with {rules}: {alerts}", err=True)
     for rule_id, (name, count) in sorted(
         summary.alerts_per_rule.items(), key=lambda item: (-item[1][1], item[1][0])
     ):
