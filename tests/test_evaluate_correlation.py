@@ -321,3 +321,41 @@ def test_correlation_over_a_broken_rule_is_an_error_naming_it() -> None:
     reasons = dict(matcher.errors)
     assert "did not compile" in str(reasons[next(k for k in reasons if k.startswith("22222222"))])
     assert matcher.correlations.rule_ids == []
+
+
+@pytest.mark.parametrize(
+    ("condition", "counts", "fires"),
+    [
+        ("eq: 2", [2], True),
+        ("eq: 2", [3], False),
+        ("neq: 2", [3], True),
+        ("neq: 2", [2], False),
+        ("lte: 2", [2], True),
+        ("lte: 2", [3], False),
+        ("gt: 2", [3], True),
+        ("gt: 2", [2], False),
+    ],
+)
+def test_event_count_operators(condition: str, counts: list[int], fires: bool) -> None:
+    body = f"""  type: event_count
+  rules: [sudo]
+  group-by: [hostname]
+  timespan: 10s
+  condition: {{{condition}}}"""
+    stream = [(float(i), sudo()) for i in range(counts[0])]
+    assert bool(run(BASE + correlation(body), stream)) is fires
+
+
+def test_windows_closed_by_later_events_alert_before_flush() -> None:
+    body = """  type: event_count
+  rules: [sudo]
+  group-by: [hostname]
+  timespan: 10s
+  condition: {eq: 1}"""
+    matcher = compile_rules(SigmaCollection.from_yaml(BASE + correlation(body)))
+    engine = matcher.new_correlation_engine()
+    assert engine.feed(sudo("h1"), matcher.match(sudo("h1")), 0) == []
+    [alert] = engine.feed(sudo("h2"), matcher.match(sudo("h2")), 11)  # closes h1's window
+    assert alert.group == {"hostname": "h1"}
+    [alert] = engine.flush()
+    assert alert.group == {"hostname": "h2"}

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sigma.correlations import (
@@ -100,8 +101,9 @@ class _Spec:
     timespan: float
     condition: SigmaCorrelationCondition | SigmaExtendedCorrelationCondition
 
-    @property
+    @cached_property
     def at_arrival(self) -> bool:
+        """True when the condition is decided at each event rather than when a window closes."""
         if isinstance(self.condition, SigmaExtendedCorrelationCondition):
             return not _has_not(self.condition.parsed)
         return self.condition.op in _AT_ARRIVAL and self.rule.type.name.lower() in _GROWING
@@ -286,6 +288,7 @@ class CorrelationEngine:
         for spec in self.specs:
             for target in set(spec.ref_ids.values()):
                 self._by_ref.setdefault(target, []).append(spec)
+        self._by_id = {s.rule_id: s for s in self.specs}
         self._states: dict[tuple[str, tuple], _State] = {}
         self._closing: list[tuple[float, int, str, tuple]] = []
         self._counter = 0
@@ -366,7 +369,7 @@ class CorrelationEngine:
 
     def _close_until(self, now: float) -> list[CorrelationAlert]:
         alerts: list[CorrelationAlert] = []
-        specs = {s.rule_id: s for s in self.specs}
+        specs = self._by_id
         while self._closing and self._closing[0][0] < now:
             closes, _, ident, group = heapq.heappop(self._closing)
             state = self._states.get((ident, group))
