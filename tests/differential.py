@@ -76,8 +76,24 @@ def eql_verdict(query: str, event: Mapping[str, Any]) -> bool:
     engine = eql.PythonEngine()
     engine.add_query(parsed)
     engine.add_output_hook(found.append)
-    engine.stream_events([eql.Event.from_data(dict(event))])
+    engine.stream_events([eql.Event.from_data(nest(event))])
     return bool(found)
+
+
+def nest(event: Mapping[str, Any]) -> dict[str, Any]:
+    """Flat dotted keys as objects, as Elasticsearch indexes ``{"process.name": …}``."""
+    nested: dict[str, Any] = {}
+    for key, value in event.items():
+        value = nest(value) if isinstance(value, Mapping) else value
+        *parents, last = key.split(".")
+        target = nested
+        for part in parents:
+            target = target.setdefault(part, {})
+        if isinstance(value, dict) and isinstance(target.get(last), dict):
+            target[last].update(value)
+        else:
+            target[last] = value
+    return nested
 
 
 # --- SQLite --------------------------------------------------------------------------------
@@ -116,8 +132,11 @@ def sqlite_verdict(query: str, event: Mapping[str, Any]) -> bool:
     A column the query names but the event lacks exists, holding NULL.
     """
     flat = flatten(event)
-    if any(isinstance(v, (list, tuple, dict)) for v in flat.values()):
-        raise Unsupported("sqlite: a row cannot hold a list")
+    for name, value in list(flat.items()):
+        if isinstance(value, (list, tuple, dict)):
+            if name in query:
+                raise Unsupported("sqlite: a row cannot hold a list")
+            del flat[name]  # a list the query does not read
     columns = dict(flat)
     for _ in range(50):
         try:

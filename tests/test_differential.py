@@ -218,3 +218,49 @@ def test_native_verdicts_equal_the_engine(case: Case, engine: str) -> None:
         compared += 1
     if not compared:
         pytest.skip("every sample event is a documented difference of this engine")
+
+
+def _sample_files() -> list[tuple[str, Any, Any, bool]]:
+    """(id, rule, events file, expected) for every sample event file of the bundled rules."""
+    from taintsigma.resources import bundled_rules_dir
+    from taintsigma.rules import load_rule_file
+
+    found = []
+    for rule_file in sorted(bundled_rules_dir().glob("*.yml")):
+        folder = rule_file.with_suffix(".events")
+        (rule,) = load_rule_file(rule_file).rules
+        for kind in ("positive", "negative"):
+            for events in sorted((folder / kind).glob("*")):
+                found.append(
+                    (f"{rule_file.stem}-{kind}-{events.name}", rule, events, kind == "positive")
+                )
+    return found
+
+
+SAMPLES = _sample_files()
+
+
+@pytest.mark.parametrize("engine", ["native", *sorted(ENGINES)])
+@pytest.mark.parametrize(
+    ("rule", "events", "positive"), [s[1:] for s in SAMPLES], ids=[s[0] for s in SAMPLES]
+)
+def test_sample_events_of_bundled_rules(
+    rule: SigmaRule, events: Any, positive: bool, engine: str
+) -> None:
+    """Each rule's own sample logs, parsed by the scan adapters: the native verdict is the
+    folder's (positive or negative) and every engine agrees with it."""
+    from taintsigma.scan import read_events
+
+    native = compile_rules([rule], taintsigma_ecs_syslog())
+    parsed = [e for e in read_events(events) if hasattr(e, "fields")]
+    assert parsed, f"no event in {events}"
+    for event in parsed:
+        source = event.logsource
+        logsource = LogSource(product=source.product, service=source.service) if source else None
+        assert bool(native.match(event.fields, logsource)) is positive, event.fields
+    if engine == "native":
+        return
+    to_query, verdict = ENGINES[engine]
+    query = to_query(rule, taintsigma_ecs_syslog())
+    for event in parsed:
+        assert verdict(query, event.fields) is positive, f"{engine}: {query} on {event.fields}"
