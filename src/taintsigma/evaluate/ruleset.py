@@ -208,9 +208,9 @@ class RuleSetMatcher:
     _routes: dict[LogSource | None, _Route] = field(default_factory=dict, repr=False)
     _needs: list[Any] | None = field(default=None, repr=False)
     _engine: CorrelationEngine | None = field(default=None, repr=False)
-    # the route of the last log source object seen: adapters pass the same object every time
-    _last_source: Any = field(default=object(), repr=False)
-    _last_route: _Route | None = field(default=None, repr=False)
+    # (log source, route) of the last call: adapters pass the same LogSource object every
+    # time; one tuple, so that threads always read a consistent pair
+    _last: tuple[Any, Any] = field(default=(object(), None), repr=False)
 
     def match(self, event: Mapping[str, Any], logsource: LogSource | None = None) -> list[Match]:
         """The rules matching ``event``, in rule order.
@@ -222,12 +222,13 @@ class RuleSetMatcher:
         >>> matcher.match({"program": "kernel", "message": "…tainting kernel"})  # doctest: +SKIP
         [Match(rule_id='05cad2fb-…', title='Tainted Kernel Module Load', …)]
         """
-        if logsource is self._last_source:
-            return self._last_route.run(event)  # type: ignore[union-attr]
+        last = self._last
+        if last[0] is logsource:
+            return last[1].run(event)
         route = self._routes.get(logsource)
         if route is None:
             route = self._route(logsource)
-        self._last_source, self._last_route = logsource, route
+        self._last = (logsource, route)
         return route.run(event)
 
     def _route(self, logsource: LogSource | None) -> _Route:
