@@ -2,8 +2,8 @@
 
 Rules are drawn from the constructs both reference engines can run (field values with
 wildcards, contains/startswith/endswith, lists, ``all``, cased, numeric comparisons, neq,
-and/or/not, ``1 of``/``all of``); events from the rules' own literals, re-cased, cut and
-padded. Events hold every field the rule names: a missing field is null in SQL and EQL, where
+and/or/not, ``1 of``/``all of``; regexes for SQLite); events from the rules' own literals,
+re-cased, cut and padded. Events hold every field the rule names: a missing field is null in SQL and EQL, where
 ``not`` of a null comparison is not true (docs/evaluator.md, known differences).
 """
 
@@ -40,24 +40,38 @@ def patterns(draw: st.DrawFn) -> str:
     return text
 
 
+REGEX_ATOMS = ["a", "b", "A", "c", " ", "-", ".", "[ab]", "[^a]", "\\.", "(a|bc)"]
+
+
 @st.composite
-def items(draw: st.DrawFn, field: str, cased: bool) -> tuple[str, Any]:
+def regexes(draw: st.DrawFn) -> str:
+    """A regex both RE2 and Python's re read alike: letters, classes, groups, quantifiers."""
+    pieces = draw(st.lists(st.sampled_from(REGEX_ATOMS), min_size=1, max_size=4))
+    quantified = [p + draw(st.sampled_from(["", "", "?", "+", "*", "{1,2}"])) for p in pieces]
+    return draw(st.sampled_from(["", "^"])) + "".join(quantified) + draw(st.sampled_from(["", "$"]))
+
+
+@st.composite
+def items(draw: st.DrawFn, field: str, cased: bool, regex: bool = False) -> tuple[str, Any]:
     if field == "n":
         op = draw(st.sampled_from(["lt", "lte", "gt", "gte"]))
         return f"n|{op}", draw(st.integers(-5, 5))
+    if regex and draw(st.integers(0, 3)) == 0:
+        flags = draw(st.sampled_from(["", "|i"]))
+        return f"{field}|re{flags}", draw(regexes())
     modifier = draw(st.sampled_from(MODIFIERS + (CASED if cased else [])))
     values = draw(st.lists(patterns(), min_size=1, max_size=3))
     return f"{field}{modifier}", values if len(values) > 1 else values[0]
 
 
 @st.composite
-def rules(draw: st.DrawFn, cased: bool = False) -> tuple[dict[str, Any], str]:
+def rules(draw: st.DrawFn, cased: bool = False, regex: bool = False) -> tuple[dict[str, Any], str]:
     detections: dict[str, Any] = {}
     for i in range(draw(st.integers(1, 3))):
         fields = draw(
             st.lists(st.sampled_from(FIELDS + ["n"]), min_size=1, max_size=2, unique=True)
         )
-        detections[f"sel{i}"] = dict(draw(items(f, cased)) for f in fields)
+        detections[f"sel{i}"] = dict(draw(items(f, cased, regex)) for f in fields)
     names = list(detections)
     condition = draw(conditions(names))
     return detections, condition
@@ -80,7 +94,7 @@ def _literals_of(detections: dict[str, Any]) -> list[str]:
     found = []
     for detection in detections.values():
         for key, value in detection.items():
-            if key.startswith("n|"):
+            if key.startswith("n|") or "|re" in key:
                 continue
             for v in value if isinstance(value, list) else [value]:
                 found += [p for p in v.split("*") if p]
@@ -126,7 +140,8 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 @SETTINGS
 @given(st.data())
 def test_sqlite_agrees_with_the_native_evaluator(data: st.DataObject) -> None:
-    detections, condition = data.draw(rules(cased=True))
+    # Regexes too: SQLite's REGEXP is Python's re.search, unanchored like the evaluator's.
+    detections, condition = data.draw(rules(cased=True, regex=True))
     _check("sqlite", detections, condition, data.draw(events(detections)))
 
 
