@@ -135,3 +135,39 @@ def test_matched_names_the_detections_that_matched() -> None:
 def test_public_names_are_exported_lazily() -> None:
     assert taintsigma.compile_rules is compile_rules
     assert taintsigma.LogSource is LogSource
+
+
+def test_a_value_the_evaluator_cannot_honour_is_an_error_naming_rule_and_construct() -> None:
+    # A pipeline may turn placeholders into query text for a SIEM: no native meaning.
+    from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+    from sigma.processing.transformations import QueryExpressionPlaceholderTransformation
+
+    pipeline = ProcessingPipeline(
+        items=[
+            ProcessingItem(QueryExpressionPlaceholderTransformation(expression="{field} in list"))
+        ]
+    )
+    rule = make_rule(
+        {"selection": {"user|expand": "%admins%"}}, rule_id="6a1c1a6e-0000-4000-8000-000000000004"
+    )
+    good = make_rule({"selection": {"user": "root"}})
+    with pytest.raises(
+        RuleCompileError,
+        match=r"6a1c1a6e-0000-4000-8000-000000000004: value .*SigmaQueryExpression",
+    ):
+        compile_rules([rule], pipeline)
+    matcher = compile_rules([rule, good], pipeline, on_error=ErrorPolicy.COLLECT)
+    assert [rid for rid, _ in matcher.errors] == ["6a1c1a6e-0000-4000-8000-000000000004"]
+    assert len(matcher.match({"user": "root"})) == 1
+
+
+def test_a_malformed_condition_is_an_error_naming_the_rule() -> None:
+    rule = make_rule(
+        {"selection": {"a": "b"}},
+        "selection | count() > 5",
+        rule_id="6a1c1a6e-0000-4000-8000-000000000005",
+    )
+    with pytest.raises(
+        RuleCompileError, match="6a1c1a6e-0000-4000-8000-000000000005: .*pipe syntax"
+    ):
+        compile_rules([rule])
