@@ -40,7 +40,10 @@ class _FieldIndex:
 
     def __post_init__(self) -> None:
         self.get = compile_getter(self.name)
-        if len(self.literals) < _SET_FROM:
+        # ``find(text)`` lists the positions of the literals in a text; ``caseless`` finders
+        # take ASCII text as it is (no lower-casing), the others lower-cased text.
+        self.caseless = len(self.literals) >= _SET_FROM
+        if not self.caseless:
             pairs = list(enumerate(self.literals))
             self.find = lambda text: [i for i, lit in pairs if lit in text]
             return
@@ -52,6 +55,14 @@ class _FieldIndex:
             self.find = only
         else:
             self.find = lambda text: [i for find in finders for i in find(text)]
+
+    def probe(self, event: Mapping[str, Any], memo: dict) -> str:
+        """The text to give ``find``: ASCII text unchanged for caseless finders."""
+        if self.caseless:
+            value = self.get(event)
+            if type(value) is str and value.isascii():
+                return value
+        return self.text(event, memo)
 
     def gate(self) -> Callable[[Mapping[str, Any], dict], bool]:
         """A test that the field holds one of the literals (lower-cased), cheap when it does not.
@@ -87,9 +98,11 @@ class _FieldIndex:
 
 
 def _set_finders(pairs: list[tuple[int, str]]) -> list[Callable[[str], Sequence[int]]]:
+    """Caseless RE2 set searches for the literals, as few as RE2's memory budget allows."""
     options = re2.Options()
     options.log_errors = False
     options.max_mem = 64 << 20
+    options.case_sensitive = False
     searcher = re2.Set.SearchSet(options)
     for _, literal in pairs:
         searcher.Add(re2.escape(literal))
@@ -98,12 +111,16 @@ def _set_finders(pairs: list[tuple[int, str]]) -> list[Callable[[str], Sequence[
     except re2.error:
         if len(pairs) == 1:
             ((position, literal),) = pairs
-            return [lambda text: (position,) if literal in text else ()]
+            return [lambda text: (position,) if literal in text.lower() else ()]
         half = len(pairs) // 2
         return _set_finders(pairs[:half]) + _set_finders(pairs[half:])
-    match = searcher.Match
+    match = searcher._set.Match  # the binding itself: the wrapper would re-check the type
     positions = [position for position, _ in pairs]
-    return [lambda text: [positions[i] for i in match(text) or ()]]
+
+    def find(text: str) -> list[int]:
+        return [positions[i] for i in match(text.encode("utf-8", "surrogatepass")) or ()]
+
+    return [find]
 
 
 class _Route:
@@ -182,7 +199,7 @@ class _Route:
             memo: dict = {}
             chosen = set(always)
             for index in fields:
-                for hit in index.find(index.text(event, memo)):
+                for hit in index.find(index.probe(event, memo)):
                     chosen.update(index.rules[hit])
             found = []
             for position in sorted(chosen):
