@@ -479,3 +479,43 @@ def test_keyword_found_only_in_what_the_adapter_adds(tmp_path: Path) -> None:
             (SSHD_ID, "dmesg.txt", 1), (SSHD_ID, "dmesg.txt", 2),
             (AUDITD_ID, "syslog", 1), (AUDITD_ID, "syslog", 2),
         ]  # fmt: skip
+
+
+def test_continuation_lines_join_their_event_like_filebeat(tmp_path: Path) -> None:
+    # The phrase sits in a continuation line (starting with a tab): Filebeat's multiline
+    # setting makes it part of the kernel line's message, so the rule fires on that event.
+    log = tmp_path / "syslog"
+    log.write_text(
+        "Nov 26 04:10:15 web1 cron[1]: x\n"
+        "Nov 26 04:10:16 web1 kernel: evil: loading module\n"
+        f"\t{TAINT}\n"
+        "Nov 26 04:10:17 web1 cron[2]: y\n"
+    )
+    for prefilter in (True, False):
+        scan = scan_paths([log], timezone="UTC", now=NOW, prefilter=prefilter)
+        alerts = list(scan)
+        assert [(a.origin.line, a.origin.offset) for a in alerts] == [(2, 32)]
+        assert alerts[0].event.fields["message"] == f"evil: loading module\n\t{TAINT}"
+        assert scan.summary.lines == 4
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 7, 16, 64])
+def test_groups_survive_chunk_boundaries(chunk: int) -> None:
+    import io
+
+    from taintsigma.adapters.reader import ReadStats, make_searcher, read_lines
+
+    data = b"h1 a\n  c1 kernel\n\tc2\nh2 kernel\nh3\n  c3\r\n"
+    for all_lines in (False, True):
+        stats = ReadStats()
+        found = list(
+            read_lines(
+                io.BytesIO(data), searcher=make_searcher([b"kernel"]), stats=stats,
+                chunk_size=chunk, multiline=True, all_lines=all_lines,
+            )
+        )  # fmt: skip
+        expected = [(b"h1 a\n  c1 kernel\n\tc2", 1, 0, True), (b"h2 kernel", 4, 21, True)]
+        if all_lines:
+            expected.append((b"h3\n  c3", 5, 31, False))
+        assert found == expected
+        assert stats.lines == 6

@@ -323,15 +323,13 @@ def _scan_stream(
                 pass
 
     path = source.path
-    parsed = 0
     correlations = ruleset.correlations()
     origin = None
     try:
         for line, number, offset, candidate in read_lines(
             stream, first=first, searcher=searcher, stats=stats, on_chunk=on_chunk,
-            all_lines=all_lines,
+            all_lines=all_lines, multiline=adapter.multiline,
         ):  # fmt: skip
-            parsed += 1
             origin = Location(path=path, line=number, offset=offset)
             item = adapter.parse(line, origin)
             if item is None:
@@ -357,7 +355,7 @@ def _scan_stream(
     finally:
         summary.lines = stats.lines
         summary.truncated = stats.truncated
-        summary.skipped = stats.lines - parsed
+        summary.skipped = stats.lines - stats.yielded
 
 
 def _correlate(
@@ -502,7 +500,10 @@ def read_events(
                         raise InputError(sniffed.problem or "unknown format", path=source.path)
                     name = sniffed.format
                 adapter = options.adapter(name)
-                for line, number, offset, _ in read_lines(stream, first=first, stats=ReadStats()):
+                lines = read_lines(
+                    stream, first=first, stats=ReadStats(), multiline=adapter.multiline
+                )
+                for line, number, offset, _ in lines:
                     item = adapter.parse(
                         line, Location(path=source.path, line=number, offset=offset)
                     )

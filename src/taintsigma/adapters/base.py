@@ -25,6 +25,8 @@ class Adapter:
     # stamps and log.file.path): a keyword searching every value may match them.
     constants: frozenset[str] = frozenset()
     adds_path: bool = False
+    # Lines starting with white space continue the previous line (Filebeat's log files).
+    multiline: bool = False
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
         """Return the line's Event, an Unparsed with the reason, or None for a blank line."""

@@ -33,11 +33,12 @@ Searcher = Callable[[bytes, int], int]
 
 @dataclass
 class ReadStats:
-    """What reading one input saw: lines, lines cut at MAX_LINE, bytes."""
+    """What reading one input saw: lines, lines cut at MAX_LINE, bytes, lines handed out."""
 
     lines: int = 0
     truncated: int = 0
     bytes: int = 0
+    yielded: int = 0  # lines handed out (a group counts each of its lines)
 
 
 def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> Searcher:
@@ -83,6 +84,7 @@ def read_lines(
     max_line: int = MAX_LINE,
     on_chunk: Callable[[], None] | None = None,
     all_lines: bool = False,
+    multiline: bool = False,
 ) -> Iterator[tuple[bytes, int, int, bool]]:
     """Yield ``(line, line number, byte offset, candidate)`` for the lines to look at.
 
@@ -90,6 +92,11 @@ def read_lines(
     are yielded (as candidates) and the others are just counted; with ``all_lines`` too, every
     line is yielded and ``candidate`` says whether the searcher hit it. ``first`` holds bytes
     already read from the stream (to sniff its format). Line endings are not part of ``line``.
+
+    With ``multiline``, a line starting with a space or a tab belongs to the line before it,
+    as Filebeat's system module joins them (``multiline.pattern: "^\\s"``, ``match: after``,
+    at most ``MAX_GROUP_LINES`` lines): such a group is yielded as one "line", its lines joined
+    by ``\\n``, with the number and offset of its first line.
     """
     pending = first
     offset = 0
@@ -113,7 +120,12 @@ def read_lines(
             offset += newline + 1
             buf = buf[newline + 1 :]
             discarding = False
-        end = len(buf) if eof else buf.rfind(b"\n") + 1
+        if eof:
+            end = len(buf)
+        elif multiline:
+            end = _group_end(buf)
+        else:
+            end = buf.rfind(b"\n") + 1
         if end == 0:
             if len(buf) >= max_line:
                 line_no += 1
@@ -122,6 +134,7 @@ def read_lines(
                 piece = buf[:max_line]
                 hit = searcher is None or searcher(piece.lower(), 0) >= 0
                 if hit or all_lines:
+                    stats.yielded += 1
                     yield piece, line_no, offset, hit
                 offset += len(buf)
                 discarding = True
@@ -134,9 +147,10 @@ def read_lines(
         if eof and region and not region.endswith(b"\n"):
             lines_here += 1
         if searcher is None or all_lines:
-            yield from _all_lines(region, searcher, line_no, offset, max_line, stats)
+            lines = _all_lines(region, searcher, line_no, offset, max_line, stats, multiline)
         else:
-            yield from _hit_lines(region, searcher, line_no, offset, max_line, stats)
+            lines = _hit_lines(region, searcher, line_no, offset, max_line, stats, multiline)
+        yield from lines
         line_no += lines_here
         stats.lines += lines_here
         offset += end
@@ -149,6 +163,7 @@ def _all_lines(
     offset: int,
     max_line: int,
     stats: ReadStats,
+    multiline: bool = False,
 ) -> Iterator[tuple[bytes, int, int, bool]]:
     parts = region.split(b"\n")
     if parts and parts[-1] == b"":
@@ -156,6 +171,10 @@ def _all_lines(
     lowered = region.lower() if searcher is not None else b""
     next_hit = searcher(lowered, 0) if searcher is not None else -1
     start = 0
+    group: list[bytes] = []
+    group_no = group_start = 0
+    group_hit = False
+    stats.yielded += len(parts)
     for line in parts:
         line_no += 1
         stop = start + len(line)
@@ -163,15 +182,32 @@ def _all_lines(
         if 0 <= next_hit <= stop:
             candidate = True
             next_hit = searcher(lowered, stop + 1) if stop + 1 < len(region) else -1  # type: ignore[misc]
-        if len(line) > max_line:
-            stats.truncated += 1
-            line = line[:max_line]
-        yield line, line_no, offset + start, candidate
+        if multiline:
+            if group and line[:1] in _BLANKS:
+                group.append(line)
+                group_hit = group_hit or candidate
+            else:
+                if group:
+                    yield _joined(group, max_line, stats), group_no, group_start, group_hit
+                group, group_no, group_start, group_hit = [line], line_no, offset + start, candidate
+        else:
+            if len(line) > max_line:
+                stats.truncated += 1
+                line = line[:max_line]
+            yield line, line_no, offset + start, candidate
         start = stop + 1
+    if group:
+        yield _joined(group, max_line, stats), group_no, group_start, group_hit
 
 
 def _hit_lines(
-    region: bytes, searcher: Searcher, line_no: int, offset: int, max_line: int, stats: ReadStats
+    region: bytes,
+    searcher: Searcher,
+    line_no: int,
+    offset: int,
+    max_line: int,
+    stats: ReadStats,
+    multiline: bool = False,
 ) -> Iterator[tuple[bytes, int, int, bool]]:
     lowered = region.lower()
     size = len(region)
@@ -185,11 +221,48 @@ def _hit_lines(
         stop = lowered.find(b"\n", hit)
         if stop < 0:
             stop = size
+        if multiline:
+            # Widen the hit to its whole group: back to the line it continues, forward over
+            # the lines continuing it.
+            while start > pos and region[start : start + 1] in _BLANKS:
+                start = region.rfind(b"\n", 0, start - 1) + 1
+            while stop + 1 < size and region[stop + 1 : stop + 2] in _BLANKS:
+                following = region.find(b"\n", stop + 1)
+                stop = size if following < 0 else following
         line_no += region.count(b"\n", counted_to, start)
         counted_to = start
-        line = region[start:stop]
-        if len(line) > max_line:
-            stats.truncated += 1
-            line = line[:max_line]
+        stats.yielded += region.count(b"\n", start, stop) + 1
+        if multiline:
+            line = _joined(region[start:stop].split(b"\n"), max_line, stats)
+        else:
+            line = region[start:stop]
+            if len(line) > max_line:
+                stats.truncated += 1
+                line = line[:max_line]
         yield line, line_no + 1, offset + start, True
         pos = stop + 1
+
+
+_BLANKS = (b" ", b"\t")
+MAX_GROUP_LINES = 500  # Filebeat's multiline.max_lines: further lines are dropped
+
+
+def _group_end(buf: bytes) -> int:
+    """Where a region may end so that no group of lines is cut: after the last newline that
+    is followed, within ``buf``, by a line not starting with white space (0 if none)."""
+    newline = buf.rfind(b"\n", 0, len(buf) - 1)
+    while newline >= 0 and buf[newline + 1 : newline + 2] in _BLANKS:
+        newline = buf.rfind(b"\n", 0, newline)
+    return newline + 1
+
+
+def _joined(lines: list[bytes], max_line: int, stats: ReadStats) -> bytes:
+    """One group's lines as one event text: CRs dropped, at most MAX_GROUP_LINES lines and
+    ``max_line`` bytes."""
+    if len(lines) > MAX_GROUP_LINES:
+        lines = lines[:MAX_GROUP_LINES]
+    text = b"\n".join(line[:-1] if line.endswith(b"\r") else line for line in lines)
+    if len(text) > max_line:
+        stats.truncated += 1
+        text = text[:max_line]
+    return text

@@ -8,6 +8,9 @@ Header forms, tried in the order of the Filebeat ingest pipeline's grok patterns
 3. ISO 8601 high-precision header (rsyslog's default) with host and tag;
 4. ISO 8601 header without host or tag.
 
+Lines starting with white space continue the line before them (Filebeat's ``multiline``
+setting for the syslog fileset); the reader joins them with ``\n`` before parsing.
+
 Like grok, the patterns search the line, so a ``<PRI>`` in front is tolerated (and decoded
 into ``log.syslog``). RFC 5424 lines (``<PRI>1 TIMESTAMP HOST APP PROCID MSGID SD MSG``), which
 the Filebeat module does not parse, are decoded into the same ECS fields plus ``log.syslog``.
@@ -67,13 +70,15 @@ _HOST = (
     r"(?P<host>(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f.]{0,15}"
     r"|\b(?:[0-9A-Za-z][0-9A-Za-z-]{0,62})(?:\.(?:[0-9A-Za-z][0-9A-Za-z-]{0,62}))*(?:\.?|\b))"
 )
-_TAG = r"(?P<prog>.*?)(?:\[(?P<pid>\b[1-9][0-9]*\b)\])?: (?P<msg>.*)"
+# GREEDYMULTILINE: the message runs over the lines Filebeat joins; DATA stops at a newline.
+_MSG = r"(?P<msg>(?s:.*))"
+_TAG = rf"(?P<prog>.*?)(?:\[(?P<pid>\b[1-9][0-9]*\b)\])?: {_MSG}"
 
 PATTERNS = (
-    re.compile(rf"{_BSD_TS} {_HOST} {_TAG}", re.DOTALL),
-    re.compile(rf"{_BSD_TS} (?P<msg>.*)", re.DOTALL),
-    re.compile(rf"{_ISO_TS} {_HOST} {_TAG}", re.DOTALL),
-    re.compile(rf"{_ISO_TS} (?P<msg>.*)", re.DOTALL),
+    re.compile(rf"{_BSD_TS} {_HOST} {_TAG}"),
+    re.compile(rf"{_BSD_TS} {_MSG}"),
+    re.compile(rf"{_ISO_TS} {_HOST} {_TAG}"),
+    re.compile(rf"{_ISO_TS} {_MSG}"),
 )
 _PRI = re.compile(r"<(\d{1,3})>")
 _RFC5424 = re.compile(
@@ -109,6 +114,7 @@ class SyslogAdapter(Adapter):
     """
 
     name = "syslog"
+    multiline = True
     constants = LINUX_CONSTANTS | {"invalid time stamp in syslog header"}
     adds_path = True
     raw_fields = frozenset({"message", "process.name", "host.hostname"})
