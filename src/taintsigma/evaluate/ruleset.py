@@ -64,7 +64,7 @@ class _FieldIndex:
                 return value
         return self.text(event, memo)
 
-    def gate(self) -> Callable[[Mapping[str, Any], dict], bool]:
+    def gate(self) -> Callable[[Mapping[str, Any]], bool]:
         """A test that the field holds one of the literals (lower-cased), cheap when it does not.
 
         ASCII text is searched as it is, case-insensitively, and text shorter than every
@@ -75,14 +75,28 @@ class _FieldIndex:
         search = re.compile("|".join(map(re.escape, literals)), re.IGNORECASE).search
         text = self.text
 
-        def present(event: Mapping[str, Any], memo: dict) -> bool:
-            value = get(event)
-            if type(value) is str and value.isascii():
-                return len(value) >= shortest and search(value) is not None
-            lowered = text(event, memo)
+        def slow(event: Mapping[str, Any]) -> bool:
+            lowered = text(event, {})
             return any(literal in lowered for literal in literals)
 
-        return present
+        if "." in self.name:
+
+            def present(event: Mapping[str, Any]) -> bool:
+                value = get(event)
+                if type(value) is str and value.isascii():
+                    return len(value) >= shortest and search(value) is not None
+                return slow(event)
+
+            return present
+        name = self.name
+
+        def present_plain(event: Mapping[str, Any]) -> bool:
+            value = event.get(name)  # a top-level field: no getter call
+            if type(value) is str and value.isascii():
+                return len(value) >= shortest and search(value) is not None
+            return slow(event)
+
+        return present_plain
 
     def text(self, event: Mapping[str, Any], memo: dict) -> str:
         value = self.get(event)
@@ -130,7 +144,7 @@ class _Route:
         self.rules = list(rules)
         self.always: tuple[int, ...] = ()
         self.fields: list[_FieldIndex] = []
-        self.gate: Callable[[Mapping[str, Any], dict], bool] | None = None
+        self.gate: Callable[[Mapping[str, Any]], bool] | None = None
         if len(self.rules) < _INDEX_FROM:
             self.always = tuple(range(len(self.rules)))
             need = needs[0] if len(self.rules) == 1 else None
@@ -170,9 +184,9 @@ class _Route:
                 gate = self.gate
 
                 def run_gated(event: Mapping[str, Any]) -> list[Match]:
-                    memo: dict = {}
-                    if not gate(event, memo):
+                    if not gate(event):
                         return []
+                    memo: dict = {}
                     if node(event, memo):
                         return [to_match(event, memo)]
                     return []
@@ -225,8 +239,8 @@ class RuleSetMatcher:
     _routes: dict[LogSource | None, _Route] = field(default_factory=dict, repr=False)
     _needs: list[Any] | None = field(default=None, repr=False)
     _engine: CorrelationEngine | None = field(default=None, repr=False)
-    # (log source, route) of the last call: adapters pass the same LogSource object every
-    # time; one tuple, so that threads always read a consistent pair
+    # (log source, its route's runner) of the last call: adapters pass the same LogSource
+    # object every time; one tuple, so that threads always read a consistent pair
     _last: tuple[Any, Any] = field(default=(object(), None), repr=False)
 
     def match(self, event: Mapping[str, Any], logsource: LogSource | None = None) -> list[Match]:
@@ -241,11 +255,11 @@ class RuleSetMatcher:
         """
         last = self._last
         if last[0] is logsource:
-            return last[1].run(event)
+            return last[1](event)
         route = self._routes.get(logsource)
         if route is None:
             route = self._route(logsource)
-        self._last = (logsource, route)
+        self._last = (logsource, route.run)
         return route.run(event)
 
     def _route(self, logsource: LogSource | None) -> _Route:
