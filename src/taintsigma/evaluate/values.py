@@ -19,7 +19,6 @@ from sigma.types import (
     SigmaCIDRExpression,
     SigmaCompareExpression,
     SigmaExpansion,
-    SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
@@ -360,7 +359,3 @@ def _placeholder_values(ctx: CompileContext) -> Callable[[Placeholder], list[Sig
         return [SigmaString(str(v)) for v in values]
 
     return replace
-
-
-def is_null(value: SigmaType) -> bool:
-    return isinstance(value, SigmaNull)
