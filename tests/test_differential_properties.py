@@ -151,3 +151,24 @@ def test_eql_agrees_with_the_native_evaluator(data: st.DataObject) -> None:
     # No `cased` here: the eql engine's '==' ignores case (documented).
     detections, condition = data.draw(rules(cased=False))
     _check("eql", detections, condition, data.draw(events(detections)))
+
+
+@st.composite
+def networks_and_addresses(draw: st.DrawFn) -> tuple[str, str]:
+    """An IPv4 network and an address in it or near it (same first octets, or any)."""
+    import ipaddress
+
+    prefix = draw(st.integers(0, 32))
+    base = ipaddress.IPv4Address(draw(st.integers(0, 2**32 - 1)))
+    network = ipaddress.IPv4Network((int(base), prefix), strict=False)
+    inside = int(network.network_address) + draw(st.integers(0, network.num_addresses - 1))
+    nearby = int(network.network_address) ^ (1 << draw(st.integers(0, 31)))
+    address = draw(st.sampled_from([inside, nearby, draw(st.integers(0, 2**32 - 1))]))
+    return str(network), str(ipaddress.IPv4Address(address))
+
+
+@SETTINGS
+@given(networks_and_addresses(), st.sampled_from(["eql", "sqlite"]))
+def test_cidr_agrees_with_both_engines(case: tuple[str, str], engine: str) -> None:
+    network, address = case
+    _check(engine, {"selection": {"ip|cidr": network}}, "selection", {"ip": address})
