@@ -275,6 +275,16 @@ def test_chained_correlations() -> None:
     alerts = run(BASE + chain, stream)
     assert [a.title for a in alerts] == ["Correlation brute_force_success"]
     assert alerts[0].group == {"hostname": "h1"}
+    # the events behind the inner alert, then the accepted login
+    assert [e["message"] for e in alerts[0].events] == [
+        "Failed password for root",
+        "Failed password for root",
+        "Accepted password for root",
+    ]
+    assert set(alerts[0].rules) == {
+        next(r for r in alerts[0].rules if r.startswith("22222222")),
+        "11111111-0000-4000-8000-000000000002",
+    }
     assert run(BASE + chain, [(0, failed()), (60, accepted())]) == []
 
 

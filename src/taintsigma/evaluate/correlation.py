@@ -56,7 +56,8 @@ T = SigmaCorrelationType
 class CorrelationAlert:
     """A correlation rule that fired: which rules and events contributed, in which group.
 
-    ``group`` maps each ``group-by`` field (alias names as written in the rule) to its value;
+    ``events`` are the contributing events (those of the contributing alerts, for a chained
+    correlation); ``group`` maps each ``group-by`` field (alias names as written) to its value;
     ``window`` is the (first, last) timestamp of the contributing events, in epoch seconds.
     ``output`` is False for a correlation that only feeds another one (``generate: false``).
     """
@@ -74,6 +75,7 @@ class CorrelationAlert:
 
     @property
     def event_count(self) -> int:
+        """How many events contributed."""
         return len(self.events)
 
 
@@ -84,7 +86,7 @@ class _Hit:
     time: float
     source: str  # the referenced rule's reference as written
     rule_id: str
-    event: Mapping[str, Any]
+    event: Mapping[str, Any] | CorrelationAlert
     value: Any = None
 
 
@@ -217,8 +219,10 @@ def _prepare(
 
 
 def _group_reader(name: str) -> Callable[[Any], Any]:
+    """Read a field of a chained correlation's alert: a value of its group."""
+
     def read(alert: Any) -> Any:
-        return alert.get(name, MISSING) if isinstance(alert, Mapping) else MISSING
+        return alert.group.get(name, MISSING) if isinstance(alert, CorrelationAlert) else MISSING
 
     return read
 
@@ -312,7 +316,7 @@ class CorrelationEngine:
             for spec in self._by_ref.get(target, ()):
                 for alert in self._add(spec, target, payload, now):
                     alerts.append(alert)
-                    queue.append((alert.rule_id, alert.group))
+                    queue.append((alert.rule_id, alert))
         return [a for a in alerts if a.output]
 
     def flush(self) -> list[CorrelationAlert]:
@@ -390,7 +394,7 @@ class CorrelationEngine:
             level=_level(rule),
             tags=[str(t) for t in rule.tags],
             rules=tuple(dict.fromkeys(h.rule_id for h in hits)),
-            events=tuple(h.event for h in hits),
+            events=tuple(_events(hits)),
             group=dict(zip(spec.group_by, group)),
             window=(hits[0].time, hits[-1].time),
             rule=rule,
@@ -464,6 +468,17 @@ def _eval_extended(tree: Any, seen: set[str]) -> bool:
     if isinstance(tree, CorrelationConditionNOT):
         return not _eval_extended(tree.args[0], seen)
     return False
+
+
+def _events(hits: Sequence[_Hit]) -> list[Mapping[str, Any]]:
+    """The events behind the hits: a chained correlation's alert gives its own events."""
+    found: list[Mapping[str, Any]] = []
+    for hit in hits:
+        if isinstance(hit.event, CorrelationAlert):
+            found.extend(hit.event.events)
+        else:
+            found.append(hit.event)
+    return found
 
 
 def _hashable(value: Any) -> Any:
