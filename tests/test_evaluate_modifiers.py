@@ -95,6 +95,7 @@ CASES: list[tuple[str, dict[str, Any], list[dict], list[dict], dict[str, Any]]] 
     ("re-s", {"m|re|s": "a.c"}, [{"m": "a\nc"}], [{"m": "ac"}], {}),
     ("re-contains", {"m|re|contains": "b+"}, [{"m": "abbbc"}], [{"m": "ac"}], {}),
     ("base64", {"m|base64": "hello"}, [{"m": "aGVsbG8="}], [{"m": "hello"}], {}),
+    ("base64-escaped", {"m|base64": "a\\*b"}, [{"m": b64(b"a*b")}], [{"m": b64(b"a\\*b")}], {}),
     (
         "base64offset",
         {"m|base64offset|contains": "hello"},

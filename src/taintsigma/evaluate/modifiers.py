@@ -8,7 +8,10 @@ using them must be loaded after that import. What changes:
   mark (bytes FF FE) in front. pySigma keeps encoded bytes in a text string and base64-encodes
   that string as UTF-8, which turns the mark into EF BB BF. Here each byte of an encoding is one
   character (U+0000–U+00FF), and ``base64``/``base64offset`` encode such values byte for byte.
-  For ASCII text without ``utf16`` the results are exactly pySigma's.
+- ``base64``/``base64offset`` encode the value's text: pySigma encodes an escaped wildcard
+  with its backslash (``a\\*b`` as ``a\\*b``, not ``a*b``).
+
+For other ASCII values the results are exactly pySigma's, so conversions do not change.
 """
 
 from __future__ import annotations
