@@ -24,6 +24,26 @@ class Unsupported(Exception):
     """The engine's backend cannot express the rule, or the engine cannot hold the event."""
 
 
+# engine -> the modules it needs (the `test` extra of pyproject.toml installs them)
+ENGINE_MODULES = {
+    "eql": ("eql", "sigma.backends.elasticsearch"),
+    "sqlite": ("sqlite3", "sigma.backends.sqlite"),
+}
+
+
+def require(engine: str) -> None:
+    """Skip the calling test, naming what is missing, when an engine is not installed."""
+    import importlib
+
+    import pytest
+
+    for module in ENGINE_MODULES[engine]:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pytest.skip(f"{engine} engine not installed: no module {module!r}")
+
+
 def _pipeline(
     pipeline: ProcessingPipeline | None, placeholders: Mapping[str, list[str]] | None
 ) -> ProcessingPipeline:

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from differential import Unsupported, eql_query, eql_verdict, sqlite_query, sqlite_verdict
+from differential import (
+    Unsupported,
+    eql_query,
+    eql_verdict,
+    require,
+    sqlite_query,
+    sqlite_verdict,
+)
 from helpers import make_rule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -124,6 +131,7 @@ def events(draw: st.DrawFn, detections: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check(engine: str, detections: dict[str, Any], condition: str, event: dict[str, Any]) -> None:
+    require(engine)
     rule = make_rule(detections, condition)
     try:
         query = (eql_query if engine == "eql" else sqlite_query)(rule)
