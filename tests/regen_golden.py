@@ -1,46 +1,67 @@
-"""Regenerate the conversion golden files: every rule × every conversion target.
+"""Regenerate every golden file: every rule × every conversion target and every export format.
 
 Run from the repository root, on purpose only, and review the diff like code::
 
     python tests/regen_golden.py
 
-For each target id T of ``TARGETS`` and rule file stem S (the bundled ``sigma_rules/`` and the test-only
-``tests/rules/``) it writes exactly one of:
+For each target id T of ``backends/`` (the five of PRODUCT.md and ``sentinel``) and rule file
+stem S (the bundled ``sigma_rules/`` and the test-only ``tests/rules/``) it writes exactly one of:
 
 - ``tests/golden/T/S.<ext>``: the query, byte for byte what ``taintsigma convert -o`` writes;
 - ``tests/golden/T/S.error``: ``<ErrorClass>: <message>`` when the target cannot convert the
   rule (``UnsupportedByTarget`` is the expected kind; anything else is a bug to fix);
 
 plus ``tests/golden/T/S.warnings`` (one translation warning per line) when converting warned.
-``tests/golden/export/`` belongs to the exporters and is left alone.
+
+For each export format F and bundled rule stem S (``sigma_rules/`` only) it writes, in the same
+way, ``tests/golden/export/F/S.<ext>`` (byte for byte what ``taintsigma export -f F -o DIR``
+writes) or ``S.error``, plus ``S.warnings`` when exporting warned.
 """
 
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from taintsigma.convert import convert_rules
-from taintsigma.errors import ErrorPolicy
+from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.export import export_rules, format_ids
 from taintsigma.rules import load_rules
+from taintsigma.targets import target_ids
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
-RULE_DIRS = (REPO / "sigma_rules", REPO / "tests" / "rules")
-# The conversion targets of PRODUCT.md; a later target joins by adding its id here.
+EXPORT_GOLDEN = GOLDEN / "export"
+BUNDLED = REPO / "sigma_rules"
+RULE_DIRS = (BUNDLED, REPO / "tests" / "rules")
+# The conversion targets of PRODUCT.md, whose goldens tests/test_convert.py compares rule by rule
+# (sentinel's are compared by tests/test_export_sentinel_target.py). regenerate() writes the
+# goldens of every target in backends/, so a new target only needs its tests.
 TARGETS = ("kibana-kql", "lucene", "eql", "esql", "splunk")
 
 
 def golden_outputs(target_id: str) -> dict[str, str]:
-    """Return ``{file name: content}`` of every golden file of one target."""
-    loaded = load_rules(list(RULE_DIRS))
-    report = convert_rules(loaded, target_id, on_error=ErrorPolicy.COLLECT)
-    files: dict[str, str] = {}
-    for conversion in report.conversions:
-        files[f"{conversion.stem}.{conversion.extension}"] = conversion.query + "\n"
-        if conversion.warnings:
-            files[f"{conversion.stem}.warnings"] = "".join(w + "\n" for w in conversion.warnings)
-    for error in report.errors:
+    """Return ``{file name: content}`` of every golden file of one conversion target."""
+    report = convert_rules(load_rules(list(RULE_DIRS)), target_id, on_error=ErrorPolicy.COLLECT)
+    files = {f"{c.stem}.{c.extension}": c.query + "\n" for c in report.conversions}
+    return _with_warnings_and_errors(files, report.conversions, report.errors)
+
+
+def export_golden_outputs(format_id: str) -> dict[str, str]:
+    """Return ``{file name: content}`` of every golden file of one export format."""
+    report = export_rules(load_rules([BUNDLED]), format_id, on_error=ErrorPolicy.COLLECT)
+    files = {p.filename: p.text + "\n" for p in report.packages}
+    return _with_warnings_and_errors(files, report.packages, report.errors)
+
+
+def _with_warnings_and_errors(
+    files: dict[str, str], results: Iterable, errors: Iterable[TaintSigmaError]
+) -> dict[str, str]:
+    for result in results:
+        if result.warnings:
+            files[f"{result.stem}.warnings"] = "".join(w + "\n" for w in result.warnings)
+    for error in errors:
         stem = Path(error.path).stem if error.path is not None else str(error.rule_id)
         files[f"{stem}.error"] = f"{_kind(error)}: {error.message}\n"
     return files
@@ -55,12 +76,12 @@ def _kind(error: Exception) -> str:
 
 
 def regenerate() -> list[Path]:
-    """Rewrite every target's golden folder; return the files written."""
-    written: list[Path] = []
+    """Rewrite every target's and every export format's golden folder; return the files written."""
     # Everything is computed before anything is deleted: a crash leaves the goldens as they were.
-    outputs = {target_id: golden_outputs(target_id) for target_id in TARGETS}
-    for target_id, files in outputs.items():
-        folder = GOLDEN / target_id
+    outputs = {GOLDEN / t: golden_outputs(t) for t in target_ids()}
+    outputs |= {EXPORT_GOLDEN / f: export_golden_outputs(f) for f in format_ids()}
+    written: list[Path] = []
+    for folder, files in outputs.items():
         folder.mkdir(parents=True, exist_ok=True)
         for old in folder.iterdir():
             if old.is_file():

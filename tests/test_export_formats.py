@@ -1,6 +1,6 @@
 """Every export format × every bundled rule: schema-valid, offline, golden, clear errors.
 
-Regenerate the goldens on purpose with ``python tests/regen_export_golden.py`` (docs/export.md).
+Regenerate the goldens on purpose with ``python tests/regen_golden.py`` (docs/export.md).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from export_checks import CHECKS, check_sentinel, check_splunk_savedsearches, parse_savedsearches
 from helpers import make_rule
-from regen_export_golden import BUNDLED, EXPORT_GOLDEN, export_golden_outputs
+from regen_golden import BUNDLED, EXPORT_GOLDEN, export_golden_outputs
 
 from taintsigma.cli.main import cli
 from taintsigma.errors import ErrorPolicy, ExportError
@@ -61,7 +61,7 @@ def test_golden(stem: str, format_id: str) -> None:
     committed = {
         p.name: p.read_text(encoding="utf-8") for p in folder.glob(f"{stem}.*") if p.is_file()
     }
-    assert committed, f"no golden for {stem} × {format_id}: run python tests/regen_export_golden.py"
+    assert committed, f"no golden for {stem} × {format_id}: run python tests/regen_golden.py"
     fresh = {n: t for n, t in export_golden_outputs(format_id).items() if Path(n).stem == stem}
     assert fresh == committed
     for name, text in committed.items():

@@ -72,3 +72,27 @@ def test_output_stems_are_unique_per_file() -> None:
     loaded = load_rules([RULES])
     stems = output_stems(loaded.collection.rules)
     assert stems == [p.stem for p in rule_files([RULES])]
+
+
+def test_v21_modifiers_load_without_the_evaluator(tmp_path: Path) -> None:
+    # utf16le is Sigma v2.1 but not pySigma 1.5; load_rules registers it itself, so convert and
+    # check (which never import the evaluator) accept it. A fresh interpreter proves the order.
+    import subprocess
+    import sys
+
+    rule = tmp_path / "utf16.yml"
+    rule.write_text(
+        "title: utf16le rule\nid: 6f1c3f7e-8d5e-4c49-9a57-3f2b6d0c1a11\nstatus: test\n"
+        "logsource: {product: linux, service: syslog}\n"
+        "detection:\n  sel:\n    message|utf16le|base64offset|contains: evil\n"
+        "  condition: sel\nlevel: low\n",
+        encoding="utf-8",
+    )
+    code = (
+        "import sys; from taintsigma.rules import load_rules; "
+        f"rules = load_rules([{str(rule)!r}]); "
+        "assert 'taintsigma.evaluate' not in sys.modules; print(len(rules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "1"

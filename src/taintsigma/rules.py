@@ -13,6 +13,7 @@ from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.rule import SigmaRule, SigmaRuleBase
 
 from taintsigma.errors import ErrorPolicy, RuleLoadError, TaintSigmaError
+from taintsigma.modifiers import register_modifiers
 from taintsigma.resources import bundled_rules_dir
 
 RULE_SUFFIXES = (".yml", ".yaml")
@@ -138,6 +139,7 @@ def load_rules(
 
 def load_rule_file(path: Path) -> SigmaCollection:
     """Parse one rule file into a SigmaCollection; any problem raises RuleLoadError naming it."""
+    register_modifiers()  # Sigma v2.1 modifiers pySigma 1.5 lacks (utf16le) or gets wrong
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from taintsigma.evaluate.modifiers import register_modifiers
+from taintsigma.modifiers import register_modifiers
 
 register_modifiers()
 

@@ -1,7 +1,8 @@
 """Sigma v2.1 value modifiers that pySigma 1.5 lacks or gets wrong, registered with pySigma.
 
-Importing :mod:`taintsigma.evaluate` registers them (never ``import taintsigma`` alone): rules
-using them must be loaded after that import. What changes:
+:func:`register_modifiers` installs them; :func:`taintsigma.rules.load_rules` calls it before
+parsing, so conversion, export and evaluation all see the same modifiers (``import taintsigma``
+alone changes nothing). What changes:
 
 - ``utf16le`` exists (pySigma 1.5.1 has only ``wide``, ``utf16be`` and ``utf16``).
 - The UTF-16 family encodes any text, not only ASCII, and ``utf16`` puts the real byte order
