@@ -99,6 +99,9 @@ EXPECTED = {
         "sshd_web02_high_pid",
     },
     "facility": {"sudo_build01"},
+    "regex_search": {"sshd_web01", "sshd_web02_high_pid"},
+    "regex_case_insensitive": {"sudo_build01"},
+    "regex_reserved_chars": {"logind_db"},
 }
 
 

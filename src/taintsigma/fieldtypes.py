@@ -34,16 +34,22 @@ from sigma.types import (
     SigmaExpansion,
     SigmaNumber,
     SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
     SigmaString,
     SpecialChars,
 )
 
 from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
+from taintsigma.regex_translate import RegexNotTranslatable, translate_regex
 
 TEXT_FIELDS_VAR = "taintsigma_text_fields"
 KEYWORD_FIELD_VAR = "taintsigma_keyword_field"
 
 PHRASE_KEYS = frozenset({"field", "keyword", "escape", "token_wildcard"})
+REGEX_KEYS = frozenset({"expression", "inside"})
+REGEX_INSIDE = ("slashes", "string")
+# A Lucene regexp inside a double-quoted EQL or ES|QL string literal.
+_STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 # A run of these characters is always a single token of Elasticsearch's standard tokenizer
 # (Unicode UAX #29: letters, digits and the connector "_" never break between each other),
@@ -231,6 +237,8 @@ class TextFieldMixin:
     """
 
     phrase_config: ClassVar[dict[str, Any]] = {}
+    # From a target's ``regex:`` mapping (see text_aware); empty: the backend's own regexes.
+    regex_config: ClassVar[dict[str, Any]] = {}
 
     # ---- configuration from the pipeline ---------------------------------------------------
 
@@ -400,6 +408,8 @@ class TextFieldMixin:
                 "a regular expression on an analysed text field runs against single words, "
                 "not the whole value",
             )
+        if self.regex_config:
+            return self.convert_regex(cond.field, cond.value)
         return super().convert_condition_field_eq_val_re(cond, state)  # type: ignore[misc]
 
     def decide_convert_condition_as_in_expression(
@@ -462,7 +472,44 @@ class TextFieldMixin:
         bound = self._bind_keyword(cond, cond.value)
         if bound is not None and isinstance(cond.value, SigmaRegularExpression):
             return self.convert_condition_field_eq_val(bound, state)  # type: ignore[attr-defined]
+        if self.regex_config:
+            raise self.unsupported(
+                None,
+                "an unbound regular expression searches the default fields, analysed text "
+                "matched word by word",
+            )
         return super().convert_condition_val_re(cond, state)  # type: ignore[misc]
+
+    # ---- regular expressions (a search, translated to a whole-value Lucene regexp) ----------
+
+    def convert_regex(self, field: str, value: SigmaRegularExpression) -> str:
+        """Return the target's regexp test of ``field`` for the Sigma ``re`` value ``value``.
+
+        ``regex_config['expression']`` is the template (``{field}``, ``{regex}``); ``inside``
+        says how the Lucene regexp is written there: ``slashes`` (query_string ``/.../``, as
+        is: the translation escapes ``/``) or ``string`` (a double-quoted string literal).
+        A pattern without a Lucene equivalent raises UnsupportedByTarget.
+        """
+        flags = value.flags
+        try:
+            regexp = translate_regex(
+                str(value.regexp),
+                ignore_case=SigmaRegularExpressionFlag.IGNORECASE in flags,
+                multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
+                dotall=SigmaRegularExpressionFlag.DOTALL in flags,
+            )
+        except RegexNotTranslatable as err:
+            raise self.unsupported(
+                field,
+                f"the regular expression {str(value.regexp)!r} has no Lucene-regexp "
+                f"equivalent: {err.reason}",
+            ) from err
+        if self.regex_config.get("inside") == "string":
+            regexp = "".join(_STRING_ESCAPES.get(c, c) for c in regexp)
+        return str(self.regex_config["expression"]).format(
+            field=self.escape_and_quote_field(field),  # type: ignore[attr-defined]
+            regex=regexp,
+        )
 
 
 def _identifier_of(backend_cls: type) -> str:
@@ -490,16 +537,40 @@ def check_phrase_config(phrase: dict[str, Any]) -> None:
         raise TaintSigmaError("'phrase.keyword' must be a template with {value}")
 
 
+def check_regex_config(regex: dict[str, Any]) -> None:
+    """Raise TaintSigmaError if a target's ``regex:`` mapping is malformed."""
+    if not isinstance(regex, dict):
+        raise TaintSigmaError("'regex' must be a mapping with an 'expression' template")
+    unknown = set(regex) - REGEX_KEYS
+    if unknown:
+        raise TaintSigmaError(
+            f"unknown 'regex' keys: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(REGEX_KEYS))})"
+        )
+    template = regex.get("expression")
+    if not isinstance(template, str) or "{regex}" not in template or "{field}" not in template:
+        raise TaintSigmaError("'regex.expression' must be a template with {field} and {regex}")
+    if regex.get("inside", "slashes") not in REGEX_INSIDE:
+        raise TaintSigmaError(f"'regex.inside' must be one of: {', '.join(REGEX_INSIDE)}")
+
+
 def text_aware(
-    backend_cls: type[Backend], phrase: dict[str, Any], *, target_id: str | None = None
+    backend_cls: type[Backend],
+    phrase: dict[str, Any],
+    *,
+    target_id: str | None = None,
+    regex: dict[str, Any] | None = None,
 ) -> type[Backend]:
     """Return ``backend_cls`` made field-type aware with the phrase form ``phrase``.
 
     ``phrase`` comes from a target's ``target.yml``: ``field`` (template with ``{field}`` and
     ``{value}``), optional ``keyword`` (template with ``{value}`` for an unbound phrase),
     ``escape`` (characters backslash-escaped inside the phrase) and ``token_wildcard`` (keep a
-    single-word ``contains`` as a wildcard on that word). The subclass keeps the backend's name
-    and its plugin identifier (or ``target_id``).
+    single-word ``contains`` as a wildcard on that word). ``regex`` (a target's ``regex:``)
+    turns Sigma's ``re`` searches into whole-value Lucene regexps: ``expression`` (template with
+    ``{field}`` and ``{regex}``) and ``inside`` (``slashes`` or ``string``, see
+    :meth:`TextFieldMixin.convert_regex`). The subclass keeps the backend's name and its plugin
+    identifier (or ``target_id``).
 
     >>> from sigma.backends.elasticsearch import LuceneBackend
     >>> cls = text_aware(LuceneBackend, {"field": '{field}:"{value}"', "escape": '\\\\"'})
@@ -507,12 +578,18 @@ def text_aware(
     ('lucene', True)
     """
     check_phrase_config(phrase)
-    return _text_aware(backend_cls, tuple(sorted(phrase.items())), target_id)
+    if regex is not None:
+        check_regex_config(regex)
+    regex_items = tuple(sorted((regex or {}).items()))
+    return _text_aware(backend_cls, tuple(sorted(phrase.items())), target_id, regex_items)
 
 
 @cache
 def _text_aware(
-    backend_cls: type[Backend], phrase_items: tuple[tuple[str, Any], ...], target_id: str | None
+    backend_cls: type[Backend],
+    phrase_items: tuple[tuple[str, Any], ...],
+    target_id: str | None,
+    regex_items: tuple[tuple[str, Any], ...] = (),
 ) -> type[Backend]:
     identifier = target_id or _identifier_of(backend_cls)
     base_config = dict(getattr(backend_cls, "phrase_config", {}) or {})
@@ -528,5 +605,6 @@ def _text_aware(
             "identifier": identifier,
             "name": backend_cls.name,
             "phrase_config": {**base_config, **dict(phrase_items)},
+            "regex_config": dict(regex_items) or dict(getattr(backend_cls, "regex_config", {})),
         },
     )

@@ -47,6 +47,8 @@ class Target:
     pipelines: tuple[Path, ...] = ()
     options: dict[str, TargetOption] = field(default_factory=dict)
     phrase: dict[str, str] | None = None
+    # How Sigma `re` becomes a whole-value Lucene regexp (fieldtypes.text_aware); needs phrase.
+    regex: dict[str, str] | None = None
     # Said as a warning whenever a rule searches one of the pipeline's text fields (a caveat of
     # the target language on analysed text, e.g. EQL in Elasticsearch).
     text_field_note: str | None = None
@@ -98,7 +100,7 @@ class Target:
         if self.phrase is not None:
             from taintsigma.fieldtypes import text_aware
 
-            cls = text_aware(cls, self.phrase, target_id=self.id)
+            cls = text_aware(cls, self.phrase, target_id=self.id, regex=self.regex)
         return cls
 
     def create_backend(self, options: tuple[str, ...] = ()) -> Backend:
@@ -201,6 +203,7 @@ def load_target(target_id: str) -> Target:
             for name, opt in (spec.get("options") or {}).items()
         },
         phrase=spec.get("phrase"),
+        regex=spec.get("regex"),
         text_field_note=spec.get("text_field_note"),
         requires=spec.get("requires"),
         backend_options=spec.get("backend_options") or {},
