@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from taintsigma.cli.main import EXIT_USAGE, handle_errors, warn
-from taintsigma.cli.main import report as report_error
+from taintsigma.cli.common import option_and_output_options, report_failures, write_output
+from taintsigma.cli.main import handle_errors, warn
 from taintsigma.convert import convert_rules
 from taintsigma.errors import ErrorPolicy, TaintSigmaError, TargetNotFoundError
 from taintsigma.rules import load_rules
@@ -17,12 +17,7 @@ from taintsigma.targets import Target, load_targets
 @click.command()
 @click.argument("rules", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-t", "--target", "target_id", required=True, help="Target id, or 'all'.")
-@click.option(
-    "-O", "--option", "options", multiple=True, help="Target option (see `taintsigma targets`)."
-)
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="Write one file per rule into DIR."
-)
+@option_and_output_options
 @handle_errors
 def convert(
     rules: tuple[Path, ...], target_id: str, options: tuple[str, ...], output: Path | None
@@ -52,16 +47,14 @@ def convert(
                 warn(message)
             if output is not None:
                 folder = output / target.id if target_id == "all" else output
-                _write(folder / f"{conversion.stem}.{conversion.extension}", conversion.query)
+                write_output(folder / f"{conversion.stem}.{conversion.extension}", conversion.query)
             elif target_id == "all":
                 blocks.append(f"# {target.id}: {conversion.stem}\n{conversion.query}")
             else:
                 blocks.append(conversion.query)
     if blocks:
         click.echo("\n\n".join(blocks))
-    for failure in failures:
-        report_error(failure)
-    return EXIT_USAGE if failures else 0
+    return report_failures(failures)
 
 
 def _installed(targets: list[Target]) -> list[Target]:
@@ -77,11 +70,3 @@ def _installed(targets: list[Target]) -> list[Target]:
             continue
         usable.append(target)
     return usable
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
-    except OSError as err:
-        raise TaintSigmaError(f"cannot write: {err.strerror}", path=path) from err

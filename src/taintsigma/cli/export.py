@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from taintsigma.cli.main import EXIT_USAGE, handle_errors, warn
-from taintsigma.cli.main import report as report_error
+from taintsigma.cli.common import option_and_output_options, report_failures, write_output
+from taintsigma.cli.main import handle_errors, warn
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 from taintsigma.export import FORMAT_DESCRIPTIONS, export_rules, load_format
 from taintsigma.rules import load_rules
@@ -22,12 +22,7 @@ from taintsigma.rules import load_rules
     required=True,
     help="Export format: " + ", ".join(FORMAT_DESCRIPTIONS) + ".",
 )
-@click.option(
-    "-O", "--option", "options", multiple=True, help="Target option (see `taintsigma targets`)."
-)
-@click.option(
-    "-o", "--output", type=click.Path(path_type=Path), help="Write one file per rule into DIR."
-)
+@option_and_output_options
 @handle_errors
 def export(
     rules: tuple[Path, ...], format_id: str, options: tuple[str, ...], output: Path | None
@@ -45,17 +40,7 @@ def export(
         for message in package.warnings:
             warn(message)
         if output is not None:
-            _write(output / package.filename, package.text)
+            write_output(output / package.filename, package.text)
     if output is None and report.packages:
         click.echo(report.text())
-    for failure in failures:
-        report_error(failure)
-    return EXIT_USAGE if failures else 0
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
-    except OSError as err:
-        raise TaintSigmaError(f"cannot write: {err.strerror}", path=path) from err
+    return report_failures(failures)
