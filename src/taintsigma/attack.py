@@ -291,20 +291,11 @@ def threat_from_tags(tags: Iterable[object], *, rule_id: str | None = None) -> l
 
 def check_attack_tags(rule: Any) -> list[CheckIssue]:
     """``taintsigma check``'s offline ATT&CK check: one issue per unknown or retired tag."""
-    from taintsigma.check import CheckIssue
-    from taintsigma.rules import rule_id, rule_path
+    from taintsigma.check import rule_issue
 
-    rid = rule_id(rule)
-    path = rule_path(rule)
     mapping = map_attack_tags(getattr(rule, "tags", None) or [])
     return [
-        CheckIssue(
-            rule_id=rid,
-            path=str(path) if path else None,
-            check="attack_tags",
-            severity="medium",
-            message=problem,
-        )
+        rule_issue(rule, check="attack_tags", severity="medium", message=problem)
         for problem in mapping.problems
     ]
 

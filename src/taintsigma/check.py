@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
-from sigma.validators.core import validators as core_validators
 from sigma.validation import SigmaValidator
+from sigma.validators.base import SigmaValidationIssue
+from sigma.validators.core import validators as core_validators
 
 from taintsigma.attack import check_attack_tags
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
@@ -33,6 +35,18 @@ class CheckIssue:
         return f"{where}rule {self.rule_id}: {self.severity}: {self.message} [{self.check}]"
 
 
+def rule_issue(rule: Any, *, check: str, severity: str, message: str) -> CheckIssue:
+    """Return the CheckIssue of ``check`` for ``rule``, naming the rule's id and file."""
+    path = rule_path(rule)
+    return CheckIssue(
+        rule_id=rule_id(rule),
+        path=str(path) if path else None,
+        check=check,
+        severity=severity,
+        message=message,
+    )
+
+
 @dataclass
 class CheckReport:
     """All issues of a validation run; ``ok`` is true when there are none."""
@@ -56,9 +70,7 @@ def validator_ids() -> list[str]:
     return sorted(v for v in core_validators if v not in NETWORK_VALIDATORS)
 
 
-def check_rules(
-    rules: LoadedRules, *, on_error: ErrorPolicy = ErrorPolicy.COLLECT
-) -> CheckReport:
+def check_rules(rules: LoadedRules, *, on_error: ErrorPolicy = ErrorPolicy.COLLECT) -> CheckReport:
     """Run pySigma's offline validators and taintsigma's own checks over loaded rules.
 
     >>> from taintsigma import load_rules
@@ -80,29 +92,22 @@ def check_rules(
                 )
             )
             continue
-        for issue in issues:
-            report.issues.append(
-                CheckIssue(
-                    rule_id=rule_id(rule),
-                    path=str(rule_path(rule)) if rule_path(rule) else None,
-                    check=type(issue).__name__,
-                    severity=str(issue.severity.name).lower(),
-                    message=issue.description,
-                )
-            )
+        report.issues.extend(_pysigma_issue(rule, issue) for issue in issues)
         for extra in EXTRA_CHECKS:
             report.issues.extend(extra(rule))
-    for issue in validator.finalize():
-        for rule in issue.rules:
-            report.issues.append(
-                CheckIssue(
-                    rule_id=rule_id(rule),
-                    path=str(rule_path(rule)) if rule_path(rule) else None,
-                    check=type(issue).__name__,
-                    severity=str(issue.severity.name).lower(),
-                    message=issue.description,
-                )
-            )
+    # Checks across rules (such as duplicate ids) report once every rule has been seen.
+    report.issues.extend(
+        _pysigma_issue(rule, issue) for issue in validator.finalize() for rule in issue.rules
+    )
     if on_error is ErrorPolicy.RAISE and report.errors:
         raise report.errors[0]
     return report
+
+
+def _pysigma_issue(rule: Any, issue: SigmaValidationIssue) -> CheckIssue:
+    return rule_issue(
+        rule,
+        check=type(issue).__name__,
+        severity=str(issue.severity.name).lower(),
+        message=issue.description,
+    )

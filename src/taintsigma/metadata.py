@@ -261,9 +261,8 @@ def load_metadata(rule: Any) -> RuleMetadata:
 
 def check_metadata(rule: Any) -> list[Any]:
     """``taintsigma check``'s metadata check: what export would refuse, as check issues."""
-    from taintsigma.check import CheckIssue
+    from taintsigma.check import rule_issue
 
-    path = rule_path(rule)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -271,23 +270,9 @@ def check_metadata(rule: Any) -> list[Any]:
     except ExportError as err:
         if err.message.startswith(("field 'id'", "field 'description'")):
             return []  # pySigma's own validators report these (identifier/description checks)
-        return [
-            CheckIssue(
-                rule_id=_rule_id(rule),
-                path=str(path) if path else None,
-                check="export_metadata",
-                severity="high",
-                message=err.message,
-            )
-        ]
+        return [rule_issue(rule, check="export_metadata", severity="high", message=err.message)]
     return [
-        CheckIssue(
-            rule_id=meta.rule_id,
-            path=str(path) if path else None,
-            check="export_metadata",
-            severity="low",
-            message=message,
-        )
+        rule_issue(rule, check="export_metadata", severity="low", message=message)
         for message in meta.warnings
         if "ATT&CK" not in message  # ATT&CK tags have their own check (attack_tags)
     ]
