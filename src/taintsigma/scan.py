@@ -10,6 +10,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -459,14 +460,8 @@ def scan_paths(
 def sniff_path(path: str | Path) -> str | None:
     """The format ``auto`` would choose for one file (``None``: not a log format we read)."""
     for source in expand_inputs([path]):
-        if isinstance(source, InputProblem):
-            raise InputError(source.message, path=source.path)
-        try:
-            stream, _ = open_input(source)
-            with stream:
-                return sniff(stream.read(CHUNK_SIZE)).format
-        except READ_ERRORS as err:
-            raise InputError(read_error_message(err), path=source.path) from err
+        with _open_or_raise(source) as stream:
+            return sniff(stream.read(CHUNK_SIZE)).format
     return None
 
 
@@ -487,30 +482,33 @@ def read_events(
     zone = timezone if isinstance(timezone, tzinfo) else parse_timezone(timezone)
     options = ScanOptions(format=format, timezone=zone, now=now)
     for source in expand_inputs([path]):
-        if isinstance(source, InputProblem):
-            raise InputError(source.message, path=source.path)
-        try:
-            stream, _ = open_input(source)
-            with stream:
-                first = stream.read(CHUNK_SIZE)
-                name = format
-                if name == "auto":
-                    sniffed = sniff(first)
-                    if sniffed.format is None:
-                        raise InputError(sniffed.problem or "unknown format", path=source.path)
-                    name = sniffed.format
-                adapter = options.adapter(name)
-                lines = read_lines(
-                    stream, first=first, stats=ReadStats(), multiline=adapter.multiline
-                )
-                for line, number, offset, _ in lines:
-                    item = adapter.parse(
-                        line, Location(path=source.path, line=number, offset=offset)
-                    )
-                    if item is not None:
-                        yield item
-        except READ_ERRORS as err:
-            raise InputError(read_error_message(err), path=source.path) from err
+        with _open_or_raise(source) as stream:
+            first = stream.read(CHUNK_SIZE)
+            name = format
+            if name == "auto":
+                sniffed = sniff(first)
+                if sniffed.format is None:
+                    raise InputError(sniffed.problem or "unknown format", path=source.path)
+                name = sniffed.format
+            adapter = options.adapter(name)
+            lines = read_lines(stream, first=first, stats=ReadStats(), multiline=adapter.multiline)
+            for line, number, offset, _ in lines:
+                item = adapter.parse(line, Location(path=source.path, line=number, offset=offset))
+                if item is not None:
+                    yield item
+
+
+@contextmanager
+def _open_or_raise(source: InputSource | InputProblem) -> Iterator[BinaryIO]:
+    """Open one input of sniff_path or read_events: any problem or read error is an InputError."""
+    if isinstance(source, InputProblem):
+        raise InputError(source.message, path=source.path)
+    try:
+        stream, _ = open_input(source)
+        with stream:
+            yield stream
+    except READ_ERRORS as err:
+        raise InputError(read_error_message(err), path=source.path) from err
 
 
 def scan_events(
