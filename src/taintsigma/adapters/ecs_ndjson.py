@@ -28,17 +28,28 @@ class EcsNdjsonAdapter(Adapter):
     json_escaped = True
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
-        if not raw.strip():
-            return None
-        document = load_object(raw)
-        if isinstance(document, str):
-            return Unparsed(origin=origin, reason=document, raw=raw)
+        document = parse_json_line(raw, origin)
+        if not isinstance(document, dict):
+            return document
         source = document.get("_source")
         if isinstance(source, dict):
             document = source
         dataset = get_field(document, "event.dataset") or get_field(document, "data_stream.dataset")
         logsource = LINUX_SYSLOG if dataset in SYSLOG_DATASETS else None
         return Event(fields=document, origin=origin, logsource=logsource)
+
+
+def parse_json_line(raw: bytes, origin: Location) -> dict[str, object] | Unparsed | None:
+    """The JSON object of one line; None for a blank line, Unparsed for a line holding none.
+
+    What the JSON adapters (ecs, json, journald) share before each builds its event.
+    """
+    if not raw.strip():
+        return None
+    document = load_object(raw)
+    if isinstance(document, str):
+        return Unparsed(origin=origin, reason=document, raw=raw)
+    return document
 
 
 def load_object(raw: bytes) -> dict[str, object] | str:

@@ -21,7 +21,7 @@ from taintsigma.adapters.common import (
     SEVERITY_NAMES,
     format_timestamp,
 )
-from taintsigma.adapters.ecs_ndjson import load_object
+from taintsigma.adapters.ecs_ndjson import parse_json_line
 from taintsigma.adapters.event import LINUX_SYSLOG, Event, Location, Unparsed
 from taintsigma.adapters.syslog import finish_document
 
@@ -43,11 +43,9 @@ class JournaldAdapter(Adapter):
     always_parse = rb'"message"\s*:\s*\['
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
-        if not raw.strip():
-            return None
-        entry = load_object(raw)
-        if isinstance(entry, str):
-            return Unparsed(origin=origin, reason=entry, raw=raw)
+        entry = parse_json_line(raw, origin)
+        if not isinstance(entry, dict):
+            return entry
         message = _text(entry.get("MESSAGE"))
         if message is None:
             return Unparsed(origin=origin, reason="journald entry without MESSAGE", raw=raw)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.ecs_ndjson import load_object
+from taintsigma.adapters.ecs_ndjson import parse_json_line
 from taintsigma.adapters.event import Event, Location, Unparsed
 
 
@@ -22,9 +22,7 @@ class JsonLinesAdapter(Adapter):
         self.raw_fields = frozenset({"message", "program", "hostname"})
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
-        if not raw.strip():
-            return None
-        document = load_object(raw)
-        if isinstance(document, str):
-            return Unparsed(origin=origin, reason=document, raw=raw)
+        document = parse_json_line(raw, origin)
+        if not isinstance(document, dict):
+            return document
         return Event(fields=document, origin=origin, logsource=None)
