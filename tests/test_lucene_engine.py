@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import glob
 import random
+import re
 import shutil
 import subprocess
 
@@ -20,10 +21,15 @@ import pytest
 from flagship_events import FLAGSHIP_EVENTS, FLAGSHIP_POSITIVE, FLAGSHIP_TEXT
 from flagship_events import event as _event
 from helpers import make_rule
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from regen_golden import GOLDEN, REPO
 from sigma.backends.elasticsearch import LuceneBackend
+from test_regex_translate import ALPHABET as REGEX_ALPHABET
+from test_regex_translate import FLAG_SETS, patterns, python_flags
 
 from taintsigma import convert_rule, load_rules
+from taintsigma.regex_translate import translate_regex
 from taintsigma.targets import load_target
 
 SOURCE = REPO / "tests" / "engines" / "lucene" / "LuceneVerdicts.java"
@@ -303,3 +309,215 @@ def test_message_phrases_arrive_intact(lucene) -> None:
     results = lucene(events, queries)
     missed = {values[i]: queries[i] for i, got in enumerate(results) if f"v{i}" not in got}
     assert missed == {}
+
+
+# ---- regular expressions: Sigma's search, translated, run by real Lucene -------------------
+# tests/engines/lucene/LuceneRegexVerdicts.java indexes keyword values and runs either a
+# query_string (the lucene target's output, parsed by the classic QueryParser) or a bare
+# Lucene regexp (what EQL's regex and ES|QL's RLIKE run); queries are escaped one per line,
+# so translations holding a newline are tested too.
+
+REGEX_SOURCE = REPO / "tests" / "engines" / "lucene" / "LuceneRegexVerdicts.java"
+
+
+def _escape_line(text: str) -> str:
+    return _escape(text).replace("\r", "\\r")
+
+
+@pytest.fixture(scope="module")
+def lucene_regex(tmp_path_factory: pytest.TempPathFactory):
+    java, javac = shutil.which("java"), shutil.which("javac")
+    if not (java and javac):
+        pytest.skip("Java (java and javac) is not installed: apt-get install default-jdk-headless")
+    jars = []
+    for name in JARS:
+        found = sorted(glob.glob(f"/usr/share/java/{name}-8*.jar"))
+        if not found:
+            pytest.skip(
+                f"/usr/share/java/{name}-8*.jar is missing: apt-get install liblucene8-java"
+            )
+        jars.append(found[-1])
+    classes = tmp_path_factory.mktemp("lucene-regex-classes")
+    classpath = ":".join(jars)
+    subprocess.run(
+        [javac, "-d", str(classes), "-cp", classpath, str(REGEX_SOURCE)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    work = tmp_path_factory.mktemp("lucene-regex-run")
+
+    def verdicts(values: list[str], queries: list[str]) -> list[set[int] | str]:
+        """Per query ("Q\\t<query_string on v>" or "R\\t<regexp>"): matching value indices."""
+        (work / "values.txt").write_text(
+            "".join(_escape_line(v) + "\n" for v in values), encoding="utf-8"
+        )
+        (work / "queries.txt").write_text(
+            "".join(q[:2] + _escape_line(q[2:]) + "\n" for q in queries), encoding="utf-8"
+        )
+        done = subprocess.run(
+            [
+                java,
+                "-cp",
+                f"{classes}:{classpath}",
+                "LuceneRegexVerdicts",
+                str(work / "values.txt"),
+                str(work / "queries.txt"),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        results: list[set[int] | str] = [
+            line if line.startswith("ERROR") else {int(i) for i in line.split()}
+            for line in done.stdout.split("\n")[: len(queries)]
+        ]
+        assert len(results) == len(queries)
+        return results
+
+    return verdicts
+
+
+def _sigma_regex_rule(pattern: str, flags: dict[str, bool]):
+    modifiers = "".join(
+        f"|{letter}"
+        for key, letter in (("ignore_case", "i"), ("multiline", "m"), ("dotall", "s"))
+        if flags.get(key)
+    )
+    return make_rule({"selection": {f"program|re{modifiers}": pattern}})
+
+
+def _regex_queries(pattern: str, flags: dict[str, bool]) -> list[str]:
+    """The lucene target's query on the value field, and the bare translated regexp."""
+    query = convert_rule(_sigma_regex_rule(pattern, flags), "lucene")
+    head, _, regex_part = query.partition(" AND process.name:")
+    assert head == "(host.os.type:linux AND event.dataset:system.syslog)", query
+    return [f"Q\tv:{regex_part}", "R\t" + translate_regex(pattern, **flags)]
+
+
+# Lucene refuses a regexp whose automaton needs more than 10000 determinization steps
+# (Elasticsearch's max_determinized_states): a loud error, never a wrong answer.
+TOO_COMPLEX = "ERROR Determinizing"
+
+
+def _check_against_search(
+    lucene_regex, cases: list[tuple[str, dict[str, bool]]], values: list[str]
+) -> int:
+    """Assert Lucene agrees with re.search on every case; return how many were too complex."""
+    queries = [q for pattern, flags in cases for q in _regex_queries(pattern, flags)]
+    results = lucene_regex(values, queries)
+    wrong = {}
+    too_complex = 0
+    for index, (pattern, flags) in enumerate(cases):
+        search = re.compile(pattern, python_flags(flags))
+        expected = {i for i, value in enumerate(values) if search.search(value)}
+        for got, path in zip(results[2 * index : 2 * index + 2], ("query_string", "regexp")):
+            if isinstance(got, str) and got.startswith(TOO_COMPLEX):
+                too_complex += 1
+            elif got != expected:
+                missed = got if isinstance(got, str) else sorted(values[i] for i in expected - got)
+                extra = [] if isinstance(got, str) else sorted(values[i] for i in got - expected)
+                wrong[(pattern, str(flags), path)] = (queries[2 * index], missed, extra)
+    assert wrong == {}
+    return too_complex
+
+
+REGEX_VALUES = [
+    "sshd",
+    "sudo",
+    "sshd\n",
+    "xsshd",
+    "sshdx",
+    "SSHD",
+    "Sudo",
+    "sshd\nsudo",
+    "cron\nsshd",
+    "",
+    "\n",
+    "web01",
+    "web",
+    "db.example.org",
+    "dbxexample.org",
+    "a#b",
+    "a@b",
+    "a&b",
+    "a<b>",
+    "a~b",
+    'a"b',
+    "a/b",
+    "C:\\temp",
+    "a b",
+    "a\tb",
+    "k",
+    "K",
+    "\u212a",
+    "pam_unix(sudo:session)",
+    "systemd-logind",
+    "sshd[812]",
+    "user=root uid=0",
+]
+
+REGEX_CASES: list[tuple[str, dict[str, bool]]] = [
+    ("^(sshd|sudo)$", {}),
+    ("sshd", {}),
+    ("^sshd", {}),
+    ("sshd$", {}),
+    ("^sshd$", {"multiline": True}),
+    (r"\Asshd\Z", {}),
+    ("^s.d", {}),
+    ("^s.*o$", {}),
+    ("^s.*o$", {"dotall": True}),
+    ("SSHD", {"ignore_case": True}),
+    ("^k$", {"ignore_case": True}),
+    (r"^web\d+$", {}),
+    (r"\w+\.\w+\.org", {}),
+    (r"a\sb", {}),
+    (r"^\S+$", {}),
+    (r"a[#@&<>~\"/]b", {}),
+    (r"C:\\temp", {}),
+    (r"uid=\d", {}),
+    (r"\(sudo:.*?\)", {}),
+    (r"^[^\n]*sshd$", {}),
+    (r"[^a-z]", {}),
+    ("^$", {}),
+    ("", {}),
+]
+
+
+def test_regex_examples_agree_with_sigma_search(lucene_regex) -> None:
+    assert _check_against_search(lucene_regex, REGEX_CASES, REGEX_VALUES) == 0
+
+
+def test_stock_pysigma_regex_is_anchored_and_misses(lucene_regex) -> None:
+    # Why the translation exists: pySigma passes '^(sshd|sudo)$' and 'ssh' through, and Lucene
+    # reads them as whole-value patterns with literal ^ and $.
+    backend = LuceneBackend(load_target("lucene").build_pipeline())
+    stock = [
+        backend.convert_rule(_sigma_regex_rule(p, {}))[0].partition(" AND process.name:")[2]
+        for p in ("^(sshd|sudo)$", "ssh")
+    ]
+    assert stock == ["/^(sshd|sudo)$/", "/ssh/"]
+    results = lucene_regex(["sshd", "sudo", "ssh-agent"], [f"Q\tv:{q}" for q in stock])
+    assert results == [set(), set()]
+
+
+# One Java run per example; no shrinking (each step would be a Java run): a failure lists
+# every wrong pattern of its batch.
+@settings(
+    max_examples=8,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(
+    st.lists(st.tuples(patterns(), st.sampled_from(FLAG_SETS)), min_size=30, max_size=30),
+    st.lists(st.text(alphabet=REGEX_ALPHABET, max_size=6), min_size=40, max_size=40),
+)
+def test_generated_regexes_agree_with_python_search(
+    lucene_regex, cases: list[tuple[str, dict[str, bool]]], values: list[str]
+) -> None:
+    # Generated nests of bounded repeats can exceed Lucene's limit; most must run.
+    too_complex = _check_against_search(lucene_regex, cases, list(dict.fromkeys(values)))
+    assert too_complex <= len(cases) // 5

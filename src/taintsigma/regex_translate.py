@@ -18,7 +18,7 @@ from __future__ import annotations
 import bisect
 import re
 from functools import cache
-from re import _constants as C  # noqa: N812  (the sre opcodes)
+from re import _constants as C
 from re import _parser
 
 from taintsigma.errors import TaintSigmaError
@@ -351,7 +351,6 @@ def _case_tables(
         extra: dict[int, tuple[int, ...]] = {}
     else:
         import _sre
-
         from re import _casefix
 
         moved = {}
