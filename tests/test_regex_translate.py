@@ -225,3 +225,43 @@ def test_splunk_keeps_the_sigma_pattern() -> None:
     assert _query("splunk", {"program|re": "^(sshd|sudo)$"}).endswith(
         '| regex process="^(sshd|sudo)$"'
     )
+
+
+# ---- the target.yml mapping and the CLI ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("regex", "message"),
+    [
+        ({"expression": "{field}:/x/"}, "'regex.expression' must be a template"),
+        ({"expression": "{field}:/{regex}/", "inside": "quotes"}, "'regex.inside' must be one"),
+        ({"expression": "{field}:/{regex}/", "flags": "i"}, "unknown 'regex' keys: flags"),
+        ("{field}:/{regex}/", "'regex' must be a mapping"),
+    ],
+)
+def test_malformed_regex_mapping_is_refused(regex: object, message: str) -> None:
+    from sigma.backends.elasticsearch import LuceneBackend
+
+    from taintsigma.fieldtypes import text_aware
+
+    with pytest.raises(TaintSigmaError, match=re.escape(message)):
+        text_aware(LuceneBackend, {"field": '{field}:"{value}"'}, regex=regex)  # type: ignore[arg-type]
+
+
+def test_cli_converts_and_refuses_regexes() -> None:
+    from click.testing import CliRunner
+    from regen_golden import GOLDEN, REPO
+
+    from taintsigma.cli.main import cli
+
+    rules = REPO / "tests" / "rules"
+    done = CliRunner().invoke(cli, ["convert", "-t", "lucene", str(rules / "regex_search.yml")])
+    assert done.exit_code == 0, done.stderr
+    assert done.stdout == (GOLDEN / "lucene" / "regex_search.lucene").read_text(encoding="utf-8")
+    refused = CliRunner().invoke(cli, ["convert", "-t", "esql", str(rules / "regex_lookahead.yml")])
+    assert refused.exit_code == 2
+    [line] = refused.stderr.splitlines()
+    assert line.startswith("taintsigma: error: ")
+    assert "rule 76327edc-07fe-405f-89a5-e5ba508bd409" in line
+    assert "target 'esql' cannot express field 'process.name'" in line
+    assert line.endswith("a negative lookahead or lookbehind has no Lucene equivalent")
