@@ -77,7 +77,10 @@ public class LuceneRegexVerdicts {
                         query = new RegexpQuery(new Term(FIELD, text));
                     }
                 } catch (Exception e) {
-                    out.append("ERROR ").append(String.valueOf(e.getMessage()).split("\n")[0]).append('\n');
+                    // One line: the message may quote the regexp, newlines and all.
+                    String message = String.valueOf(e.getMessage())
+                        .replaceAll("[\\p{Cntrl}\\u0085\\u2028\\u2029]", " ");
+                    out.append("ERROR ").append(message).append('\n');
                     continue;
                 }
                 TreeSet<Integer> hits = new TreeSet<>();
