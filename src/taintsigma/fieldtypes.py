@@ -32,7 +32,6 @@ from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     Placeholder,
     SigmaExpansion,
-    SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
