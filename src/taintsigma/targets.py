@@ -95,6 +95,10 @@ class Target:
                 f"target '{self.id}': {self.backend} is not a pySigma backend class",
                 path=self.folder / TARGET_FILE,
             )
+        if not cls.__module__.startswith("taintsigma."):  # our own backends need no guard
+            from taintsigma.faithful import faithful
+
+            cls = faithful(cls, self.id)
         if self.backend_attributes:
             cls = _with_attributes(cls, self.backend_attributes, self.folder / TARGET_FILE)
         if self.phrase is not None:

@@ -1,0 +1,93 @@
+"""Guard stock pySigma backends against translations that silently change a rule's meaning.
+
+Two corners of pySigma 1.5's text backends emit a query that looks right and matches something
+else: a compared time part (``ts|hour|gte: 22``) loses its ``hour`` and becomes ``ts >= 22``; and
+a case-sensitive value with wildcards that no startswith/endswith/contains form covers falls back
+to the backend's case-sensitive *equality* (EQL ``==``), which has no wildcards. Target.backend_class
+mixes :class:`FaithfulMixin` into every stock backend so both become UnsupportedByTarget instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from sigma.conditions import ConditionFieldEqualsValueExpression
+from sigma.conversion.base import Backend
+from sigma.conversion.state import ConversionState
+from sigma.types import SigmaCompareExpression, SigmaString, SigmaTimestampPart, SpecialChars
+
+from taintsigma.fieldtypes import SigmaUnsupportedByTarget
+
+
+class FaithfulMixin:
+    """Refuses, naming field and target, what the stock backend would translate wrongly."""
+
+    taintsigma_target_id: ClassVar[str] = ""
+
+    def convert_condition_field_compare_op_val(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        value = cond.value
+        if isinstance(value, SigmaCompareExpression) and isinstance(
+            value.number, SigmaTimestampPart
+        ):
+            raise self._refuse(cond, "cannot compare a part of a timestamp (minute, hour, ...)")
+        return super().convert_condition_field_compare_op_val(cond, state)  # type: ignore[misc]
+
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        value = cond.value
+        if isinstance(value, SigmaString) and value.contains_special():
+            if not _special_form_applies(self, value):
+                raise self._refuse(
+                    cond, "cannot match a case-sensitive value with wildcards in this position"
+                )
+        return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)  # type: ignore[misc]
+
+    def _refuse(self, cond: ConditionFieldEqualsValueExpression, why: str) -> SigmaUnsupportedByTarget:
+        target = self.taintsigma_target_id or getattr(self, "identifier", "this target")
+        return SigmaUnsupportedByTarget(f"target '{target}' {why} (field '{cond.field}')")
+
+
+def _special_form_applies(backend: Any, value: SigmaString) -> bool:
+    """Whether pySigma would use its startswith/endswith/contains form (mirrors its own test)."""
+    star = SpecialChars.WILDCARD_MULTI
+
+    def usable(expression: str, allow_special: bool, inner: SigmaString) -> bool:
+        return getattr(backend, expression, None) is not None and (
+            getattr(backend, allow_special, False) or not inner.contains_special()
+        )
+
+    if value.endswith(star) and usable(
+        "case_sensitive_startswith_expression",
+        "case_sensitive_startswith_expression_allow_special",
+        value[:-1],
+    ):
+        return True
+    if value.startswith(star) and usable(
+        "case_sensitive_endswith_expression",
+        "case_sensitive_endswith_expression_allow_special",
+        value[1:],
+    ):
+        return True
+    return (
+        value.startswith(star)
+        and value.endswith(star)
+        and usable(
+            "case_sensitive_contains_expression",
+            "case_sensitive_contains_expression_allow_special",
+            value[1:-1],
+        )
+    )
+
+
+def faithful(backend_cls: type[Backend], target_id: str) -> type[Backend]:
+    """Return ``backend_cls`` with :class:`FaithfulMixin` in front (once)."""
+    if issubclass(backend_cls, FaithfulMixin):
+        return backend_cls
+    return type(
+        backend_cls.__name__,
+        (FaithfulMixin, backend_cls),
+        {"taintsigma_target_id": target_id, "__module__": backend_cls.__module__},
+    )
