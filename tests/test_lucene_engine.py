@@ -16,6 +16,7 @@ import random
 import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import pytest
 from flagship_events import FLAGSHIP_EVENTS, FLAGSHIP_POSITIVE, FLAGSHIP_TEXT
@@ -115,8 +116,11 @@ def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-@pytest.fixture(scope="module")
-def lucene(tmp_path_factory: pytest.TempPathFactory):
+def _compile_java(tmp_path_factory: pytest.TempPathFactory, source: Path) -> tuple[str, Path, str]:
+    """Compile one harness against Debian's Lucene 8 jars: (java, classes folder, classpath).
+
+    Skips, saying what to install, when Java or the jars are missing.
+    """
     java, javac = shutil.which("java"), shutil.which("javac")
     if not (java and javac):
         pytest.skip("Java (java and javac) is not installed: apt-get install default-jdk-headless")
@@ -128,15 +132,21 @@ def lucene(tmp_path_factory: pytest.TempPathFactory):
                 f"/usr/share/java/{name}-8*.jar is missing: apt-get install liblucene8-java"
             )
         jars.append(found[-1])
-    classes = tmp_path_factory.mktemp("lucene-classes")
+    classes = tmp_path_factory.mktemp(source.stem)
     classpath = ":".join(jars)
     subprocess.run(
-        [javac, "-d", str(classes), "-cp", classpath, str(SOURCE)],
+        [javac, "-d", str(classes), "-cp", classpath, str(source)],
         check=True,
         capture_output=True,
         text=True,
         timeout=300,
     )
+    return java, classes, classpath
+
+
+@pytest.fixture(scope="module")
+def lucene(tmp_path_factory: pytest.TempPathFactory):
+    java, classes, classpath = _compile_java(tmp_path_factory, SOURCE)
     work = tmp_path_factory.mktemp("lucene-run")
 
     def verdicts(
@@ -326,26 +336,7 @@ def _escape_line(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def lucene_regex(tmp_path_factory: pytest.TempPathFactory):
-    java, javac = shutil.which("java"), shutil.which("javac")
-    if not (java and javac):
-        pytest.skip("Java (java and javac) is not installed: apt-get install default-jdk-headless")
-    jars = []
-    for name in JARS:
-        found = sorted(glob.glob(f"/usr/share/java/{name}-8*.jar"))
-        if not found:
-            pytest.skip(
-                f"/usr/share/java/{name}-8*.jar is missing: apt-get install liblucene8-java"
-            )
-        jars.append(found[-1])
-    classes = tmp_path_factory.mktemp("lucene-regex-classes")
-    classpath = ":".join(jars)
-    subprocess.run(
-        [javac, "-d", str(classes), "-cp", classpath, str(REGEX_SOURCE)],
-        check=True,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    java, classes, classpath = _compile_java(tmp_path_factory, REGEX_SOURCE)
     work = tmp_path_factory.mktemp("lucene-regex-run")
 
     def verdicts(values: list[str], queries: list[str]) -> list[set[int] | str]:
