@@ -5,6 +5,11 @@ maturity, updated_date), then ``[rule]`` with keys in alphabetical order and ``q
 literal block, then one ``[[rule.threat]]`` per tactic (techniques, sub-techniques, tactic),
 sorted by id. ``version`` is left out (the repository's version lock assigns it), as are
 ``interval`` and ``max_signals`` when they equal Kibana's defaults (5m, 100).
+
+The few writers below are ours rather than tomli-w's: a rule proposed upstream must look as the
+repository's own formatter writes it (the query as a ``'''`` literal block, the description
+wrapped in a multi-line string, dates as quoted ``YYYY/MM/DD``), which tomli-w cannot produce;
+every output is parsed back with tomllib in the tests (tests/test_export_escaping.py).
 """
 
 from __future__ import annotations
