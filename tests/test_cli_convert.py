@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import deny_access
 from regen_golden import GOLDEN, REPO, TARGETS
 
 from taintsigma.cli.main import cli
@@ -227,28 +228,20 @@ def test_missing_path_is_one_line_and_exit_2(tmp_path: Path) -> None:
     ]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 file anyway")
 def test_unreadable_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
     path = tmp_path / "secret.yml"
     shutil.copy(RULES / "value_lists.yml", path)
-    path.chmod(0)
-    try:
+    with deny_access(path):
         result = run("convert", "-t", "splunk", str(path))
-    finally:
-        path.chmod(0o600)
     assert result.exit_code == 2
     assert stderr_lines(result) == [f"taintsigma: error: {path}: cannot read: Permission denied"]
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root lists a chmod 000 folder anyway")
 def test_unreadable_folder_is_one_line_and_exit_2(tmp_path: Path) -> None:
     folder = tmp_path / "locked"
     folder.mkdir()
-    folder.chmod(0)
-    try:
+    with deny_access(folder):
         result = run("convert", "-t", "splunk", str(folder))
-    finally:
-        folder.chmod(0o700)
     assert result.exit_code == 2
     assert stderr_lines(result) == [
         f"taintsigma: error: {folder}: cannot read folder: Permission denied"

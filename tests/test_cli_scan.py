@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import gzip
-import os
 import shutil
 from pathlib import Path
 
 import orjson
 import pytest
 from click.testing import CliRunner
+from helpers import deny_access
 
 from taintsigma.cli.main import cli
 
@@ -138,30 +138,12 @@ def test_bundled_samples_alert(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "0 unparsable" in err
 
 
-def test_folder_without_read_permission(
-    syslog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_folder_without_read_permission(syslog: Path, tmp_path: Path) -> None:
     locked = tmp_path / "locked"
     locked.mkdir()
     shutil.copy(syslog, locked / "syslog")
-    if os.geteuid() == 0:
-        # root reads a folder whatever its mode (and the test interpreter lives where
-        # `nobody` cannot run it), so as root the folder refuses through os.scandir, the
-        # call the walk makes, with the very error the kernel gives a user without r-x.
-        real_scandir = os.scandir
-
-        def scandir(path: object = ".") -> object:
-            if Path(str(path)) == locked:
-                raise PermissionError(13, "Permission denied", str(path))
-            return real_scandir(path)  # type: ignore[arg-type]
-
-        monkeypatch.setattr(os, "scandir", scandir)
-    else:
-        locked.chmod(0o000)
-    try:
+    with deny_access(locked):
         code, out, err = run("scan", str(locked), str(syslog), "--json")
-    finally:
-        locked.chmod(0o755)
     assert code == 2
     assert len(out.splitlines()) == 1  # the other input was scanned
     assert f"taintsigma: error: {locked}: cannot read folder: permission denied" in err
