@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sigma.collection import SigmaCollection
@@ -50,15 +50,9 @@ class QuerySource:
     back as its error (UnsupportedByTarget and friends) so the exporter can fall back.
     """
 
-    def __init__(
-        self,
-        collection: SigmaCollection,
-        options: Iterable[str] = (),
-        convert: Callable[..., object] | None = None,
-    ) -> None:
+    def __init__(self, collection: SigmaCollection, options: Iterable[str] = ()) -> None:
         self._collection = collection
         self._options = tuple(options)
-        self._convert = convert
         self._cache: dict[str, _TargetResult] = {}
 
     def query(self, target: str, stem: str, rule_id: str) -> Conversion | TaintSigmaError:
@@ -80,7 +74,7 @@ class QuerySource:
         try:
             loaded = load_target(target)
             usable = tuple(o for o in self._options if o in loaded.options)
-            report = (self._convert or convert_rules)(
+            report = convert_rules(
                 self._collection, loaded, options=usable, on_error=ErrorPolicy.COLLECT
             )
         except TaintSigmaError as err:
