@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import importlib
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from sigma.collection import SigmaCollection
@@ -21,6 +21,7 @@ from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, TargetN
 from taintsigma.export.common import ExportReport, QuerySource, RulePackage
 from taintsigma.metadata import load_metadata
 from taintsigma.rules import LoadedRules, as_error, output_stems, rule_id
+from taintsigma.targets import Target, load_target
 
 # format id -> one-line description (`taintsigma targets` lists these).
 FORMAT_DESCRIPTIONS: dict[str, str] = {
@@ -104,10 +105,11 @@ def export_rules(
     ``report.errors``). Base rules of a correlation are packaged with their correlation.
     """
     fmt = load_format(format_id)
-    _check_options(fmt, tuple(options))
+    targets = {target: load_target(target) for target in fmt.targets}
+    _check_options(fmt, targets, tuple(options))
     build = fmt.builder()
     collection = rules.collection if isinstance(rules, LoadedRules) else rules
-    queries = QuerySource(collection, options)
+    queries = QuerySource(collection, targets, options)
     report = ExportReport(format=fmt.id)
     for rule, stem in zip(collection.rules, output_stems(collection.rules)):
         if isinstance(rule, SigmaRule) and rule._backreferences:
@@ -132,10 +134,10 @@ def export_rule(rule: object, format_id: str, *, options: Iterable[str] = ()) ->
     return report.packages[0].text
 
 
-def _check_options(fmt: ExportFormat, options: tuple[str, ...]) -> None:
-    from taintsigma.targets import load_target
-
-    known = {name for t in fmt.targets for name in load_target(t).options}
+def _check_options(
+    fmt: ExportFormat, targets: Mapping[str, Target], options: tuple[str, ...]
+) -> None:
+    known = {name for target in targets.values() for name in target.options}
     for name in options:
         if name not in known:
             raise TargetNotFoundError(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from sigma.collection import SigmaCollection
@@ -10,6 +10,7 @@ from sigma.collection import SigmaCollection
 from taintsigma.convert import Conversion, convert_rules
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 from taintsigma.metadata import RuleMetadata
+from taintsigma.targets import Target
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -44,14 +45,20 @@ class ExportReport:
 
 
 class QuerySource:
-    """Converts a collection for a target on first use, then answers per rule (by stem).
+    """Converts a collection for one of ``targets`` on first use, then answers per rule (by stem).
 
     Exporters ask for the query of a rule in a target; a rule the target cannot express comes
     back as its error (UnsupportedByTarget and friends) so the exporter can fall back.
     """
 
-    def __init__(self, collection: SigmaCollection, options: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        collection: SigmaCollection,
+        targets: Mapping[str, Target],
+        options: Iterable[str] = (),
+    ) -> None:
         self._collection = collection
+        self._targets = targets
         self._options = tuple(options)
         self._cache: dict[str, _TargetResult] = {}
 
@@ -69,11 +76,9 @@ class QuerySource:
         return TaintSigmaError(f"no query for target '{target}'", rule_id=rule_id)
 
     def _run(self, target: str) -> _TargetResult:
-        from taintsigma.targets import load_target
-
+        loaded = self._targets[target]
+        usable = tuple(o for o in self._options if o in loaded.options)
         try:
-            loaded = load_target(target)
-            usable = tuple(o for o in self._options if o in loaded.options)
             report = convert_rules(
                 self._collection, loaded, options=usable, on_error=ErrorPolicy.COLLECT
             )
