@@ -317,6 +317,38 @@ def test_correlation_rule_fires_once_per_window(tmp_path: Path) -> None:
     assert brute[0].to_dict()["rule"]["threat"][0]["tactic"]["id"] == "TA0006"
 
 
+def test_correlation_windows_do_not_span_inputs(tmp_path: Path) -> None:
+    # docs/scan.md: correlations run per input, so two failures in one file and one in the
+    # next (within the time span) are not three.
+    rules = tmp_path / "brute.yml"
+    rules.write_text(
+        "title: Failed SSH password\n"
+        "id: 00000000-0000-4000-8000-0000000000a1\n"
+        "name: failed_ssh_password\n"
+        "logsource: {product: linux, service: syslog}\n"
+        "detection:\n"
+        "  selection: {program: sshd, message|contains: 'Failed password'}\n"
+        "  condition: selection\n"
+        "---\n"
+        "title: SSH brute force\n"
+        "id: 00000000-0000-4000-8000-0000000000a2\n"
+        "correlation:\n"
+        "  type: event_count\n"
+        "  rules: [failed_ssh_password]\n"
+        "  group-by: [hostname]\n"
+        "  timespan: 1m\n"
+        "  condition: {gte: 3}\n"
+    )
+    failed = "web1 sshd[{}]: Failed password for root from 203.0.113.9 port 4{} ssh2\n"
+    first, second = tmp_path / "auth.log.1", tmp_path / "auth.log"
+    lines = [f"2026-11-26T03:10:1{i}Z {failed.format(100 + i, i)}" for i in range(3)]
+    first.write_text("".join(lines[:2]))
+    second.write_text(lines[2])
+    assert list(scan_paths([first, second], [rules], timezone="UTC", jobs=1)) == []
+    second.write_text("".join(lines))
+    assert len(list(scan_paths([first, second], [rules], timezone="UTC", jobs=1))) == 1
+
+
 def test_progress_reports_bytes_read(tmp_path: Path) -> None:
     log = tmp_path / "big.log"
     log.write_bytes(b"Nov 26 04:10:15 web1 cron[1]: x\n" * 100_000)  # 3.2 MB: several chunks

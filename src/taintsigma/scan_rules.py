@@ -115,7 +115,9 @@ class RuleSetView:
 
     def correlations(self) -> Any:
         """A fresh correlation engine for one input, or None when there is no correlation rule."""
-        return self.matcher.correlations if self.matcher.correlation_rules else None
+        if not self.matcher.correlation_rules:
+            return None
+        return self.matcher.new_correlation_engine()
 
     def prefilter_plan(self, adapter: Adapter) -> Plan | None:
         """What to search raw lines of this adapter for; None when no line can be skipped."""
