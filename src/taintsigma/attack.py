@@ -161,15 +161,20 @@ class AttackMapping:
         return tuple(entry.tactic for entry in self.threats)
 
     @property
-    def technique_ids(self) -> tuple[str, ...]:
-        """Every technique and sub-technique id, each once, sub-techniques after parents."""
-        seen: dict[str, None] = {}
+    def techniques(self) -> tuple[Technique, ...]:
+        """Every technique and sub-technique, each once, sub-techniques after parents."""
+        seen: dict[str, Technique] = {}
         for entry in self.threats:
             for item in entry.techniques:
-                seen[item.technique.id] = None
+                seen.setdefault(item.technique.id, item.technique)
                 for sub in item.subtechniques:
-                    seen[sub.id] = None
-        return tuple(seen)
+                    seen.setdefault(sub.id, sub)
+        return tuple(seen.values())
+
+    @property
+    def technique_ids(self) -> tuple[str, ...]:
+        """The ids of :attr:`techniques`."""
+        return tuple(technique.id for technique in self.techniques)
 
     @property
     def named_technique_ids(self) -> tuple[str, ...]:

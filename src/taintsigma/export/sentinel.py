@@ -100,9 +100,8 @@ def sentinel_tactics(meta: RuleMetadata) -> list[str]:
     """
     snapshot = load_attack()
     names = [t.name for t in meta.attack.tactics]
-    for technique_id in meta.attack.technique_ids:
-        technique = snapshot.technique(technique_id)
-        for short in technique.tactics if technique else ():
+    for technique in meta.attack.techniques:
+        for short in technique.tactics:
             tactic = snapshot.tactic(short)
             if tactic is not None and tactic.name not in names:
                 names.append(tactic.name)
