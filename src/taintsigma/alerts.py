@@ -10,9 +10,6 @@ from typing import Any
 
 from taintsigma.adapters.event import Event, Location, get_field
 
-# Elastic's default risk score per severity (PRODUCT.md section 4); a rule's own wins.
-RISK_SCORES = {"informational": 21, "low": 21, "medium": 47, "high": 73, "critical": 99}
-
 
 @dataclass(frozen=True, kw_only=True)
 class RuleInfo:
@@ -76,7 +73,12 @@ class Alert:
 
 
 def rule_info(rule: Any) -> RuleInfo:
-    """Build RuleInfo from a pySigma rule (id, title, level, risk_score attribute, tags)."""
+    """Build RuleInfo from a pySigma rule (id, title, level, risk_score attribute, tags).
+
+    A rule's own ``risk_score`` wins; else its level's, as exports give it.
+    """
+    from taintsigma.metadata import RISK_SCORES
+
     level = rule.level.name.lower() if getattr(rule, "level", None) is not None else None
     custom = getattr(rule, "custom_attributes", {}) or {}
     risk = custom.get("risk_score")
