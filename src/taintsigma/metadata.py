@@ -210,10 +210,11 @@ def load_metadata(rule: Any) -> RuleMetadata:
     else:
         elastic_tags = _default_elastic_tags(product, attack, note)
 
+    false_positives = tuple(str(f) for f in rule.falsepositives or [])
     if "false_positives" in elastic:
         elastic_fps = _strings(elastic, "false_positives", fail, "elastic.")
     else:
-        elastic_fps = tuple(str(f) for f in rule.falsepositives or [])
+        elastic_fps = false_positives
 
     timestamp_override = elastic.get("timestamp_override")
     if timestamp_override is not None and not isinstance(timestamp_override, str):
@@ -233,7 +234,7 @@ def load_metadata(rule: Any) -> RuleMetadata:
         authors=authors,
         license=str(rule.license) if getattr(rule, "license", None) else None,
         references=tuple(str(r) for r in rule.references or []),
-        false_positives=tuple(str(f) for f in rule.falsepositives or []),
+        false_positives=false_positives,
         note=note,
         setup=setup,
         status=rule.status.name.lower() if getattr(rule, "status", None) else None,
