@@ -78,6 +78,7 @@ def rule_info(rule: Any) -> RuleInfo:
     A rule's own ``risk_score`` wins; else its level's, as exports give it.
     """
     from taintsigma.metadata import RISK_SCORES
+    from taintsigma.rules import rule_id
 
     level = rule.level.name.lower() if getattr(rule, "level", None) is not None else None
     custom = getattr(rule, "custom_attributes", {}) or {}
@@ -85,7 +86,7 @@ def rule_info(rule: Any) -> RuleInfo:
     if not isinstance(risk, int):
         risk = RISK_SCORES.get(level or "")
     return RuleInfo(
-        id=str(rule.id) if rule.id is not None else rule.title,
+        id=rule_id(rule),
         name=rule.title,
         level=level,
         risk_score=risk,

@@ -107,7 +107,9 @@ class RuleSetView:
 
     def info(self, rule: Any) -> RuleInfo:
         """The alert's view of a rule (cached per rule id)."""
-        key = str(rule.id) if rule.id is not None else rule.title
+        from taintsigma.rules import rule_id
+
+        key = rule_id(rule)
         found = self._infos.get(key)
         if found is None:
             found = self._infos[key] = rule_info(rule)
