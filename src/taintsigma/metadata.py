@@ -153,11 +153,7 @@ def load_metadata(rule: Any) -> RuleMetadata:
     level = _level(rule)
     risk_score = _int(custom, "risk_score", RISK_SCORES[level], 0, 100, fail)
 
-    schedule = custom.get("schedule", {})
-    if schedule is None:
-        schedule = {}
-    if not isinstance(schedule, Mapping):
-        raise fail("schedule", "must be a mapping with interval, lookback and max_alerts")
+    schedule = _mapping(custom, "schedule", "with interval, lookback and max_alerts", fail)
     problems += _unknown(schedule, SCHEDULE_KEYS, "schedule", rid)
     interval = _duration(schedule, "interval", DEFAULT_INTERVAL, fail)
     window = getattr(getattr(rule, "timespan", None), "seconds", None)  # correlation rules
@@ -182,11 +178,7 @@ def load_metadata(rule: Any) -> RuleMetadata:
     max_alerts = _int(schedule, "max_alerts", DEFAULT_MAX_ALERTS, 1, 10_000_000, fail, "schedule.")
     version = _int(custom, "version", DEFAULT_VERSION, 1, 2**31 - 1, fail)
 
-    elastic = custom.get("elastic", {})
-    if elastic is None:
-        elastic = {}
-    if not isinstance(elastic, Mapping):
-        raise fail("elastic", "must be a mapping (index, tags, author, timestamp_override, …)")
+    elastic = _mapping(custom, "elastic", "(index, tags, author, timestamp_override, …)", fail)
     problems += _unknown(elastic, ELASTIC_KEYS, "elastic", rid)
 
     note = _text(custom, "note", fail)
@@ -328,6 +320,15 @@ def _duration(source: Mapping[str, Any], key: str, default: str, fail: Any) -> D
         return Duration.parse(value)
     except ValueError as err:
         raise fail(f"schedule.{key}", str(err)) from None
+
+
+def _mapping(source: Mapping[str, Any], key: str, hint: str, fail: Any) -> Mapping[str, Any]:
+    value = source.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise fail(key, f"must be a mapping {hint}")
+    return value
 
 
 def _text(source: Mapping[str, Any], key: str, fail: Any) -> str | None:
