@@ -175,8 +175,14 @@ def target_ids() -> tuple[str, ...]:
     return tuple(sorted(ids, key=lambda i: (preferred.index(i) if i in preferred else 99, i)))
 
 
+@cache
 def load_target(target_id: str) -> Target:
-    """Read ``backends/<target_id>/target.yml``; an unknown id raises TargetNotFoundError."""
+    """Read ``backends/<target_id>/target.yml``; an unknown id raises TargetNotFoundError.
+
+    The bundled definitions do not change while running, so each is read once and the same
+    Target is returned on every call (treat it as read-only; its pipelines are still built
+    fresh by :meth:`Target.build_pipeline`).
+    """
     if target_id not in target_ids():
         raise TargetNotFoundError(_unknown_message("target", target_id, target_ids()))
     folder = targets_dir() / target_id
