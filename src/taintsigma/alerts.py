@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -96,11 +95,10 @@ def rule_info(rule: Any) -> RuleInfo:
 
 @cache
 def _threat_cached(tags: tuple[str, ...]) -> tuple[Any, ...]:
-    from taintsigma.attack import threat_from_tags
+    from taintsigma.attack import map_attack_tags
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # `taintsigma check` reports bad tags; a scan goes on
-        return tuple(threat_from_tags(tags))
+    # Bad tags are left out silently: `taintsigma check` reports them; a scan goes on.
+    return tuple(map_attack_tags(tags).to_kibana())
 
 
 def _threat(tags: Sequence[str]) -> list[Any]:
