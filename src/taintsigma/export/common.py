@@ -99,18 +99,15 @@ class _TargetResult:
     broken: TaintSigmaError | None = None
 
 
-def description_with_guide(
-    meta: RuleMetadata, *, include_note: bool = True, include_setup: bool = False
-) -> str:
-    """The rule's description, then its false positives, investigation guide and setup.
+def description_with_guide(meta: RuleMetadata, *, include_note: bool = True) -> str:
+    """The rule's description, then its false positives and investigation guide (note).
 
-    Used by formats that have one free-text field for all of it (Splunk, Sentinel).
+    Used by formats that have one free-text field for all of it (Splunk, Sentinel); neither
+    takes ``setup``, which is Elastic-specific.
     """
     parts = [meta.description.strip()]
     if meta.false_positives:
         parts.append("False positives:\n" + "\n".join(f"- {fp}" for fp in meta.false_positives))
     if include_note and meta.note:
         parts.append(meta.note.strip())
-    if include_setup and meta.setup:
-        parts.append(meta.setup.strip())
     return "\n\n".join(parts)

@@ -56,7 +56,7 @@ def build(
         )
     frequency = _span("schedule.interval", meta.interval, meta.rule_id)
     period = _span("schedule.lookback", meta.lookback, meta.rule_id)
-    description = description_with_guide(meta, include_note=True)
+    description = description_with_guide(meta)
     if len(description) > MAX_DESCRIPTION:
         description = description_with_guide(meta, include_note=False)
         said.append(

@@ -49,7 +49,7 @@ def build(
         ("relation", "greater than"),
         ("quantity", "0"),
         ("cron_schedule", cron_schedule(meta.interval, meta.rule_id)),
-        ("description", description_with_guide(meta, include_setup=False)),
+        ("description", description_with_guide(meta)),
         ("disabled", "1"),
         ("dispatch.earliest_time", f"-{meta.lookback.text}"),
         ("dispatch.latest_time", "now"),
