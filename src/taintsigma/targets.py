@@ -57,6 +57,11 @@ class Target:
     # Class attributes of the pySigma backend to override (its quoting and escaping tables),
     # for a fix that needs no code: e.g. the Lucene target quotes the operator words.
     backend_attributes: dict[str, Any] = field(default_factory=dict)
+    # backend_class() results by imported pySigma class: each target's class is built once, so
+    # it keeps its identity across calls (and the caches keyed on it stay small).
+    _classes: dict[type[Backend], type[Backend]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def build_pipeline(self, options: tuple[str, ...] = ()) -> ProcessingPipeline:
         """Return a fresh ProcessingPipeline: the target's layers, then each option's layers."""
@@ -79,7 +84,18 @@ class Target:
             ) from None
 
     def backend_class(self) -> type[Backend]:
-        """Import and return the pySigma backend class, made field-type aware if configured."""
+        """Import and return the pySigma backend class, made field-type aware if configured.
+
+        The class is built once per target; the import is tried on every call, so a backend
+        that is not installed raises TargetNotFoundError each time.
+        """
+        base = self._import_backend()
+        cls = self._classes.get(base)
+        if cls is None:
+            cls = self._classes[base] = self._derive_backend(base)
+        return cls
+
+    def _import_backend(self) -> type[Backend]:
         module_name, _, class_name = self.backend.partition(":")
         try:
             module = importlib.import_module(module_name)
@@ -95,6 +111,9 @@ class Target:
                 f"target '{self.id}': {self.backend} is not a pySigma backend class",
                 path=self.folder / TARGET_FILE,
             )
+        return cls
+
+    def _derive_backend(self, cls: type[Backend]) -> type[Backend]:
         if not cls.__module__.startswith("taintsigma."):  # our own backends need no guard
             from taintsigma.faithful import faithful
 
