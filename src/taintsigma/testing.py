@@ -18,6 +18,7 @@ from typing import Any
 from taintsigma.adapters.event import Event
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 from taintsigma.rules import EVENTS_SUFFIX, LoadedRules, load_rules, rule_id, rule_path
+from taintsigma.scan_rules import CompiledRules, compile_for_scan
 
 KINDS = ("positive", "negative")
 
@@ -103,15 +104,16 @@ def check_samples(rules: LoadedRules | list[Path | str] | None = None) -> Sample
         if not samples:
             continue
         eql = _EqlJudge(rule)
+        compiled = compile_for_scan([rule])  # compiled on first use, once per event schema
         for kind, sample in samples:
-            _judge_file(rule, kind == "positive", sample, outcome, eql)
+            _judge_file(compiled, kind == "positive", sample, outcome, eql)
         if eql.skipped:
             outcome.skipped["eql"] = eql.skipped
     return report
 
 
 def _judge_file(
-    rule: Any, expected: bool, sample: Path, outcome: RuleSamples, eql: _EqlJudge
+    rules: CompiledRules, expected: bool, sample: Path, outcome: RuleSamples, eql: _EqlJudge
 ) -> None:
     from taintsigma.adapters.event import Unparsed
     from taintsigma.scan import read_events, scan_paths, sniff_path
@@ -133,7 +135,7 @@ def _judge_file(
         outcome.positives += len(events)
     else:
         outcome.negatives += len(events)
-    scan = scan_paths([sample], [rule], timezone="UTC", jobs=1)
+    scan = scan_paths([sample], rules, timezone="UTC", jobs=1)
     matched = {alert.origin.line for alert in scan if alert.origin is not None}
     for problem in scan.summary.problems + [str(e) for e in scan.summary.rule_errors]:  # type: ignore[operator]
         outcome.problems.append(str(problem))
