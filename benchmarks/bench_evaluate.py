@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import platform
 import random
 import re
-import subprocess
 import sys
 import time
 import tracemalloc
@@ -28,6 +26,8 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+from machine import describe
 
 import taintsigma
 from taintsigma.errors import ErrorPolicy
@@ -301,19 +301,6 @@ def agreement(matcher: Any, rules: Sequence[Any], events: Sequence[dict]) -> lis
     return lines
 
 
-def machine() -> str:
-    try:
-        lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-    except OSError:
-        lscpu = ""
-    model = re.search(r"Model name:\s*(.+)", lscpu)
-    cpus = re.search(r"^CPU\(s\):\s*(\d+)", lscpu, re.MULTILINE)
-    return (
-        f"{model.group(1).strip() if model else platform.processor() or 'unknown CPU'}, "
-        f"{cpus.group(1) if cpus else '?'} CPUs, Python {platform.python_version()}"
-    )
-
-
 def yaml_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix in (".yml", ".yaml") and p.is_file())
 
@@ -351,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.simplefilter("ignore")
 
     taxonomy, ecs = make_events(args.events)
-    print(f"# taintsigma evaluator benchmark, {time.strftime('%Y-%m-%d')}, {machine()}")
+    print(f"# taintsigma evaluator benchmark, {time.strftime('%Y-%m-%d')}, {describe()}")
     print(f"events: {len(ecs)} syslog lines (seed 20261126), best of {args.repeat} passes\n")
 
     flagship_files = yaml_files(bundled_rules_dir())
