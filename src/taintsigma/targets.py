@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib
 import re
@@ -12,6 +13,7 @@ from typing import Any
 
 import yaml
 from sigma.conversion.base import Backend
+from sigma.exceptions import SigmaPipelineParsingError
 from sigma.processing.pipeline import ProcessingPipeline
 
 from taintsigma.errors import TaintSigmaError, TargetNotFoundError
@@ -166,18 +168,26 @@ _MISSING = object()
 
 
 def load_pipeline_file(path: Path) -> ProcessingPipeline:
-    """Load one pySigma processing pipeline from YAML, naming the file on any error."""
+    """Load one pySigma processing pipeline from YAML, naming the file on any error.
+
+    The file is read and parsed once; every call builds a new pipeline from a copy of that
+    data, because a pipeline keeps state while it is applied.
+    """
     try:
-        return _pipeline_from_text(path.read_text(encoding="utf-8"))
+        return ProcessingPipeline.from_dict(copy.deepcopy(_pipeline_data(path)))
     except OSError as err:
         raise TaintSigmaError(f"cannot read pipeline: {err.strerror}", path=path) from err
     except Exception as err:  # pySigma raises many kinds for a bad pipeline; name the file.
         raise TaintSigmaError(f"invalid pipeline: {err}", path=path) from err
 
 
-def _pipeline_from_text(text: str) -> ProcessingPipeline:
-    # Pipelines are built fresh per use (they keep state while applied).
-    return ProcessingPipeline.from_yaml(text)
+@cache
+def _pipeline_data(path: Path) -> Any:
+    text = path.read_text(encoding="utf-8")
+    try:
+        return yaml.safe_load(text)
+    except yaml.parser.ParserError as err:  # reported as ProcessingPipeline.from_yaml does
+        raise SigmaPipelineParsingError("Error in parsing of a Sigma processing pipeline") from err
 
 
 def targets_dir() -> Path:
