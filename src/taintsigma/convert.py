@@ -25,7 +25,7 @@ from taintsigma.errors import (
     TranslationWarning,
     UnsupportedByTarget,
 )
-from taintsigma.rules import LoadedRules, output_stems, rule_id, rule_path
+from taintsigma.rules import LoadedRules, as_error, output_stems, rule_id, rule_path
 from taintsigma.targets import Target, load_target
 
 
@@ -183,11 +183,7 @@ def _warning_text(message: Warning | str, rule, target: Target) -> str:
 
 def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
     if isinstance(err, TaintSigmaError):
-        if err.rule_id is None:
-            err.rule_id = rule_id(rule)
-        if err.path is None:
-            err.path = rule_path(rule)
-        return err
+        return as_error(err, rule)
     if isinstance(err, SigmaError):
         message = ValueError.__str__(err)
     else:
