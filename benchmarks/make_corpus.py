@@ -197,9 +197,7 @@ def generate(path: Path, lines: int, targets: int, near_misses: int, seed: int) 
     kinds = {index: "target" for index in special[:targets]}
     kinds.update({index: "near" for index in special[targets:]})
     near_index = 0
-    size = 0
     with path.open("w", encoding="utf-8", newline="\n") as out:
-        buffer: list[str] = []
         for index in range(lines):
             kind = kinds.get(index)
             if kind == "target":
@@ -209,16 +207,8 @@ def generate(path: Path, lines: int, targets: int, near_misses: int, seed: int) 
                 near_index += 1
             else:
                 line = corpus.normal()
-            buffer.append(line)
-            if len(buffer) >= 10000:
-                text = "\n".join(buffer) + "\n"
-                size += len(text.encode())
-                out.write(text)
-                buffer.clear()
-        if buffer:
-            text = "\n".join(buffer) + "\n"
-            size += len(text.encode())
-            out.write(text)
+            out.write(line + "\n")
+    size = path.stat().st_size
     return {"lines": lines, "targets": targets, "near_misses": near_misses, "bytes": size}
 
 
