@@ -54,14 +54,24 @@ def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> 
     folding = re2.compile(b"|".join(extra))
     if len(unique) == 1 and not patterns:
         literal = unique[0]
+        # Per chunk, not per call: whether it is ASCII, and its first folding character at or
+        # after ``since`` (-1: none). A chunk with many hits is searched many times.
+        chunk: bytes | None = None
+        ascii_only = True
+        since = special = -1
 
         def find_one(lowered: bytes, pos: int) -> int:
+            nonlocal chunk, ascii_only, since, special
             hit = lowered.find(literal, pos)
-            if lowered.isascii():
+            if lowered is not chunk:
+                chunk, ascii_only, since = lowered, lowered.isascii(), -1
+            if ascii_only:
                 return hit
-            special = folding.search(lowered, pos)
-            if special is not None and (hit < 0 or special.start() < hit):
-                return special.start()
+            if since < 0 or pos < since or 0 <= special < pos:
+                found = folding.search(lowered, pos)
+                since, special = pos, (-1 if found is None else found.start())
+            if special >= 0 and (hit < 0 or special < hit):
+                return special
             return hit
 
         return find_one
