@@ -40,6 +40,7 @@ from sigma.types import (
 
 from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
 from taintsigma.regex_translate import RegexNotTranslatable, translate_regex
+from taintsigma.rules import rule_id
 
 TEXT_FIELDS_VAR = "taintsigma_text_fields"
 KEYWORD_FIELD_VAR = "taintsigma_keyword_field"
@@ -268,9 +269,7 @@ class TextFieldMixin:
 
     def _rule_id(self) -> str | None:
         rule = getattr(self, "_taintsigma_rule", None)
-        if rule is None:
-            return None
-        return str(rule.id) if rule.id is not None else rule.title
+        return rule_id(rule) if rule is not None else None
 
     def unsupported(self, field: str | None, reason: str) -> UnsupportedByTarget:
         """Build the error for a valid rule the target cannot express (caller raises it)."""

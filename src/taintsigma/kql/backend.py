@@ -33,6 +33,7 @@ from sigma.types import (
 
 from taintsigma.fieldtypes import SigmaUnsupportedByTarget, TextFieldMixin
 from taintsigma.kql import syntax
+from taintsigma.rules import rule_id
 
 
 class _KqlSyntaxBackend(TextQueryBackend):
@@ -253,9 +254,9 @@ class KibanaKqlBackend(TextFieldMixin, _KqlSyntaxBackend):
         method: str | None = None,
         callback: Any = None,
     ) -> list[str]:
-        rule_id = str(rule.id) if rule.id is not None else rule.title
+        named = rule_id(rule)
         raise SigmaUnsupportedByTarget(
-            f"rule {rule_id}: target '{self.identifier}' cannot express correlation rules "
+            f"rule {named}: target '{self.identifier}' cannot express correlation rules "
             f"({rule.type}): a KQL query matches single events",
-            rule_id=rule_id,
+            rule_id=named,
         )
