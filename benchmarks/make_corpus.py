@@ -74,26 +74,27 @@ class Corpus:
         if kind < 0.22:
             pid = self.next_pid()
             choice = r.random()
+            head = self.header(f"sshd[{pid}]")  # drawn before the message, as in every branch
             if choice < 0.3:
-                return self.header(f"sshd[{pid}]") + (
+                return head + (
                     f"Failed password for invalid user {r.choice(INVALID_USERS)} from {self.ip()} "
                     f"port {r.randrange(1024, 65535)} ssh2"
                 )
             if choice < 0.5:
-                return self.header(f"sshd[{pid}]") + (
+                return head + (
                     f"Accepted publickey for {r.choice(USERS)} from {self.ip()} port "
                     f"{r.randrange(1024, 65535)} ssh2: ED25519 SHA256:{r.randbytes(24).hex()[:43]}"
                 )
             if choice < 0.7:
-                return self.header(f"sshd[{pid}]") + (
+                return head + (
                     f"pam_unix(sshd:session): session opened for user {r.choice(USERS)}"
                     f"(uid={r.randrange(1000, 1010)}) by (uid=0)"
                 )
             if choice < 0.85:
-                return self.header(f"sshd[{pid}]") + (
+                return head + (
                     f"Disconnected from user {r.choice(USERS)} {self.ip()} port {r.randrange(1024, 65535)}"
                 )
-            return self.header(f"sshd[{pid}]") + (
+            return head + (
                 f"Connection closed by authenticating user root {self.ip()} port "
                 f"{r.randrange(1024, 65535)} [preauth]"
             )
