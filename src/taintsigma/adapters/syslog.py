@@ -98,6 +98,7 @@ _ISO_PARTS = re.compile(
 
 # ISO 8601 headers never need the time zone option; RFC 3164 ones take it from the adapter.
 _FUTURE_SLACK = timedelta(days=1)
+_CLOCK_PARTS = re.compile(r"[:.,]")
 
 
 class SyslogAdapter(Adapter):
@@ -124,6 +125,7 @@ class SyslogAdapter(Adapter):
         self.now = now if now is not None else datetime.now(UTC)
         if self.now.tzinfo is None:
             self.now = self.now.replace(tzinfo=UTC)
+        self._year = self.now.astimezone(timezone).year  # RFC 3164 time stamps' first guess
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
         text = decode_line(raw)
@@ -182,13 +184,12 @@ class SyslogAdapter(Adapter):
         number = MONTHS.get(month.lower()[:3]) or MONTHS.get(month.lower())
         if number is None:
             return None
-        parts = re.split(r"[:.,]", clock)
+        parts = _CLOCK_PARTS.split(clock)
         try:
             hour, minute = int(parts[0]), int(parts[1])
             second = min(int(parts[2]), 59) if len(parts) > 2 else 0
             micro = int((parts[3] + "000000")[:6]) if len(parts) > 3 else 0
-            local_now = self.now.astimezone(self.timezone)
-            moment = datetime(local_now.year, number, int(day), hour, minute, second, micro)
+            moment = datetime(self._year, number, int(day), hour, minute, second, micro)
             moment = _localize(moment, self.timezone)
             if moment - self.now > _FUTURE_SLACK:
                 moment = _localize(moment.replace(tzinfo=None, year=moment.year - 1), self.timezone)
