@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -51,10 +50,6 @@ ELASTIC_KEYS = ("index", "tags", "author", "timestamp_override", "false_positive
 
 _DURATION = re.compile(r"([1-9][0-9]*)([smhd])")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-class MetadataWarning(UserWarning):
-    """A metadata key taintsigma does not know (probably a typo); it is ignored."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,9 +252,7 @@ def check_metadata(rule: Any) -> list[Any]:
     from taintsigma.check import rule_issue
 
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            meta = load_metadata(rule)
+        meta = load_metadata(rule)
     except ExportError as err:
         if err.message.startswith(("field 'id'", "field 'description'")):
             return []  # pySigma's own validators report these (identifier/description checks)

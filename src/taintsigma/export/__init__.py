@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import importlib
-import warnings
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
@@ -153,9 +152,7 @@ def _export_one(
     build: Callable[..., tuple[str, list[str]]],
     queries: QuerySource,
 ) -> RulePackage:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        meta = load_metadata(rule)
+    meta = load_metadata(rule)
     text, said = build(rule=rule, meta=meta, stem=stem, queries=queries)
     return RulePackage(
         rule_id=meta.rule_id,
