@@ -25,6 +25,7 @@ from taintsigma.errors import (
     TranslationWarning,
     UnsupportedByTarget,
 )
+from taintsigma.fieldtypes import declared_keyword_field, declared_text_fields
 from taintsigma.rules import LoadedRules, as_error, output_stems, rule_id, rule_path
 from taintsigma.targets import Target, load_target
 
@@ -143,10 +144,8 @@ def _text_field_notes(backend, rule, target: Target) -> tuple[str, ...]:
     if not target.text_field_note or not isinstance(rule, SigmaRule):
         return ()
     pipeline = getattr(backend, "last_processing_pipeline", None)
-    variables = dict(pipeline.vars) if pipeline is not None else {}
-    text_fields = variables.get("taintsigma_text_fields") or []
-    text_fields = {text_fields} if isinstance(text_fields, str) else set(text_fields)
-    keyword_field = variables.get("taintsigma_keyword_field")
+    text_fields = declared_text_fields(pipeline)
+    keyword_field = declared_keyword_field(pipeline)
     searched: set[str] = set()
     for detection in rule.detection.detections.values():
         for item in _detection_items(detection):

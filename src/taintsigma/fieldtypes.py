@@ -56,12 +56,18 @@ class SigmaUnsupportedByTarget(UnsupportedByTarget, SigmaFeatureNotSupportedByBa
     """
 
 
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value]
-    return [str(v) for v in value]
+def declared_text_fields(pipeline: Any) -> frozenset[str]:
+    """Field names a processing pipeline declares as analysed text (its ``vars``)."""
+    value = pipeline.vars.get(TEXT_FIELDS_VAR) if pipeline is not None else None
+    if not value:
+        return frozenset()
+    return frozenset([value] if isinstance(value, str) else (str(v) for v in value))
+
+
+def declared_keyword_field(pipeline: Any) -> str | None:
+    """The field a processing pipeline names for unbound keywords (its ``vars``), if any."""
+    value = pipeline.vars.get(KEYWORD_FIELD_VAR) if pipeline is not None else None
+    return str(value) if value else None
 
 
 class TextFieldMixin:
@@ -82,20 +88,19 @@ class TextFieldMixin:
 
     # ---- configuration from the pipeline ---------------------------------------------------
 
-    def _pipeline_vars(self) -> dict[str, Any]:
+    def _pipeline(self) -> Any:
         pipeline = getattr(self, "last_processing_pipeline", None)
         if pipeline is None:
             pipeline = getattr(self, "processing_pipeline", None)
-        return dict(pipeline.vars) if pipeline is not None else {}
+        return pipeline
 
     def text_fields(self) -> frozenset[str]:
         """Target field names the pipeline declares as analysed text."""
-        return frozenset(_as_list(self._pipeline_vars().get(TEXT_FIELDS_VAR)))
+        return declared_text_fields(self._pipeline())
 
     def keyword_field(self) -> str | None:
         """The field unbound keywords search, if the pipeline names one."""
-        value = self._pipeline_vars().get(KEYWORD_FIELD_VAR)
-        return str(value) if value else None
+        return declared_keyword_field(self._pipeline())
 
     def is_text_field(self, field: str | None) -> bool:
         """True if ``field`` is declared as analysed text by the pipeline."""
