@@ -7,7 +7,6 @@ and are matched by rules compiled without a pipeline, every rule being tried.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,12 +17,6 @@ from taintsigma.adapters.event import LINUX_SYSLOG, Event, LogSourceKey
 from taintsigma.alerts import RuleInfo, rule_info
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 
-# Characters a JSON encoder may escape (Go's escapes <, > and & by default, some escape /):
-# in JSON inputs a literal is cut at them and its longest remaining piece is searched.
-_JSON_UNSAFE = re.compile(r"[/<>&'\"\\]")
-# Printable ASCII but '"', '\' and ']' (RFC 5424 structured data unescapes those): the part
-# of a literal that reads the same in the raw line and in the event.
-_RAW_SAFE = re.compile(r"[\x20-\x21\x23-\x5b\x5e-\x7e]+")
 # Characters of the values an adapter derives rather than copies (time stamps, offsets,
 # pids, uptimes, codes), lower-cased: a keyword made only of them may match those.
 _DERIVED = frozenset("0123456789:.+-tz ")
@@ -162,6 +155,8 @@ def _rule_literals(
 ) -> list[tuple[str, bool]] | None:
     """The raw-line pieces of a rule's necessary literals (and whether each is a keyword
     searching every value), or None when one of them cannot be searched in raw lines."""
+    from taintsigma.evaluate.prefilter import raw_piece
+
     if not need:
         return None
     pieces: list[tuple[str, bool]] = []
@@ -169,7 +164,7 @@ def _rule_literals(
         everywhere = field_name == anywhere
         if not everywhere and field_name not in adapter.raw_fields:
             return None
-        piece = _raw_piece(literal, adapter.json_escaped)
+        piece = raw_piece(literal, adapter.json_escaped)
         if not piece:
             return None
         # A keyword may match a value the adapter adds: refuse literals that could sit in one
@@ -180,13 +175,6 @@ def _rule_literals(
             return None
         pieces.append((piece, everywhere))
     return pieces
-
-
-def _raw_piece(literal: str, json_escaped: bool) -> str:
-    piece = max(_RAW_SAFE.findall(literal.lower()), key=len, default="")
-    if not json_escaped:
-        return piece
-    return max(_JSON_UNSAFE.split(piece), key=len, default="")
 
 
 @dataclass

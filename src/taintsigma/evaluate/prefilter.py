@@ -124,6 +124,21 @@ def _strength(need: frozenset[tuple[str, str]]) -> tuple[int, int]:
 # --- raw-line prefilter --------------------------------------------------------------------
 
 _SAFE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")  # printable ASCII but '"' and '\'
+# Printable ASCII but '"', '\' and ']' (RFC 5424 structured data unescapes those): the part
+# of a literal that reads the same in the raw line and in the event.
+_RAW_SAFE = re.compile(r"[\x20-\x21\x23-\x5b\x5e-\x7e]+")
+# Characters a JSON encoder may escape (Go's escapes <, > and & by default, some escape /):
+# in JSON inputs a literal is cut at them and its longest remaining piece is searched.
+_JSON_UNSAFE = re.compile(r"[/<>&'\"\\]")
+
+
+def raw_piece(literal: str, json_escaped: bool) -> str:
+    """The longest part of a (lower-case) literal that reads the same in a raw line as in
+    the event parsed from it; with ``json_escaped``, also where a JSON encoder escapes."""
+    piece = max(_RAW_SAFE.findall(literal.lower()), key=len, default="")
+    if not json_escaped:
+        return piece
+    return max(_JSON_UNSAFE.split(piece), key=len, default="")
 
 
 def _raw_safe(literal: str) -> str:
