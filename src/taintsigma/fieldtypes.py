@@ -364,37 +364,35 @@ def _identifier_of(backend_cls: type) -> str:
 
 def check_phrase_config(phrase: dict[str, Any]) -> None:
     """Raise TaintSigmaError if a target's ``phrase:`` mapping is malformed."""
-    if not isinstance(phrase, dict):
-        raise TaintSigmaError("'phrase' must be a mapping with at least a 'field' template")
-    unknown = set(phrase) - PHRASE_KEYS
-    if unknown:
-        raise TaintSigmaError(
-            f"unknown 'phrase' keys: {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(sorted(PHRASE_KEYS))})"
-        )
-    template = phrase.get("field")
-    if not isinstance(template, str) or "{value}" not in template or "{field}" not in template:
-        raise TaintSigmaError("'phrase.field' must be a template with {field} and {value}")
-    keyword = phrase.get("keyword")
-    if keyword is not None and (not isinstance(keyword, str) or "{value}" not in keyword):
-        raise TaintSigmaError("'phrase.keyword' must be a template with {value}")
+    _check_section(phrase, "phrase", PHRASE_KEYS, "at least a 'field' template")
+    _check_template(phrase, "phrase", "field", ("{field}", "{value}"))
+    if phrase.get("keyword") is not None:
+        _check_template(phrase, "phrase", "keyword", ("{value}",))
 
 
 def check_regex_config(regex: dict[str, Any]) -> None:
     """Raise TaintSigmaError if a target's ``regex:`` mapping is malformed."""
-    if not isinstance(regex, dict):
-        raise TaintSigmaError("'regex' must be a mapping with an 'expression' template")
-    unknown = set(regex) - REGEX_KEYS
-    if unknown:
-        raise TaintSigmaError(
-            f"unknown 'regex' keys: {', '.join(sorted(unknown))} "
-            f"(known: {', '.join(sorted(REGEX_KEYS))})"
-        )
-    template = regex.get("expression")
-    if not isinstance(template, str) or "{regex}" not in template or "{field}" not in template:
-        raise TaintSigmaError("'regex.expression' must be a template with {field} and {regex}")
+    _check_section(regex, "regex", REGEX_KEYS, "an 'expression' template")
+    _check_template(regex, "regex", "expression", ("{field}", "{regex}"))
     if regex.get("inside", "slashes") not in REGEX_INSIDE:
         raise TaintSigmaError(f"'regex.inside' must be one of: {', '.join(REGEX_INSIDE)}")
+
+
+def _check_section(section: Any, name: str, known: frozenset[str], required: str) -> None:
+    if not isinstance(section, dict):
+        raise TaintSigmaError(f"'{name}' must be a mapping with {required}")
+    unknown = set(section) - known
+    if unknown:
+        raise TaintSigmaError(
+            f"unknown '{name}' keys: {', '.join(sorted(unknown))} "
+            f"(known: {', '.join(sorted(known))})"
+        )
+
+
+def _check_template(section: dict[str, Any], name: str, key: str, slots: tuple[str, ...]) -> None:
+    template = section.get(key)
+    if not isinstance(template, str) or any(slot not in template for slot in slots):
+        raise TaintSigmaError(f"'{name}.{key}' must be a template with {' and '.join(slots)}")
 
 
 def text_aware(
