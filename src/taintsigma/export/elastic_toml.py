@@ -98,12 +98,10 @@ def _ref(item: dict[str, str]) -> list[str]:
 
 
 def _date(value: Any) -> str:
-    return f'"{value.year:04d}/{value.month:02d}/{value.day:02d}"'
+    return f"{value.year:04d}/{value.month:02d}/{value.day:02d}"
 
 
 def _value(key: str, value: Any) -> str:
-    if isinstance(value, str) and value.startswith('"') and key.endswith("_date"):
-        return value  # already a quoted date
     if isinstance(value, bool) or not isinstance(value, (str, int, list)):
         raise TypeError(f"cannot write {key}={value!r} as TOML")
     if isinstance(value, int):
