@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from helpers import make_rule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -70,6 +71,21 @@ def test_fields_the_adapter_does_not_copy_give_no_literal() -> None:
 
 def test_literals_are_cut_to_text_that_reads_the_same_in_json() -> None:
     assert literals_of({"selection": {"m|contains": 'say "hello world" now'}}) == {"hello world"}
+
+
+def test_literals_are_cut_where_raw_lines_escape() -> None:
+    # RFC 5424 structured data writes ']' as '\]'; Go's JSON encoder writes '<' as \u003c.
+    matcher = compile_rules([make_rule({"selection": {"k|contains": "a]b"}})])
+    assert matcher.match({"k": "x a]b"})
+    prefilter = matcher.literal_prefilter()
+    assert prefilter is not None
+    assert prefilter.may_match('<13>1 - h app - - [x@1 k="x a\\]b"] m'.lower())
+    matcher = compile_rules([make_rule({"selection": {"message|contains": "</script>"}})])
+    line = '{"message": "x \\u003c/script\\u003e"}'
+    assert matcher.match(orjson.loads(line))
+    prefilter = matcher.literal_prefilter(json_escaped=True)
+    assert prefilter is not None
+    assert prefilter.may_match(line.lower())
 
 
 def test_rules_without_literals_are_always_candidates() -> None:

@@ -123,7 +123,6 @@ def _strength(need: frozenset[tuple[str, str]]) -> tuple[int, int]:
 
 # --- raw-line prefilter --------------------------------------------------------------------
 
-_SAFE = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]+")  # printable ASCII but '"' and '\'
 # Printable ASCII but '"', '\' and ']' (RFC 5424 structured data unescapes those): the part
 # of a literal that reads the same in the raw line and in the event.
 _RAW_SAFE = re.compile(r"[\x20-\x21\x23-\x5b\x5e-\x7e]+")
@@ -141,18 +140,15 @@ def raw_piece(literal: str, json_escaped: bool) -> str:
     return max(_JSON_UNSAFE.split(piece), key=len, default="")
 
 
-def _raw_safe(literal: str) -> str:
-    """The longest part of a literal that reads the same in raw text and in JSON strings."""
-    return max(_SAFE.findall(literal), key=len, default="")
-
-
 @dataclass(frozen=True)
 class Prefilter:
     """Skips raw lines that no rule can match, before they are parsed.
 
     ``by_rule`` maps each rule id to lower-cased literals of which every event the rule
     matches contains one in its raw text; ``always`` holds the rules with no such literal.
-    Literals are printable ASCII without ``"`` or ``\\``, so they read the same in JSON.
+    Literals are cut (:func:`raw_piece`) to text that reads the same in the raw line as in
+    the event: no ``"``, ``\\`` or ``]`` (escaped in JSON strings or RFC 5424 structured
+    data) and, for JSON lines, none of the characters some JSON encoders escape.
 
     >>> prefilter.may_match(raw_line.lower())  # doctest: +SKIP
     """
@@ -186,14 +182,18 @@ class Prefilter:
 
 
 def build_prefilter(
-    matchers: Iterable[RuleMatcher], fields: Collection[str] | None = None
+    matchers: Iterable[RuleMatcher],
+    fields: Collection[str] | None = None,
+    *,
+    json_escaped: bool = False,
 ) -> Prefilter | None:
     """A Prefilter over compiled rules, or None when no rule has a necessary literal.
 
     ``fields`` names the event fields whose values an adapter copies verbatim from the raw
     line (for syslog: ``process.name``, ``message``); literals required in other fields (a
     facility name decoded from a number, a field the adapter adds) are not used. None trusts
-    every field.
+    every field. ``json_escaped``: the raw lines are JSON, whose encoders may escape ``/``,
+    ``<``, ``>``, ``&`` or ``'`` (``\\u003c``): literals are cut there too.
     """
     by_rule: dict[str, frozenset[str]] = {}
     always: set[str] = set()
@@ -202,7 +202,7 @@ def build_prefilter(
         literals: set[str] = set()
         for field_name, literal in need or ():
             usable = fields is None or (field_name != ANYWHERE and field_name in fields)
-            safe = _raw_safe(literal) if usable else ""
+            safe = raw_piece(literal, json_escaped) if usable else ""
             if not safe:
                 literals = set()
                 break

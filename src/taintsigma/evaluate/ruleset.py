@@ -276,13 +276,16 @@ class RuleSetMatcher:
             self._needs = [rule_requirement(r) for r in self.rules]
         return self._needs
 
-    def literal_prefilter(self, fields: Collection[str] | None = None) -> Prefilter | None:
+    def literal_prefilter(
+        self, fields: Collection[str] | None = None, *, json_escaped: bool = False
+    ) -> Prefilter | None:
         """Literals an input adapter can use to skip raw lines; None if no rule has one.
 
-        ``fields``: the event fields whose values appear verbatim in the raw line (see
+        ``fields``: the event fields whose values appear verbatim in the raw line;
+        ``json_escaped``: the lines are JSON (see
         :func:`taintsigma.evaluate.prefilter.build_prefilter`).
         """
-        return build_prefilter(self.rules, fields)
+        return build_prefilter(self.rules, fields, json_escaped=json_escaped)
 
     @property
     def correlations(self) -> CorrelationEngine:
