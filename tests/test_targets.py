@@ -100,3 +100,29 @@ def test_bad_backend_attributes_name_the_target_file(attributes: dict, problem: 
     with pytest.raises(TaintSigmaError) as caught:
         _with_attributes(LuceneBackend, attributes, Path("backends/x/target.yml"))
     assert str(caught.value).startswith(f"backends/x/target.yml: backend_attributes: {problem}")
+
+
+@pytest.mark.parametrize(
+    ("config", "problem"),
+    [
+        ({"phrase": {"field": "{field}"}}, "'phrase.field' must be a template"),
+        (
+            {"phrase": {"field": '{field}:"{value}"'}, "regex": {"expression": "x"}},
+            "'regex.expression'",
+        ),
+    ],
+)
+def test_bad_phrase_or_regex_names_the_target_file(config: dict, problem: str) -> None:
+    from taintsigma.errors import TaintSigmaError
+    from taintsigma.targets import Target
+
+    target = Target(
+        id="x",
+        name="x",
+        folder=Path("backends/x"),
+        backend="sigma.backends.elasticsearch:LuceneBackend",
+        **config,
+    )
+    with pytest.raises(TaintSigmaError) as caught:
+        target.backend_class()
+    assert str(caught.value).startswith(f"backends/x/target.yml: {problem}")

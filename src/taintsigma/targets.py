@@ -125,7 +125,11 @@ class Target:
         if self.phrase is not None:
             from taintsigma.fieldtypes import text_aware
 
-            cls = text_aware(cls, self.phrase, target_id=self.id, regex=self.regex)
+            try:
+                cls = text_aware(cls, self.phrase, target_id=self.id, regex=self.regex)
+            except TaintSigmaError as err:  # a malformed phrase: or regex: mapping
+                err.path = err.path or self.folder / TARGET_FILE
+                raise
         return cls
 
     def create_backend(self, options: tuple[str, ...] = ()) -> Backend:
