@@ -124,9 +124,6 @@ def _judge_file(
     except TaintSigmaError as err:
         outcome.problems.append(str(err))
         return
-    if format_name is None:
-        outcome.problems.append(f"{sample}: not a recognised log format")
-        return
     events = [item for item in items if isinstance(item, Event)]
     for item in items:
         if isinstance(item, Unparsed):
