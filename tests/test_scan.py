@@ -276,29 +276,32 @@ def test_read_events_for_plain_json(tmp_path: Path) -> None:
     assert [a.rule.id for a in scan_paths([log])] == [FLAGSHIP]
 
 
+BRUTE_FORCE_RULES = (
+    "title: Failed SSH password\n"
+    "id: 00000000-0000-4000-8000-0000000000a1\n"
+    "name: failed_ssh_password\n"
+    "logsource: {product: linux, service: syslog}\n"
+    "detection:\n"
+    "  selection: {program: sshd, message|contains: 'Failed password'}\n"
+    "  condition: selection\n"
+    "level: low\n"
+    "---\n"
+    "title: SSH brute force\n"
+    "id: 00000000-0000-4000-8000-0000000000a2\n"
+    "level: high\n"
+    "tags: [attack.credential-access, attack.t1110]\n"
+    "correlation:\n"
+    "  type: event_count\n"
+    "  rules: [failed_ssh_password]\n"
+    "  group-by: [hostname]\n"
+    "  timespan: 1m\n"
+    "  condition: {gte: 3}\n"
+)
+
+
 def test_correlation_rule_fires_once_per_window(tmp_path: Path) -> None:
     rules = tmp_path / "brute.yml"
-    rules.write_text(
-        "title: Failed SSH password\n"
-        "id: 00000000-0000-4000-8000-0000000000a1\n"
-        "name: failed_ssh_password\n"
-        "logsource: {product: linux, service: syslog}\n"
-        "detection:\n"
-        "  selection: {program: sshd, message|contains: 'Failed password'}\n"
-        "  condition: selection\n"
-        "level: low\n"
-        "---\n"
-        "title: SSH brute force\n"
-        "id: 00000000-0000-4000-8000-0000000000a2\n"
-        "level: high\n"
-        "tags: [attack.credential-access, attack.t1110]\n"
-        "correlation:\n"
-        "  type: event_count\n"
-        "  rules: [failed_ssh_password]\n"
-        "  group-by: [hostname]\n"
-        "  timespan: 1m\n"
-        "  condition: {gte: 3}\n"
-    )
+    rules.write_text(BRUTE_FORCE_RULES)
     log = tmp_path / "auth.log"
     failed = "sshd[{}]: Failed password for root from 203.0.113.9 port 4{} ssh2"
     log.write_text(
@@ -321,24 +324,7 @@ def test_correlation_windows_do_not_span_inputs(tmp_path: Path) -> None:
     # docs/scan.md: correlations run per input, so two failures in one file and one in the
     # next (within the time span) are not three.
     rules = tmp_path / "brute.yml"
-    rules.write_text(
-        "title: Failed SSH password\n"
-        "id: 00000000-0000-4000-8000-0000000000a1\n"
-        "name: failed_ssh_password\n"
-        "logsource: {product: linux, service: syslog}\n"
-        "detection:\n"
-        "  selection: {program: sshd, message|contains: 'Failed password'}\n"
-        "  condition: selection\n"
-        "---\n"
-        "title: SSH brute force\n"
-        "id: 00000000-0000-4000-8000-0000000000a2\n"
-        "correlation:\n"
-        "  type: event_count\n"
-        "  rules: [failed_ssh_password]\n"
-        "  group-by: [hostname]\n"
-        "  timespan: 1m\n"
-        "  condition: {gte: 3}\n"
-    )
+    rules.write_text(BRUTE_FORCE_RULES)
     failed = "web1 sshd[{}]: Failed password for root from 203.0.113.9 port 4{} ssh2\n"
     first, second = tmp_path / "auth.log.1", tmp_path / "auth.log"
     lines = [f"2026-11-26T03:10:1{i}Z {failed.format(100 + i, i)}" for i in range(3)]
