@@ -141,7 +141,7 @@ def load_metadata(rule: Any) -> RuleMetadata:
 
     if getattr(rule, "id", None) is None:
         raise fail("id", "a rule needs an id (a UUID) to be exported; SIEMs key rules by it")
-    description = " ".join(str(rule.description or "").split()) if rule.description else ""
+    description = str(rule.description or "").strip()
     if not description:
         raise fail("description", "a rule needs a description to be exported")
 
@@ -210,7 +210,7 @@ def load_metadata(rule: Any) -> RuleMetadata:
     return RuleMetadata(
         rule_id=rid,
         title=str(rule.title),
-        description=str(rule.description).strip(),
+        description=description,
         level=level,
         severity=ELASTIC_SEVERITIES[level],
         risk_score=risk_score,
