@@ -63,14 +63,17 @@ def rule_files(
                 raise RuleLoadError("no such file or folder", path=path)
         except OSError as err:  # e.g. a name too long, or a folder on the way not searchable
             wrapped = RuleLoadError(f"cannot access: {err.strerror}", path=path)
-            if errors is None:
-                raise wrapped from err
-            errors.append(wrapped)
+            wrapped.__cause__ = err
+            _raise_or_collect(wrapped, errors)
         except RuleLoadError as err:
-            if errors is None:
-                raise
-            errors.append(err)
+            _raise_or_collect(err, errors)
     return found
+
+
+def _raise_or_collect(err: RuleLoadError, errors: list[RuleLoadError] | None) -> None:
+    if errors is None:
+        raise err
+    errors.append(err)
 
 
 def _walk(folder: Path, errors: list[RuleLoadError] | None) -> Iterator[Path]:
@@ -85,18 +88,12 @@ def _walk(folder: Path, errors: list[RuleLoadError] | None) -> Iterator[Path]:
             try:
                 yield from _walk(entry, errors)
             except RuleLoadError as err:
-                if errors is None:
-                    raise
-                errors.append(err)
+                _raise_or_collect(err, errors)
         elif entry.suffix in RULE_SUFFIXES:
-            if not entry.is_file():
-                # A FIFO or device named *.yml would block or fail on read: name it instead.
-                err = RuleLoadError("not a regular file", path=entry)
-                if errors is None:
-                    raise err
-                errors.append(err)
-                continue
-            yield entry
+            if entry.is_file():
+                yield entry
+            else:  # a FIFO or device named *.yml would block or fail on read: name it instead
+                _raise_or_collect(RuleLoadError("not a regular file", path=entry), errors)
 
 
 def load_rules(
