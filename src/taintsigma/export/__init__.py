@@ -22,20 +22,13 @@ from taintsigma.metadata import load_metadata
 from taintsigma.rules import LoadedRules, as_error, output_stems, rule_id
 from taintsigma.targets import Target, load_target
 
-# format id -> one-line description (`taintsigma targets` lists these).
-FORMAT_DESCRIPTIONS: dict[str, str] = {
-    "kibana-ndjson": "Kibana detection rules, one JSON object per line (Kibana rule import)",
-    "elastic-toml": "TOML of Elastic's detection-rules repository, to propose a rule upstream",
-    "splunk-savedsearches": "Splunk savedsearches.conf stanzas (Enterprise Security correlation searches)",
-    "sentinel": "Microsoft Sentinel scheduled analytics rule YAML (Azure-Sentinel content format)",
-}
-
 
 @dataclass(frozen=True, kw_only=True)
 class ExportFormat:
     """An export format: its module (with ``build``), file extension and how outputs join."""
 
     id: str
+    description: str
     module: str
     extension: str
     separator: str
@@ -52,23 +45,36 @@ class ExportFormat:
 # The conversion targets the Elastic formats take queries from, in fallback order.
 ELASTIC_TARGETS = ("kibana-kql", "eql", "esql")
 FORMATS: dict[str, ExportFormat] = {
-    "kibana-ndjson": ExportFormat(
-        id="kibana-ndjson", module="taintsigma.export.kibana_ndjson", extension="ndjson",
-        separator="\n", targets=ELASTIC_TARGETS,
-    ),
-    "elastic-toml": ExportFormat(
-        id="elastic-toml", module="taintsigma.export.elastic_toml", extension="toml",
-        separator="\n\n", targets=ELASTIC_TARGETS,
-    ),
-    "splunk-savedsearches": ExportFormat(
-        id="splunk-savedsearches", module="taintsigma.export.splunk_savedsearches",
-        extension="conf", separator="\n\n", targets=("splunk",),
-    ),
-    "sentinel": ExportFormat(
-        id="sentinel", module="taintsigma.export.sentinel", extension="yaml",
-        separator="\n---\n", targets=("sentinel",),
-    ),
+    fmt.id: fmt
+    for fmt in (
+        ExportFormat(
+            id="kibana-ndjson",
+            description="Kibana detection rules, one JSON object per line (Kibana rule import)",
+            module="taintsigma.export.kibana_ndjson", extension="ndjson", separator="\n",
+            targets=ELASTIC_TARGETS,
+        ),
+        ExportFormat(
+            id="elastic-toml",
+            description="TOML of Elastic's detection-rules repository, to propose a rule upstream",
+            module="taintsigma.export.elastic_toml", extension="toml", separator="\n\n",
+            targets=ELASTIC_TARGETS,
+        ),
+        ExportFormat(
+            id="splunk-savedsearches",
+            description="Splunk savedsearches.conf stanzas (Enterprise Security correlation searches)",
+            module="taintsigma.export.splunk_savedsearches", extension="conf", separator="\n\n",
+            targets=("splunk",),
+        ),
+        ExportFormat(
+            id="sentinel",
+            description="Microsoft Sentinel scheduled analytics rule YAML (Azure-Sentinel content format)",
+            module="taintsigma.export.sentinel", extension="yaml", separator="\n---\n",
+            targets=("sentinel",),
+        ),
+    )
 }  # fmt: skip
+# format id -> one-line description (`taintsigma targets` lists these).
+FORMAT_DESCRIPTIONS: dict[str, str] = {fmt.id: fmt.description for fmt in FORMATS.values()}
 
 
 def format_ids() -> tuple[str, ...]:
