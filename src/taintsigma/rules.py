@@ -204,8 +204,7 @@ def _source_path(err: SigmaError) -> Path | None:
 
 def _sigma_message(err: SigmaError) -> str:
     # pySigma appends " in <absolute path>" to its messages; we name the path ourselves.
-    message = ValueError.__str__(err) if isinstance(err, SigmaError) else str(err)
-    return message.strip() or type(err).__name__
+    return ValueError.__str__(err).strip() or type(err).__name__
 
 
 def rule_id(rule: SigmaRuleBase) -> str:
