@@ -23,10 +23,3 @@ def taintsigma_ecs_syslog_elastic_agent() -> ProcessingPipeline:
 def taintsigma_splunk_syslog() -> ProcessingPipeline:
     """Linux syslog taxonomy -> Splunk Add-on for Unix and Linux fields."""
     return load_target("splunk").build_pipeline()
-
-
-PIPELINES = {
-    "taintsigma_ecs_syslog": taintsigma_ecs_syslog,
-    "taintsigma_ecs_syslog_elastic_agent": taintsigma_ecs_syslog_elastic_agent,
-    "taintsigma_splunk_syslog": taintsigma_splunk_syslog,
-}
