@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import warnings
 from pathlib import Path
 
 
@@ -72,8 +71,3 @@ class InputError(TaintSigmaError):
 
 class TranslationWarning(UserWarning):
     """A lossy but safe translation: the query may match more than the Sigma rule does."""
-
-
-def warn_translation(message: str) -> None:
-    """Emit a TranslationWarning attributed to the caller of the public API."""
-    warnings.warn(message, TranslationWarning, stacklevel=3)
