@@ -159,7 +159,7 @@ def _export_one(
     queries: QuerySource,
 ) -> RulePackage:
     meta = load_metadata(rule)
-    text, said = build(rule=rule, meta=meta, stem=stem, queries=queries)
+    text, said = build(meta=meta, stem=stem, queries=queries)
     return RulePackage(
         rule_id=meta.rule_id,
         stem=stem,

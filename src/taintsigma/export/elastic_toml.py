@@ -36,9 +36,7 @@ KIBANA_DEFAULT_MAX_SIGNALS = 100
 WRAP = 120
 
 
-def build(
-    *, rule: object, meta: RuleMetadata, stem: str, queries: QuerySource
-) -> tuple[str, list[str]]:
+def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, list[str]]:
     """The TOML file (without a final newline) and the warnings raised making it."""
     if meta.created is None:
         raise ExportError(

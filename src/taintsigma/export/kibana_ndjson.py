@@ -99,9 +99,7 @@ def kibana_rule(meta: RuleMetadata, query: ElasticQuery) -> dict[str, Any]:
     return rule
 
 
-def build(
-    *, rule: object, meta: RuleMetadata, stem: str, queries: QuerySource
-) -> tuple[str, list[str]]:
+def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, list[str]]:
     """One NDJSON line (without its newline) and the warnings raised making it."""
     query = elastic_query(meta, stem, queries)
     text = json.dumps(kibana_rule(meta, query), ensure_ascii=False, separators=(",", ":"))

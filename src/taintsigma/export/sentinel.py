@@ -41,9 +41,7 @@ SYSLOG_ENTITIES = [
 ]
 
 
-def build(
-    *, rule: object, meta: RuleMetadata, stem: str, queries: QuerySource
-) -> tuple[str, list[str]]:
+def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, list[str]]:
     """The YAML document (without a final newline) and the warnings raised making it."""
     result = queries.query("sentinel", stem, meta.rule_id)
     if not isinstance(result, Conversion):

@@ -22,9 +22,7 @@ ALERT_SEVERITY = {"informational": 2, "low": 3, "medium": 4, "high": 5, "critica
 ENDPOINT_PRODUCTS = ("linux", "windows", "macos")
 
 
-def build(
-    *, rule: object, meta: RuleMetadata, stem: str, queries: QuerySource
-) -> tuple[str, list[str]]:
+def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, list[str]]:
     """The stanza (without a final newline) and the warnings raised making it."""
     result = queries.query("splunk", stem, meta.rule_id)
     if not isinstance(result, Conversion):
