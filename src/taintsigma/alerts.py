@@ -76,10 +76,11 @@ def rule_info(rule: Any) -> RuleInfo:
 
     A rule's own ``risk_score`` wins; else its level's, as exports give it.
     """
+    from taintsigma.evaluate.compile import level_name
     from taintsigma.metadata import RISK_SCORES
     from taintsigma.rules import rule_id
 
-    level = rule.level.name.lower() if getattr(rule, "level", None) is not None else None
+    level = level_name(rule)
     custom = getattr(rule, "custom_attributes", {}) or {}
     risk = custom.get("risk_score")
     if not isinstance(risk, int):

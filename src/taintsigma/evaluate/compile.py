@@ -98,12 +98,18 @@ class RuleMatcher:
         return Match(
             rule_id=self.rule_id,
             title=rule.title,
-            level=str(rule.level.name).lower() if rule.level is not None else None,
+            level=level_name(rule),
             tags=[str(tag) for tag in rule.tags],
             rule=rule,
             matched=matched,
             output=rule._output,
         )
+
+
+def level_name(rule: Any) -> str | None:
+    """A rule's ``level`` as lower-case text (``"high"``), None when it has none."""
+    level = getattr(rule, "level", None)
+    return level.name.lower() if level is not None else None
 
 
 def iter_rules(rules: LoadedRules | SigmaCollection | Iterable[Any]) -> list[Any]:

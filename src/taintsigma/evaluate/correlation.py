@@ -27,7 +27,7 @@ from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
 from taintsigma.errors import ErrorPolicy, RuleCompileError
-from taintsigma.evaluate.compile import Match, collect_or_raise
+from taintsigma.evaluate.compile import Match, collect_or_raise, level_name
 from taintsigma.evaluate.fields import MISSING, compile_getter
 from taintsigma.evaluate.values import as_datetime, as_number
 from taintsigma.rules import rule_id
@@ -115,10 +115,6 @@ def _has_not(tree: Any) -> bool:
     if isinstance(tree, CorrelationConditionNOT):
         return True
     return any(_has_not(a) for a in getattr(tree, "args", []))
-
-
-def _level(rule: SigmaRule | SigmaCorrelationRule) -> str | None:
-    return str(rule.level.name).lower() if rule.level is not None else None
 
 
 def check_correlations(
@@ -391,7 +387,7 @@ class CorrelationEngine:
         return CorrelationAlert(
             rule_id=spec.rule_id,
             title=rule.title,
-            level=_level(rule),
+            level=level_name(rule),
             tags=[str(t) for t in rule.tags],
             rules=tuple(dict.fromkeys(h.rule_id for h in hits)),
             events=tuple(_events(hits)),
