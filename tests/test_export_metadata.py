@@ -10,7 +10,7 @@ from helpers import make_rule
 
 from taintsigma.cli.main import cli
 from taintsigma.errors import ExportError
-from taintsigma.metadata import Duration, load_metadata
+from taintsigma.metadata import Duration, check_metadata, load_metadata
 from taintsigma.rules import load_rules
 
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
@@ -90,6 +90,20 @@ def test_unknown_keys_are_warnings_not_silence() -> None:
             "timestamp_override, false_positives, integration)"
         ),
     )
+
+
+def test_check_leaves_attack_tags_to_their_own_check() -> None:
+    rule = _rule(tags=["attack.t9999", "attack.persistance"], schedule={"intervall": "5m"})
+    assert load_metadata(rule).warnings[:2] == (
+        f"rule {RID}: tag 'attack.t9999' names no technique of ATT&CK 18.1; left out",
+        (
+            f"rule {RID}: tag 'attack.persistance' names no tactic of ATT&CK 18.1 "
+            "(did you mean 'attack.persistence'?); left out"
+        ),
+    )
+    assert [issue.message for issue in check_metadata(rule)] == [
+        f"rule {RID}: unknown key 'schedule.intervall' ignored (known: interval, lookback, max_alerts)"
+    ]
 
 
 def test_duration_text_uses_the_largest_unit() -> None:

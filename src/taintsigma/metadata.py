@@ -260,7 +260,7 @@ def check_metadata(rule: Any) -> list[Any]:
     return [
         rule_issue(rule, check="export_metadata", severity="low", message=message)
         for message in meta.warnings
-        if "ATT&CK" not in message  # ATT&CK tags have their own check (attack_tags)
+        if message not in meta.attack.problems  # ATT&CK tags have their own check (attack_tags)
     ]
 
 
