@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import importlib
-
 import click
 
 from taintsigma.cli.main import handle_errors
+from taintsigma.export import FORMAT_DESCRIPTIONS
 from taintsigma.targets import load_targets
 
 
@@ -18,18 +17,8 @@ def targets() -> int:
         click.echo(f"{target.id:<12} {target.name}  (.{target.extension})")
         for option in target.options.values():
             click.echo(f"{'':<12}   -O {option.name}: {option.description}")
-    formats = _export_formats()
-    if formats:
-        click.echo("")
-        click.echo("export formats (taintsigma export -f FORMAT):")
-        for name, description in formats.items():
-            click.echo(f"{name:<22} {description}")
+    click.echo("")
+    click.echo("export formats (taintsigma export -f FORMAT):")
+    for name, description in FORMAT_DESCRIPTIONS.items():
+        click.echo(f"{name:<22} {description}")
     return 0
-
-
-def _export_formats() -> dict[str, str]:
-    try:
-        module = importlib.import_module("taintsigma.export")
-    except ImportError:
-        return {}
-    return dict(getattr(module, "FORMAT_DESCRIPTIONS", {}))
