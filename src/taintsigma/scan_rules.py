@@ -124,7 +124,7 @@ class RuleSetView:
         from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
-        if adapter.name in ("syslog", "journald", "dmesg") and self.schema != "plain":
+        if adapter.logsource == LINUX_SYSLOG and self.schema != "plain":
             relevant = list(self.linux.rules)
         else:
             relevant = list(self.matcher.rules)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from taintsigma.adapters.event import Event, Location, Unparsed
+from taintsigma.adapters.event import Event, Location, LogSourceKey, Unparsed
 
 
 class Adapter:
@@ -14,7 +14,8 @@ class Adapter:
     escape cannot be searched for as is. ``always_parse`` is a lower-case bytes regex: a line
     it matches is parsed whatever the prefilter says (for example a journald ``MESSAGE`` sent
     as a byte array, whose text is not in the line). ``constants`` and ``adds_path`` say what
-    text an event holds that its line does not.
+    text an event holds that its line does not. ``logsource`` is the log source of every
+    event the adapter yields when it is always the same (None when it varies per event).
     """
 
     name: str = ""
@@ -27,6 +28,7 @@ class Adapter:
     adds_path: bool = False
     # Lines starting with white space continue the previous line (Filebeat's log files).
     multiline: bool = False
+    logsource: LogSourceKey | None = None
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
         """Return the line's Event, an Unparsed with the reason, or None for a blank line."""

@@ -42,6 +42,7 @@ class DmesgAdapter(Adapter):
     """
 
     name = "dmesg"
+    logsource = LINUX_SYSLOG
     constants = LINUX_CONSTANTS | {"kernel"}
     adds_path = True
     raw_fields = frozenset({"message"})
@@ -81,5 +82,5 @@ class DmesgAdapter(Adapter):
                 syslog["severity"] = {"name": level, "code": SEVERITY_NAMES.index(level)}
             document["log"] = {"syslog": syslog}
         return Event(
-            fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG
+            fields=finish_document(document, origin), origin=origin, logsource=self.logsource
         )

@@ -35,6 +35,7 @@ class JournaldAdapter(Adapter):
     """
 
     name = "journald"
+    logsource = LINUX_SYSLOG
     constants = LINUX_CONSTANTS | {"journald"}
     adds_path = True
     raw_fields = frozenset({"message", "process.name", "host.hostname"})
@@ -91,7 +92,7 @@ class JournaldAdapter(Adapter):
             document["journald"] = {"transport": transport}
         document["input"] = {"type": "journald"}
         return Event(
-            fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG
+            fields=finish_document(document, origin), origin=origin, logsource=self.logsource
         )
 
 

@@ -115,6 +115,7 @@ class SyslogAdapter(Adapter):
     """
 
     name = "syslog"
+    logsource = LINUX_SYSLOG
     multiline = True
     constants = LINUX_CONSTANTS | {"invalid time stamp in syslog header"}
     adds_path = True
@@ -144,7 +145,7 @@ class SyslogAdapter(Adapter):
             # @timestamp, with error.message.
             document["error"] = {"message": "invalid time stamp in syslog header"}
         return Event(
-            fields=finish_document(document, origin), origin=origin, logsource=LINUX_SYSLOG
+            fields=finish_document(document, origin), origin=origin, logsource=self.logsource
         )
 
     def _parse_grok(self, text: str) -> dict[str, object] | None:
