@@ -17,7 +17,7 @@ from sigma.collection import SigmaCollection
 from sigma.rule import SigmaRule
 
 from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, TargetNotFoundError
-from taintsigma.export.common import ExportReport, QuerySource, RulePackage
+from taintsigma.export.common import QUERY_CHAIN, ExportReport, QuerySource, RulePackage
 from taintsigma.metadata import load_metadata
 from taintsigma.rules import LoadedRules, as_error, output_stems, rule_id
 from taintsigma.targets import Target, load_target
@@ -43,7 +43,7 @@ class ExportFormat:
 
 
 # The conversion targets the Elastic formats take queries from, in fallback order.
-ELASTIC_TARGETS = ("kibana-kql", "eql", "esql")
+ELASTIC_TARGETS = tuple(target for _, _, target in QUERY_CHAIN)
 FORMATS: dict[str, ExportFormat] = {
     fmt.id: fmt
     for fmt in (

@@ -1,4 +1,4 @@
-"""Shared pieces of the exporters: packages, per-target queries, text helpers."""
+"""Shared pieces of the exporters: packages, per-target queries, the Elastic query, texts."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from sigma.collection import SigmaCollection
 
 from taintsigma.convert import Conversion, convert_rules
-from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, UnsupportedByTarget
 from taintsigma.metadata import RuleMetadata
 from taintsigma.targets import Target
 
@@ -99,6 +99,48 @@ class _TargetResult:
     broken: TaintSigmaError | None = None
 
 
+@dataclass(frozen=True, kw_only=True)
+class ElasticQuery:
+    """The query of an Elastic rule: rule type, query language, text, and what was said."""
+
+    type: str
+    language: str
+    query: str
+    warnings: tuple[str, ...] = ()
+
+
+# Elastic rule type, query language, conversion target; tried in this order.
+QUERY_CHAIN = (("query", "kuery", "kibana-kql"), ("eql", "eql", "eql"), ("esql", "esql", "esql"))
+
+
+def elastic_query(meta: RuleMetadata, stem: str, queries: QuerySource) -> ElasticQuery:
+    """KQL if the rule can be expressed in KQL, else EQL, else ES|QL (with a warning).
+
+    The query of both Elastic formats (kibana-ndjson, elastic-toml). An error other than UnsupportedByTarget (a target that is not installed, say) is raised as
+    is; if no language can express the rule, ExportError lists why for each.
+    """
+    reasons: list[str] = []
+    for rule_type, language, target in QUERY_CHAIN:
+        result = queries.query(target, stem, meta.rule_id)
+        if isinstance(result, Conversion):
+            said = list(result.warnings)
+            if reasons:
+                said.insert(
+                    0,
+                    f"rule {meta.rule_id}: exported as a Kibana '{rule_type}' rule because "
+                    + "; ".join(reasons),
+                )
+            return ElasticQuery(
+                type=rule_type, language=language, query=result.query, warnings=tuple(said)
+            )
+        if not isinstance(result, UnsupportedByTarget):
+            raise result
+        reasons.append(_reason(result, target))
+    raise ExportError(
+        "cannot be exported as a Kibana rule: " + "; ".join(reasons), rule_id=meta.rule_id
+    )
+
+
 def description_with_guide(meta: RuleMetadata, *, include_note: bool = True) -> str:
     """The rule's description, then its false positives and investigation guide (note).
 
@@ -111,3 +153,15 @@ def description_with_guide(meta: RuleMetadata, *, include_note: bool = True) -> 
     if include_note and meta.note:
         parts.append(meta.note.strip())
     return "\n\n".join(parts)
+
+
+def _reason(error: TaintSigmaError, target: str) -> str:
+    """Why ``target`` refused the rule, phrased after its name, without the rule id."""
+    text = error.message
+    if error.rule_id and text.startswith(f"rule {error.rule_id}: "):
+        text = text[len(f"rule {error.rule_id}: ") :]
+    prefix = f"cannot convert for target '{target}': "
+    text = text.removeprefix(prefix)
+    if text.startswith(f"target '{target}' cannot "):
+        return f"{target} {text[len(f'target {target!r} ') :]}"
+    return f"{target} cannot express it ({text})"

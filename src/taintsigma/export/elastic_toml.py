@@ -19,8 +19,7 @@ import textwrap
 from typing import Any
 
 from taintsigma.errors import ExportError
-from taintsigma.export.common import QuerySource
-from taintsigma.export.kibana_ndjson import elastic_query
+from taintsigma.export.common import QuerySource, elastic_query
 from taintsigma.metadata import RuleMetadata
 
 # Sigma status -> detection-rules maturity.

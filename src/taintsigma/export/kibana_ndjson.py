@@ -9,55 +9,10 @@ warning. Rules are exported disabled (``enabled: false``): importing never start
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from taintsigma.convert import Conversion
-from taintsigma.errors import ExportError, TaintSigmaError, UnsupportedByTarget
-from taintsigma.export.common import QuerySource
+from taintsigma.export.common import ElasticQuery, QuerySource, elastic_query
 from taintsigma.metadata import RuleMetadata
-
-
-@dataclass(frozen=True, kw_only=True)
-class ElasticQuery:
-    """The query of an Elastic rule: rule type, query language, text, and what was said."""
-
-    type: str
-    language: str
-    query: str
-    warnings: tuple[str, ...] = ()
-
-
-# Elastic rule type, query language, conversion target; tried in this order.
-QUERY_CHAIN = (("query", "kuery", "kibana-kql"), ("eql", "eql", "eql"), ("esql", "esql", "esql"))
-
-
-def elastic_query(meta: RuleMetadata, stem: str, queries: QuerySource) -> ElasticQuery:
-    """KQL if the rule can be expressed in KQL, else EQL, else ES|QL (with a warning).
-
-    An error other than UnsupportedByTarget (a target that is not installed, say) is raised as
-    is; if no language can express the rule, ExportError lists why for each.
-    """
-    reasons: list[str] = []
-    for rule_type, language, target in QUERY_CHAIN:
-        result = queries.query(target, stem, meta.rule_id)
-        if isinstance(result, Conversion):
-            said = list(result.warnings)
-            if reasons:
-                said.insert(
-                    0,
-                    f"rule {meta.rule_id}: exported as a Kibana '{rule_type}' rule because "
-                    + "; ".join(reasons),
-                )
-            return ElasticQuery(
-                type=rule_type, language=language, query=result.query, warnings=tuple(said)
-            )
-        if not isinstance(result, UnsupportedByTarget):
-            raise result
-        reasons.append(_reason(result, target))
-    raise ExportError(
-        "cannot be exported as a Kibana rule: " + "; ".join(reasons), rule_id=meta.rule_id
-    )
 
 
 def kibana_rule(meta: RuleMetadata, query: ElasticQuery) -> dict[str, Any]:
@@ -104,15 +59,3 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
     query = elastic_query(meta, stem, queries)
     text = json.dumps(kibana_rule(meta, query), ensure_ascii=False, separators=(",", ":"))
     return text, list(query.warnings)
-
-
-def _reason(error: TaintSigmaError, target: str) -> str:
-    """Why ``target`` refused the rule, phrased after its name, without the rule id."""
-    text = error.message
-    if error.rule_id and text.startswith(f"rule {error.rule_id}: "):
-        text = text[len(f"rule {error.rule_id}: ") :]
-    prefix = f"cannot convert for target '{target}': "
-    text = text.removeprefix(prefix)
-    if text.startswith(f"target '{target}' cannot "):
-        return f"{target} {text[len(f'target {target!r} ') :]}"
-    return f"{target} cannot express it ({text})"
