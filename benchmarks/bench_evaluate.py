@@ -30,9 +30,9 @@ from typing import Any
 from machine import describe
 
 import taintsigma
+from taintsigma.convert.pipelines import taintsigma_ecs_syslog
 from taintsigma.errors import ErrorPolicy
 from taintsigma.evaluate import LogSource, compile_rules
-from taintsigma.pipelines import taintsigma_ecs_syslog
 from taintsigma.resources import bundled_rules_dir
 
 SYSLOG = LogSource(product="linux", service="syslog")

@@ -24,11 +24,12 @@ import sys
 from collections.abc import Iterable
 from pathlib import Path
 
-from taintsigma.convert import convert_rules
+from taintsigma.convert.conversion import convert_rules
+from taintsigma.convert.targets import target_ids
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
-from taintsigma.export import export_rules, format_ids
-from taintsigma.rules import load_rules
-from taintsigma.targets import target_ids
+from taintsigma.export.formats import format_ids
+from taintsigma.export.run import export_rules
+from taintsigma.rules.loader import load_rules
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"

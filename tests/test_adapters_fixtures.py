@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from taintsigma.adapters.event import Event
-from taintsigma.scan import read_events
+from taintsigma.logs.event import Event
+from taintsigma.scan.run import read_events
 
 FIXTURES = Path(__file__).parent / "fixtures" / "adapters"
 NOW = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC)

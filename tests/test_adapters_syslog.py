@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from taintsigma.adapters.common import parse_timezone
-from taintsigma.adapters.event import Event, Location
-from taintsigma.adapters.sniff import sniff
-from taintsigma.adapters.syslog import SyslogAdapter
 from taintsigma.errors import TaintSigmaError
+from taintsigma.logs.common import parse_timezone
+from taintsigma.logs.event import Event, Location
+from taintsigma.logs.sniff import sniff
+from taintsigma.logs.syslog import SyslogAdapter
 
 HERE = Location(path="/var/log/syslog", line=7, offset=512)
 

@@ -12,7 +12,8 @@ import pytest
 from click.testing import CliRunner
 from helpers import make_rule
 
-from taintsigma.attack import (
+from taintsigma.cli.main import cli
+from taintsigma.rules.attack import (
     AttackTagWarning,
     attack_version,
     check_attack_tags,
@@ -20,9 +21,8 @@ from taintsigma.attack import (
     map_attack_tags,
     threat_from_tags,
 )
-from taintsigma.check import check_rules
-from taintsigma.cli.main import cli
-from taintsigma.rules import load_rules
+from taintsigma.rules.check import check_rules
+from taintsigma.rules.loader import load_rules
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "scripts" / "build_attack_snapshot.py"

@@ -15,7 +15,7 @@ from helpers import deny_access
 from regen_golden import GOLDEN, REPO, TARGETS
 
 from taintsigma.cli.main import cli
-from taintsigma.targets import load_targets, target_ids
+from taintsigma.convert.targets import load_targets, target_ids
 
 RULES = REPO / "tests" / "rules"
 FLAGSHIP_KQL = (

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from taintsigma.cli.main import cli
 from taintsigma.resources import bundled_rules_dir
-from taintsigma.testing import check_samples
+from taintsigma.ruletest import check_samples
 
 STEM = "tainted_kernel_module_load"
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"

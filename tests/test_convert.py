@@ -21,8 +21,8 @@ from taintsigma import (
     convert_rules,
     load_rules,
 )
-from taintsigma.rules import rule_files
-from taintsigma.targets import load_target
+from taintsigma.convert.targets import load_target
+from taintsigma.rules.loader import rule_files
 
 FLAGSHIP_KQL = (
     'host.os.type:linux and event.dataset:"system.syslog" and process.name:kernel and '

@@ -29,8 +29,8 @@ from test_evaluate_conditions import CONDITIONS, DETECTIONS
 from test_evaluate_modifiers import CASES
 
 import taintsigma
+from taintsigma.convert.pipelines import taintsigma_ecs_syslog
 from taintsigma.evaluate import LogSource, compile_rules
-from taintsigma.pipelines import taintsigma_ecs_syslog
 
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"
 
@@ -231,7 +231,7 @@ def test_native_verdicts_equal_the_engine(case: Case, engine: str) -> None:
 def _sample_files() -> list[tuple[str, Any, Any, bool]]:
     """(id, rule, events file, expected) for every sample event file of the bundled rules."""
     from taintsigma.resources import bundled_rules_dir
-    from taintsigma.rules import load_rule_file
+    from taintsigma.rules.loader import load_rule_file
 
     found = []
     for rule_file in sorted(bundled_rules_dir().glob("*.yml")):
@@ -257,7 +257,7 @@ def test_sample_events_of_bundled_rules(
 ) -> None:
     """Each rule's own sample logs, parsed by the scan adapters: the native verdict is the
     folder's (positive or negative) and every engine agrees with it."""
-    from taintsigma.scan import read_events
+    from taintsigma.scan.run import read_events
 
     native = compile_rules([rule], taintsigma_ecs_syslog())
     parsed = [e for e in read_events(events) if hasattr(e, "fields")]

@@ -7,9 +7,9 @@ from helpers import make_rule
 from sigma.collection import SigmaCollection
 
 import taintsigma
+from taintsigma.convert.pipelines import taintsigma_ecs_syslog
 from taintsigma.errors import ErrorPolicy, RuleCompileError
 from taintsigma.evaluate import LogSource, Match, compile_rules
-from taintsigma.pipelines import taintsigma_ecs_syslog
 
 FLAGSHIP_ID = "05cad2fb-200c-407f-b472-02ea8c9e5e4a"
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"

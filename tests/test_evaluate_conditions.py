@@ -111,7 +111,7 @@ def test_keywords_of_other_log_sources_search_every_value() -> None:
 
 
 def test_keywords_follow_the_pipeline_for_ecs_events() -> None:
-    from taintsigma.pipelines import taintsigma_ecs_syslog
+    from taintsigma.convert.pipelines import taintsigma_ecs_syslog
 
     rule = make_rule({"keywords": ["segfault at"]}, "keywords")
     matcher = compile_rules([rule], taintsigma_ecs_syslog())

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from sigma.collection import SigmaCollection
 
+from taintsigma.convert.pipelines import taintsigma_ecs_syslog
 from taintsigma.errors import ErrorPolicy, RuleCompileError
 from taintsigma.evaluate import CorrelationAlert, compile_rules
-from taintsigma.pipelines import taintsigma_ecs_syslog
 
 BASE = """
 title: Failed login

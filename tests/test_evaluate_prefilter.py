@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from test_differential_properties import events, rules
 
 import taintsigma
+from taintsigma.convert.pipelines import taintsigma_ecs_syslog
 from taintsigma.evaluate import LogSource, compile_rules
-from taintsigma.pipelines import taintsigma_ecs_syslog
 
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"
 

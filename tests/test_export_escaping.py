@@ -9,7 +9,7 @@ from helpers import make_rule
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from taintsigma.export import export_rule
+from taintsigma.export.run import export_rule
 
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=60).filter(

@@ -17,10 +17,11 @@ from regen_golden import BUNDLED, EXPORT_GOLDEN, export_golden_outputs
 
 from taintsigma.cli.main import cli
 from taintsigma.errors import ErrorPolicy, ExportError
-from taintsigma.export import FORMAT_DESCRIPTIONS, FORMATS, export_rule, export_rules
-from taintsigma.rules import load_rules, rule_files
+from taintsigma.export.formats import FORMAT_DESCRIPTIONS, FORMATS
+from taintsigma.export.run import export_rule, export_rules
+from taintsigma.rules.loader import load_rules, rule_files
 
-KQL_READY = importlib.util.find_spec("taintsigma.kql.backend") is not None
+KQL_READY = importlib.util.find_spec("taintsigma.convert.kql.backend") is not None
 NEEDS_KQL = {"kibana-ndjson", "elastic-toml"}
 STEMS = [p.stem for p in rule_files([BUNDLED])]
 CASES = [(stem, f) for stem in STEMS for f in FORMATS]
@@ -29,7 +30,7 @@ RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
 
 def _skip_without_kql(format_id: str) -> None:
     if format_id in NEEDS_KQL and not KQL_READY:
-        pytest.skip("the kibana-kql backend (taintsigma.kql) is not in this checkout yet")
+        pytest.skip("the kibana-kql backend (taintsigma.convert.kql) is not in this checkout yet")
 
 
 @pytest.fixture

@@ -13,10 +13,10 @@ from helpers import make_rule
 from test_attack import FLAGSHIP_THREAT
 
 from taintsigma.cli.main import cli
-from taintsigma.convert import ConversionReport
+from taintsigma.convert.conversion import ConversionReport
 from taintsigma.errors import UnsupportedByTarget
-from taintsigma.export import export_rule, export_rules
-from taintsigma.rules import load_rules
+from taintsigma.export.run import export_rule, export_rules
+from taintsigma.rules.loader import load_rules
 
 SEED = Path(__file__).parent / "fixtures" / "elastic_seed" / "tainted_kernel_module_load.txt"
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"

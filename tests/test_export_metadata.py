@@ -10,8 +10,8 @@ from helpers import make_rule
 
 from taintsigma.cli.main import cli
 from taintsigma.errors import ExportError
-from taintsigma.metadata import Duration, check_metadata, load_metadata
-from taintsigma.rules import load_rules
+from taintsigma.rules.loader import load_rules
+from taintsigma.rules.metadata import Duration, check_metadata, load_metadata
 
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
 
@@ -186,7 +186,7 @@ def test_correlation_with_a_short_lookback_is_warned(tmp_path: Path) -> None:
 
 
 def test_correlation_exports_once_not_per_base_rule(tmp_path: Path) -> None:
-    from taintsigma.export import export_rules
+    from taintsigma.export.run import export_rules
 
     report = export_rules(_correlation(tmp_path), "splunk-savedsearches")
     assert [p.rule_id for p in report.packages] == ["0b8c5b8e-5c3e-4f0e-9a39-1f0e0e0e0e04"]

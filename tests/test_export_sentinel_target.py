@@ -10,10 +10,10 @@ from helpers import make_rule
 from regen_golden import GOLDEN, RULE_DIRS, golden_outputs
 from sigma.collection import SigmaCollection
 
-from taintsigma.convert import convert_rule, convert_rules
+from taintsigma.convert.conversion import convert_rule, convert_rules
+from taintsigma.convert.targets import load_target
 from taintsigma.errors import ErrorPolicy, UnsupportedByTarget
-from taintsigma.rules import rule_files
-from taintsigma.targets import load_target
+from taintsigma.rules.loader import rule_files
 
 SENTINEL_GOLDEN = GOLDEN / "sentinel"
 STEMS = [p.stem for p in rule_files(list(RULE_DIRS))]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from helpers import make_rule
 
-from taintsigma.convert import convert_rule
+from taintsigma.convert.conversion import convert_rule
 from taintsigma.errors import UnsupportedByTarget
 
 STOCK_TARGETS = ["lucene", "eql", "esql", "splunk", "sentinel"]

@@ -1,23 +1,23 @@
-"""Field-type aware translation: phrase queries on analysed text fields (taintsigma.fieldtypes)."""
+"""Field-type aware translation: phrase queries on analysed text fields (taintsigma.convert.fieldtypes)."""
 
 from __future__ import annotations
 
 import warnings
 
 import pytest
+from helpers import make_rule
 from sigma.backends.elasticsearch import EqlBackend, ESQLBackend, LuceneBackend
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.types import SigmaString
 
-from helpers import make_rule
-from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
-from taintsigma.fieldtypes import (
+from taintsigma.convert.fieldtypes import (
     TextFieldMixin,
     as_contains,
     classify_text_value,
     text_aware,
 )
-from taintsigma.pipelines import taintsigma_ecs_syslog
+from taintsigma.convert.pipelines import taintsigma_ecs_syslog
+from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
 
 PHRASE = {"field": '{field}:"{value}"', "keyword": '"{value}"', "escape": '\\"'}
 RULE_ID = "11111111-2222-4333-8444-555555555555"

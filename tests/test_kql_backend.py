@@ -12,18 +12,18 @@ import warnings
 
 import pytest
 from click.testing import CliRunner
+from helpers import make_rule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.types import SigmaString, SpecialChars
 
-from helpers import make_rule
-from taintsigma.convert import convert_rule
+from taintsigma.convert.conversion import convert_rule
+from taintsigma.convert.fieldtypes import classify_text_value
+from taintsigma.convert.kql import syntax
+from taintsigma.convert.kql.backend import KibanaKqlBackend
+from taintsigma.convert.pipelines import taintsigma_ecs_syslog
 from taintsigma.errors import TranslationWarning, UnsupportedByTarget
-from taintsigma.fieldtypes import classify_text_value
-from taintsigma.kql import syntax
-from taintsigma.kql.backend import KibanaKqlBackend
-from taintsigma.pipelines import taintsigma_ecs_syslog
 
 RULE_ID = "0badc0de-1111-4222-8333-444455556666"
 ECS = 'host.os.type:linux and event.dataset:"system.syslog" and '

@@ -30,8 +30,8 @@ from test_regex_translate import ALPHABET as REGEX_ALPHABET
 from test_regex_translate import FLAG_SETS, patterns, python_flags
 
 from taintsigma import convert_rule, load_rules
-from taintsigma.regex_translate import translate_regex
-from taintsigma.targets import load_target
+from taintsigma.convert.regex_translate import translate_regex
+from taintsigma.convert.targets import load_target
 
 SOURCE = REPO / "tests" / "engines" / "lucene" / "LuceneVerdicts.java"
 JARS = ("lucene-core", "lucene-analyzers-common", "lucene-queryparser")

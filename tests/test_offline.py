@@ -17,7 +17,7 @@ from conftest import NetworkBlocked
 from regen_golden import REPO, RULE_DIRS
 
 from taintsigma.cli.main import cli
-from taintsigma.targets import target_ids
+from taintsigma.convert.targets import target_ids
 
 CALLS: list[str] = []
 

@@ -1,4 +1,4 @@
-"""taintsigma.regex_translate: Sigma ``re`` searches as whole-value Lucene regexps.
+"""taintsigma.convert.regex_translate: Sigma ``re`` searches as whole-value Lucene regexps.
 
 The translations are checked by a Lucene-free model here (a Lucene regexp, read as a Python
 full match, once Lucene's escapes are Python's too) and by real Lucene in
@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from taintsigma import convert_rule
+from taintsigma.convert.regex_translate import RegexNotTranslatable, translate_regex
 from taintsigma.errors import TaintSigmaError, UnsupportedByTarget
-from taintsigma.regex_translate import RegexNotTranslatable, translate_regex
 
 LF = "\n"
 
@@ -242,7 +242,7 @@ def test_splunk_keeps_the_sigma_pattern() -> None:
 def test_malformed_regex_mapping_is_refused(regex: object, message: str) -> None:
     from sigma.backends.elasticsearch import LuceneBackend
 
-    from taintsigma.fieldtypes import text_aware
+    from taintsigma.convert.fieldtypes import text_aware
 
     with pytest.raises(TaintSigmaError, match=re.escape(message)):
         text_aware(LuceneBackend, {"field": '{field}:"{value}"'}, regex=regex)  # type: ignore[arg-type]

@@ -9,7 +9,7 @@ import pytest
 from regen_golden import REPO
 
 from taintsigma import ErrorPolicy, RuleLoadError, load_rules
-from taintsigma.rules import output_stems, rule_files
+from taintsigma.rules.loader import output_stems, rule_files
 
 RULES = REPO / "tests" / "rules"
 
@@ -89,7 +89,7 @@ def test_v21_modifiers_load_without_the_evaluator(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     code = (
-        "import sys; from taintsigma.rules import load_rules; "
+        "import sys; from taintsigma.rules.loader import load_rules; "
         f"rules = load_rules([{str(rule)!r}]); "
         "assert 'taintsigma.evaluate' not in sys.modules; print(len(rules))"
     )

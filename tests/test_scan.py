@@ -12,9 +12,9 @@ import orjson
 import pytest
 from helpers import make_rule
 
-from taintsigma.adapters import reader
-from taintsigma.adapters.event import Event
-from taintsigma.scan import read_events, scan_paths
+from taintsigma.logs import reader
+from taintsigma.logs.event import Event
+from taintsigma.scan.run import read_events, scan_paths
 
 FLAGSHIP = "05cad2fb-200c-407f-b472-02ea8c9e5e4a"
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"
@@ -187,7 +187,7 @@ def test_line_longer_than_max_is_cut_and_counted(
         + TAINT.encode()
         + b"\n"
     )
-    from taintsigma.adapters.reader import ReadStats, read_lines
+    from taintsigma.logs.reader import ReadStats, read_lines
 
     stats = ReadStats()
     with log.open("rb") as stream:
@@ -256,7 +256,7 @@ def test_journal_binary_file_is_named(tmp_path: Path) -> None:
 
 
 def test_several_files_in_two_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import taintsigma.scan as scan_module
+    import taintsigma.scan.run as scan_module
 
     files = write_formats(tmp_path)
     monkeypatch.setattr(scan_module, "PARALLEL_MIN_BYTES", 0)
@@ -521,7 +521,7 @@ def test_continuation_lines_join_their_event_like_filebeat(tmp_path: Path) -> No
 def test_groups_survive_chunk_boundaries(chunk: int) -> None:
     import io
 
-    from taintsigma.adapters.reader import ReadStats, make_searcher, read_lines
+    from taintsigma.logs.reader import ReadStats, make_searcher, read_lines
 
     data = b"h1 a\n  c1 kernel\n\tc2\nh2 kernel\nh3\n  c3\r\n"
     for all_lines in (False, True):

@@ -8,7 +8,7 @@ import pytest
 from sigma.processing.pipeline import ProcessingPipeline
 
 from taintsigma import TargetNotFoundError, load_target, target_ids
-from taintsigma.targets import load_targets
+from taintsigma.convert.targets import load_targets
 
 EXPECTED = {
     "kibana-kql": "kql",
@@ -94,8 +94,8 @@ def test_lucene_quotes_what_query_string_would_misread() -> None:
 def test_bad_backend_attributes_name_the_target_file(attributes: dict, problem: str) -> None:
     from sigma.backends.elasticsearch import LuceneBackend
 
+    from taintsigma.convert.targets import _with_attributes
     from taintsigma.errors import TaintSigmaError
-    from taintsigma.targets import _with_attributes
 
     with pytest.raises(TaintSigmaError) as caught:
         _with_attributes(LuceneBackend, attributes, Path("backends/x/target.yml"))
@@ -113,8 +113,8 @@ def test_bad_backend_attributes_name_the_target_file(attributes: dict, problem: 
     ],
 )
 def test_bad_phrase_or_regex_names_the_target_file(config: dict, problem: str) -> None:
+    from taintsigma.convert.targets import Target
     from taintsigma.errors import TaintSigmaError
-    from taintsigma.targets import Target
 
     target = Target(
         id="x",

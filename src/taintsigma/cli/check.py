@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from taintsigma.check import check_rules
-from taintsigma.cli.main import EXIT_FINDINGS, EXIT_USAGE, handle_errors
-from taintsigma.cli.main import report as report_error
+from taintsigma.cli.output import EXIT_FINDINGS, EXIT_USAGE, handle_errors
+from taintsigma.cli.output import report as report_error
 from taintsigma.errors import ErrorPolicy
-from taintsigma.rules import load_rules
+from taintsigma.rules.check import check_rules
+from taintsigma.rules.loader import load_rules
 
 
 @click.command()

@@ -8,8 +8,8 @@ from typing import TypeVar
 
 import click
 
-from taintsigma.cli.main import EXIT_USAGE
-from taintsigma.cli.main import report as report_error
+from taintsigma.cli.output import EXIT_USAGE
+from taintsigma.cli.output import report as report_error
 from taintsigma.errors import TaintSigmaError
 
 F = TypeVar("F", bound=Callable[..., object])

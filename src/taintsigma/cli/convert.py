@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from taintsigma.cli.common import option_and_output_options, report_failures, write_output
-from taintsigma.cli.main import handle_errors, warn
-from taintsigma.convert import convert_rules
+from taintsigma.cli.output import handle_errors, warn
+from taintsigma.convert.conversion import convert_rules
+from taintsigma.convert.targets import Target, load_targets
 from taintsigma.errors import ErrorPolicy, TaintSigmaError, TargetNotFoundError
-from taintsigma.rules import load_rules
-from taintsigma.targets import Target, load_targets
+from taintsigma.rules.loader import load_rules
 
 
 @click.command()

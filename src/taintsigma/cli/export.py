@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from taintsigma.cli.common import option_and_output_options, report_failures, write_output
-from taintsigma.cli.main import handle_errors, warn
+from taintsigma.cli.output import handle_errors, warn
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
-from taintsigma.export import FORMAT_DESCRIPTIONS, export_rules, load_format
-from taintsigma.rules import load_rules
+from taintsigma.export.formats import FORMAT_DESCRIPTIONS, load_format
+from taintsigma.export.run import export_rules
+from taintsigma.rules.loader import load_rules
 
 
 @click.command()

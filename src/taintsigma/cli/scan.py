@@ -11,14 +11,14 @@ from typing import IO, Any, Self
 import click
 import orjson
 
-from taintsigma.adapters.event import Unparsed, get_field
-from taintsigma.adapters.inputs import InputProblem
-from taintsigma.alerts import Alert
-from taintsigma.cli.main import EXIT_FINDINGS, EXIT_USAGE, error, handle_errors
+from taintsigma.cli.output import EXIT_FINDINGS, EXIT_USAGE, error, handle_errors
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
-from taintsigma.rules import load_rules
-from taintsigma.scan import SCAN_FORMATS, ScanSummary, scan_paths
-from taintsigma.scan_rules import compile_for_scan
+from taintsigma.logs.event import Unparsed, get_field
+from taintsigma.logs.inputs import InputProblem
+from taintsigma.rules.loader import load_rules
+from taintsigma.scan.alerts import Alert
+from taintsigma.scan.routing import compile_for_scan
+from taintsigma.scan.run import SCAN_FORMATS, ScanSummary, scan_paths
 
 TABLE_LIMIT = 1000
 PROGRESS_MIN_BYTES = 4 << 20

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import click
 
-from taintsigma.cli.main import handle_errors
-from taintsigma.export import FORMAT_DESCRIPTIONS
-from taintsigma.targets import load_targets
+from taintsigma.cli.output import handle_errors
+from taintsigma.convert.targets import load_targets
+from taintsigma.export.formats import FORMAT_DESCRIPTIONS
 
 
 @click.command()

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from taintsigma.cli.main import EXIT_FINDINGS, EXIT_USAGE, error, handle_errors
-from taintsigma.testing import check_samples
+from taintsigma.cli.output import EXIT_FINDINGS, EXIT_USAGE, error, handle_errors
+from taintsigma.ruletest import check_samples
 
 
 @click.command()

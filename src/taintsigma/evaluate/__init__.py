@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from taintsigma.modifiers import register_modifiers
+from taintsigma.rules.modifiers import register_modifiers
 
 register_modifiers()
 

@@ -23,7 +23,7 @@ from sigma.rule import SigmaRule
 from taintsigma.errors import ErrorPolicy, RuleCompileError, TaintSigmaError
 from taintsigma.evaluate.matchers import Compiled, Node, combine, compile_condition
 from taintsigma.evaluate.values import CompileContext
-from taintsigma.rules import LoadedRules, rule_id
+from taintsigma.rules.loader import LoadedRules, rule_id
 
 REGEX_ENGINES = ("re2", "re")
 KEYWORD_FIELD_VAR = "taintsigma_keyword_field"

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sigma.correlations import (
     CorrelationConditionAND,
@@ -27,13 +27,10 @@ from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
 from taintsigma.errors import ErrorPolicy, RuleCompileError
-from taintsigma.evaluate.compile import Match, collect_or_raise, level_name
+from taintsigma.evaluate.compile import Match, RuleMatcher, collect_or_raise, level_name
 from taintsigma.evaluate.fields import MISSING, compile_getter
 from taintsigma.evaluate.values import as_datetime, as_number
-from taintsigma.rules import rule_id
-
-if TYPE_CHECKING:
-    from taintsigma.evaluate.ruleset import RuleSetMatcher
+from taintsigma.rules.loader import rule_id
 
 Op = SigmaCorrelationConditionOperator
 _OPS: dict[Op, Callable[[float, float], bool]] = {
@@ -119,12 +116,16 @@ def _has_not(tree: Any) -> bool:
 
 def check_correlations(
     rules: Sequence[SigmaCorrelationRule],
-    matcher: RuleSetMatcher,
+    base_rules: Sequence[RuleMatcher],
+    errors: list[tuple[str, RuleCompileError]],
     on_error: ErrorPolicy,
     pipeline: ProcessingPipeline | None,
 ) -> list[_Spec]:
-    """Prepare correlation rules in dependency order; a broken one raises or is collected."""
-    compiled = {r.rule_id: r for r in matcher.rules}
+    """Prepare correlation rules in dependency order over their compiled ``base_rules``.
+
+    A broken correlation raises, or with ``ErrorPolicy.COLLECT`` is appended to ``errors``.
+    """
+    compiled = {r.rule_id: r for r in base_rules}
     specs: list[_Spec] = []
     ready: set[str] = set()
     pending = list(rules)
@@ -143,14 +144,14 @@ def check_correlations(
                 specs.append(_prepare(corr, compiled, pipeline))
                 ready.add(rule_id(corr))
             except RuleCompileError as err:
-                collect_or_raise(on_error, matcher.errors, rule_id(corr), err)
+                collect_or_raise(on_error, errors, rule_id(corr), err)
         if not progress:
             for corr in pending:
                 err = RuleCompileError(
                     f"rule {rule_id(corr)}: correlation refers to a correlation that cannot run",
                     rule_id=rule_id(corr),
                 )
-                collect_or_raise(on_error, matcher.errors, rule_id(corr), err)
+                collect_or_raise(on_error, errors, rule_id(corr), err)
             break
     return specs
 

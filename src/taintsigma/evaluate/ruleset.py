@@ -24,7 +24,7 @@ from taintsigma.evaluate.compile import (
 from taintsigma.evaluate.correlation import CorrelationEngine, check_correlations
 from taintsigma.evaluate.fields import MISSING, as_text, compile_getter
 from taintsigma.evaluate.prefilter import ANYWHERE, Prefilter, build_prefilter, rule_requirement
-from taintsigma.rules import LoadedRules, rule_id
+from taintsigma.rules.loader import LoadedRules, rule_id
 
 _INDEX_FROM = 3  # routes with fewer rules run them directly: an index would cost more
 _SET_FROM = 24  # literals per field from which one RE2 set search beats a loop of `in`
@@ -342,5 +342,7 @@ def compile_rules(
             collect_or_raise(on_error, errors, rule_id(rule), err)
     matcher = RuleSetMatcher(rules=compiled, errors=errors)
     if correlations:
-        matcher.correlation_rules = check_correlations(correlations, matcher, on_error, pipeline)
+        matcher.correlation_rules = check_correlations(
+            correlations, compiled, matcher.errors, on_error, pipeline
+        )
     return matcher

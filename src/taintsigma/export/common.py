@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 from sigma.collection import SigmaCollection
 
-from taintsigma.convert import Conversion, convert_rules
+from taintsigma.convert.conversion import Conversion, convert_rules
+from taintsigma.convert.targets import Target
 from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, UnsupportedByTarget
-from taintsigma.metadata import RuleMetadata
-from taintsigma.targets import Target
+from taintsigma.rules.metadata import RuleMetadata
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,14 +34,13 @@ class ExportReport:
     """Result of a batch export: packages in rule order and per-rule errors."""
 
     format: str
+    separator: str = "\n"
     packages: list[RulePackage] = field(default_factory=list)
     errors: list[TaintSigmaError] = field(default_factory=list)
 
     def text(self) -> str:
         """Every package in one text, as ``taintsigma export`` prints it without ``-o``."""
-        from taintsigma.export import FORMATS
-
-        return FORMATS[self.format].join([p.text for p in self.packages])
+        return self.separator.join(p.text for p in self.packages)
 
 
 class QuerySource:

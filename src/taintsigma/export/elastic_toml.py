@@ -20,7 +20,7 @@ from typing import Any
 
 from taintsigma.errors import ExportError
 from taintsigma.export.common import QuerySource, elastic_query
-from taintsigma.metadata import RuleMetadata
+from taintsigma.rules.metadata import RuleMetadata
 
 # Sigma status -> detection-rules maturity.
 MATURITY = {

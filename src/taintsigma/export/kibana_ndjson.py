@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from taintsigma.export.common import ElasticQuery, QuerySource, elastic_query
-from taintsigma.metadata import RuleMetadata
+from taintsigma.rules.metadata import RuleMetadata
 
 
 def kibana_rule(meta: RuleMetadata, query: ElasticQuery) -> dict[str, Any]:

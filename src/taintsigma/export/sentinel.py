@@ -14,11 +14,11 @@ from typing import Any
 
 import yaml
 
-from taintsigma.attack import load_attack
-from taintsigma.convert import Conversion
+from taintsigma.convert.conversion import Conversion
 from taintsigma.errors import ExportError
 from taintsigma.export.common import QuerySource, description_with_guide
-from taintsigma.metadata import Duration, RuleMetadata
+from taintsigma.rules.attack import load_attack
+from taintsigma.rules.metadata import Duration, RuleMetadata
 
 SEVERITY = {
     "informational": "Informational",

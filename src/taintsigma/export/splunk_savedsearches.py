@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 
-from taintsigma.convert import Conversion
+from taintsigma.convert.conversion import Conversion
 from taintsigma.errors import ExportError
 from taintsigma.export.common import QuerySource, description_with_guide
-from taintsigma.metadata import Duration, RuleMetadata
+from taintsigma.rules.metadata import Duration, RuleMetadata
 
 # Sigma level -> alert.severity (1 debug, 2 info, 3 warn, 4 error, 5 severe, 6 fatal).
 ALERT_SEVERITY = {"informational": 2, "low": 3, "medium": 4, "high": 5, "critical": 6}

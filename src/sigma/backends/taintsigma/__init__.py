@@ -1,4 +1,4 @@
-from taintsigma.kql.backend import KibanaKqlBackend
+from taintsigma.convert.kql.backend import KibanaKqlBackend
 
 __all__ = ["KibanaKqlBackend"]
 backends = {"kibana-kql": KibanaKqlBackend}

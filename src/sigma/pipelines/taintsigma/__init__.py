@@ -1,4 +1,4 @@
-from taintsigma.pipelines import (
+from taintsigma.convert.pipelines import (
     taintsigma_ecs_syslog,
     taintsigma_ecs_syslog_elastic_agent,
     taintsigma_splunk_syslog,

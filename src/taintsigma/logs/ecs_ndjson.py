@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import orjson
 
-from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.event import LINUX_SYSLOG, Event, Location, Unparsed, get_field
+from taintsigma.logs.base import Adapter
+from taintsigma.logs.event import LINUX_SYSLOG, Event, Location, Unparsed, get_field
 
 SYSLOG_DATASETS = frozenset({"system.syslog"})
 

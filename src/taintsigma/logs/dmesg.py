@@ -12,16 +12,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, tzinfo
 
-from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.common import (
+from taintsigma.logs.base import Adapter
+from taintsigma.logs.common import (
     FACILITY_NAMES,
     LINUX_CONSTANTS,
     SEVERITY_NAMES,
     decode_line,
     format_timestamp,
 )
-from taintsigma.adapters.event import LINUX_SYSLOG, Event, Location, Unparsed
-from taintsigma.adapters.syslog import MONTHS, finish_document
+from taintsigma.logs.event import LINUX_SYSLOG, Event, Location, Unparsed
+from taintsigma.logs.syslog import MONTHS, finish_document
 
 _LINE = re.compile(
     r"(?:(?P<fac>[a-z0-9]+) *:(?P<lvl>[a-z]+) *: )?"

@@ -13,8 +13,8 @@ from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.rule import SigmaRule, SigmaRuleBase
 
 from taintsigma.errors import ErrorPolicy, RuleLoadError, TaintSigmaError
-from taintsigma.modifiers import register_modifiers
 from taintsigma.resources import bundled_rules_dir
+from taintsigma.rules.modifiers import register_modifiers
 
 RULE_SUFFIXES = (".yml", ".yaml")
 EVENTS_SUFFIX = ".events"

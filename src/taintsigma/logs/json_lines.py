@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.ecs_ndjson import parse_json_line
-from taintsigma.adapters.event import Event, Location, Unparsed
+from taintsigma.logs.base import Adapter
+from taintsigma.logs.ecs_ndjson import parse_json_line
+from taintsigma.logs.event import Event, Location, Unparsed
 
 
 class JsonLinesAdapter(Adapter):

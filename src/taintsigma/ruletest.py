@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from taintsigma.adapters.event import Event
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
-from taintsigma.rules import EVENTS_SUFFIX, LoadedRules, load_rules, rule_id, rule_path
-from taintsigma.scan_rules import CompiledRules, compile_for_scan
+from taintsigma.logs.event import Event
+from taintsigma.rules.loader import EVENTS_SUFFIX, LoadedRules, load_rules, rule_id, rule_path
+from taintsigma.scan.routing import CompiledRules, compile_for_scan
 
 KINDS = ("positive", "negative")
 
@@ -115,8 +115,8 @@ def check_samples(rules: LoadedRules | list[Path | str] | None = None) -> Sample
 def _judge_file(
     rules: CompiledRules, expected: bool, sample: Path, outcome: RuleSamples, eql: _EqlJudge
 ) -> None:
-    from taintsigma.adapters.event import Unparsed
-    from taintsigma.scan import read_events, scan_paths, sniff_path
+    from taintsigma.logs.event import Unparsed
+    from taintsigma.scan.run import read_events, scan_paths, sniff_path
 
     try:
         format_name = sniff_path(sample)
@@ -169,7 +169,7 @@ class _EqlJudge:
         except ImportError:
             self.skipped = "eql is not installed (pip install 'taintsigma[test]')"
             return
-        from taintsigma.convert import convert_rule
+        from taintsigma.convert.conversion import convert_rule
 
         try:
             with warnings.catch_warnings():

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.event import LINUX_SYSLOG, Event, LogSourceKey
-from taintsigma.alerts import RuleInfo, rule_info
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.logs.base import Adapter
+from taintsigma.logs.event import LINUX_SYSLOG, Event, LogSourceKey
+from taintsigma.scan.alerts import RuleInfo, rule_info
 
 # Characters of the values an adapter derives rather than copies (time stamps, offsets,
 # pids, uptimes, codes), lower-cased: a keyword made only of them may match those.
@@ -100,7 +100,7 @@ class RuleSetView:
 
     def info(self, rule: Any) -> RuleInfo:
         """The alert's view of a rule (cached per rule id)."""
-        from taintsigma.rules import rule_id
+        from taintsigma.rules.loader import rule_id
 
         key = rule_id(rule)
         found = self._infos.get(key)
@@ -198,8 +198,8 @@ class CompiledRules:
         return self._views[schema]
 
     def _compile(self, schema: str) -> RuleSetView:
+        from taintsigma.convert.pipelines import taintsigma_ecs_syslog
         from taintsigma.evaluate import compile_rules
-        from taintsigma.pipelines import taintsigma_ecs_syslog
 
         pipeline = taintsigma_ecs_syslog() if schema == "ecs" else None
         matcher = compile_rules(
@@ -221,7 +221,7 @@ def compile_for_scan(
     Compilation happens on first use, per event schema; ``errors`` are load errors to report
     with the compile errors; ``regex_engine="re"`` runs regexes RE2 refuses.
     """
-    from taintsigma.rules import LoadedRules, load_rules
+    from taintsigma.rules.loader import LoadedRules, load_rules
 
     if rules is None or (
         isinstance(rules, Iterable)

@@ -117,13 +117,13 @@ class Target:
 
     def _derive_backend(self, cls: type[Backend]) -> type[Backend]:
         if not cls.__module__.startswith("taintsigma."):  # our own backends need no guard
-            from taintsigma.faithful import faithful
+            from taintsigma.convert.faithful import faithful
 
             cls = faithful(cls, self.id)
         if self.backend_attributes:
             cls = _with_attributes(cls, self.backend_attributes, self.folder / TARGET_FILE)
         if self.phrase is not None:
-            from taintsigma.fieldtypes import text_aware
+            from taintsigma.convert.fieldtypes import text_aware
 
             try:
                 cls = text_aware(cls, self.phrase, target_id=self.id, regex=self.regex)
@@ -217,7 +217,7 @@ def load_target(target_id: str) -> Target:
     fresh by :meth:`Target.build_pipeline`).
     """
     if target_id not in target_ids():
-        raise TargetNotFoundError(_unknown_message("target", target_id, target_ids()))
+        raise TargetNotFoundError(unknown_message("target", target_id, target_ids()))
     folder = targets_dir() / target_id
     spec_path = folder / TARGET_FILE
     try:
@@ -265,7 +265,7 @@ def _resolve(folder: Path, relative: str) -> Path:
     return (folder / relative).resolve()
 
 
-def _unknown_message(kind: str, name: str, known: tuple[str, ...] | list[str]) -> str:
+def unknown_message(kind: str, name: str, known: tuple[str, ...] | list[str]) -> str:
     # A name contained in a known one is the likelier intent ('kql' → 'kibana-kql', not the
     # closer-spelled 'eql'); otherwise fall back to spelling similarity.
     close = [k for k in known if name and name.lower() in k][:1]

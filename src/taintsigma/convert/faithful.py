@@ -16,7 +16,7 @@ from sigma.conversion.base import Backend
 from sigma.conversion.state import ConversionState
 from sigma.types import SigmaCompareExpression, SigmaString, SigmaTimestampPart, SpecialChars
 
-from taintsigma.fieldtypes import SigmaUnsupportedByTarget
+from taintsigma.convert.fieldtypes import SigmaUnsupportedByTarget
 
 
 class FaithfulMixin:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sigma.processing.pipeline import ProcessingPipeline
 
+from taintsigma.convert.targets import load_pipeline_file, load_target
 from taintsigma.resources import bundled_backends_dir
-from taintsigma.targets import load_pipeline_file, load_target
 
 
 def taintsigma_ecs_syslog() -> ProcessingPipeline:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from taintsigma.adapters.sniff import magic
+from taintsigma.logs.sniff import magic
 
 STDIN = "-"
 READ_ERRORS = (OSError, EOFError, zlib.error, gzip.BadGzipFile)

@@ -4,7 +4,7 @@ Everything here reads ``taintsigma/data/attack/enterprise-attack.json`` (package
 ``scripts/build_attack_snapshot.py``); nothing is ever downloaded, and pySigma's own ATT&CK
 loader (``sigma.data.mitre_attack``, which fetches MITRE's STIX bundle) is never used.
 
->>> from taintsigma.attack import load_attack, threat_from_tags
+>>> from taintsigma.rules.attack import load_attack, threat_from_tags
 >>> load_attack().technique("T1014").name
 'Rootkit'
 >>> threat = threat_from_tags(["attack.defense-evasion", "attack.t1014"])
@@ -21,12 +21,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from taintsigma.errors import TaintSigmaError
-
-if TYPE_CHECKING:
-    from taintsigma.check import CheckIssue
+from taintsigma.rules.issues import CheckIssue, rule_issue
 
 ATTACK_SITE = "https://attack.mitre.org"
 FRAMEWORK = "MITRE ATT&CK"
@@ -296,7 +294,6 @@ def threat_from_tags(tags: Iterable[object], *, rule_id: str | None = None) -> l
 
 def check_attack_tags(rule: Any) -> list[CheckIssue]:
     """``taintsigma check``'s offline ATT&CK check: one issue per unknown or retired tag."""
-    from taintsigma.check import rule_issue
 
     mapping = map_attack_tags(getattr(rule, "tags", None) or [])
     return [

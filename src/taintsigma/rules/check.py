@@ -10,41 +10,15 @@ from sigma.validation import SigmaValidator
 from sigma.validators.base import SigmaValidationIssue
 from sigma.validators.core import validators as core_validators
 
-from taintsigma.attack import check_attack_tags
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
-from taintsigma.metadata import check_metadata
-from taintsigma.rules import LoadedRules, rule_id, rule_path
+from taintsigma.rules.attack import check_attack_tags
+from taintsigma.rules.issues import CheckIssue, rule_issue
+from taintsigma.rules.loader import LoadedRules, rule_id, rule_path
+from taintsigma.rules.metadata import check_metadata
 
 # These two download MITRE data at run time; taintsigma never touches the network, so ATT&CK
 # tags are checked against the bundled snapshot instead (see EXTRA_CHECKS).
 NETWORK_VALIDATORS = frozenset({"attacktag", "d3_fendtag"})
-
-
-@dataclass(frozen=True, kw_only=True)
-class CheckIssue:
-    """One problem found in one rule: which rule, which check, what is wrong."""
-
-    rule_id: str
-    path: str | None
-    check: str
-    severity: str
-    message: str
-
-    def __str__(self) -> str:
-        where = f"{self.path}: " if self.path else ""
-        return f"{where}rule {self.rule_id}: {self.severity}: {self.message} [{self.check}]"
-
-
-def rule_issue(rule: Any, *, check: str, severity: str, message: str) -> CheckIssue:
-    """Return the CheckIssue of ``check`` for ``rule``, naming the rule's id and file."""
-    path = rule_path(rule)
-    return CheckIssue(
-        rule_id=rule_id(rule),
-        path=str(path) if path else None,
-        check=check,
-        severity=severity,
-        message=message,
-    )
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from taintsigma.adapters.event import Event, Location, LogSourceKey, Unparsed
+from taintsigma.logs.event import Event, Location, LogSourceKey, Unparsed
 
 
 class Adapter:

@@ -16,12 +16,13 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.common import format_timestamp, parse_timezone
-from taintsigma.adapters.dmesg import DmesgAdapter
-from taintsigma.adapters.ecs_ndjson import EcsNdjsonAdapter
-from taintsigma.adapters.event import Event, Location, Unparsed, get_field
-from taintsigma.adapters.inputs import (
+from taintsigma.errors import InputError, TaintSigmaError
+from taintsigma.logs.base import Adapter
+from taintsigma.logs.common import format_timestamp, parse_timezone
+from taintsigma.logs.dmesg import DmesgAdapter
+from taintsigma.logs.ecs_ndjson import EcsNdjsonAdapter
+from taintsigma.logs.event import Event, Location, Unparsed, get_field
+from taintsigma.logs.inputs import (
     READ_ERRORS,
     InputProblem,
     InputSource,
@@ -29,14 +30,13 @@ from taintsigma.adapters.inputs import (
     open_input,
     read_error_message,
 )
-from taintsigma.adapters.journald import JournaldAdapter
-from taintsigma.adapters.json_lines import JsonLinesAdapter
-from taintsigma.adapters.reader import CHUNK_SIZE, ReadStats, make_searcher, read_lines
-from taintsigma.adapters.sniff import FORMATS, magic, sniff
-from taintsigma.adapters.syslog import SyslogAdapter
-from taintsigma.alerts import Alert
-from taintsigma.errors import InputError, TaintSigmaError
-from taintsigma.scan_rules import CompiledRules, compile_for_scan
+from taintsigma.logs.journald import JournaldAdapter
+from taintsigma.logs.json_lines import JsonLinesAdapter
+from taintsigma.logs.reader import CHUNK_SIZE, ReadStats, make_searcher, read_lines
+from taintsigma.logs.sniff import FORMATS, magic, sniff
+from taintsigma.logs.syslog import SyslogAdapter
+from taintsigma.scan.alerts import Alert
+from taintsigma.scan.routing import CompiledRules, compile_for_scan
 
 SCAN_FORMATS = ("auto", *FORMATS)
 # Below this much input, one process scans everything: forking costs more than it saves.

@@ -18,6 +18,8 @@ from sigma.exceptions import (
 )
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 
+from taintsigma.convert.fieldtypes import declared_keyword_field, declared_text_fields
+from taintsigma.convert.targets import Target, load_target
 from taintsigma.errors import (
     ConversionError,
     ErrorPolicy,
@@ -25,9 +27,7 @@ from taintsigma.errors import (
     TranslationWarning,
     UnsupportedByTarget,
 )
-from taintsigma.fieldtypes import declared_keyword_field, declared_text_fields
-from taintsigma.rules import LoadedRules, as_error, output_stems, rule_id, rule_path
-from taintsigma.targets import Target, load_target
+from taintsigma.rules.loader import LoadedRules, as_error, output_stems, rule_id, rule_path
 
 
 @dataclass(frozen=True, kw_only=True)

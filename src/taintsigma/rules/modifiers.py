@@ -1,6 +1,6 @@
 """Sigma v2.1 value modifiers that pySigma 1.5 lacks or gets wrong, registered with pySigma.
 
-:func:`register_modifiers` installs them; :func:`taintsigma.rules.load_rules` calls it before
+:func:`register_modifiers` installs them; :func:`taintsigma.rules.loader.load_rules` calls it before
 parsing, so conversion, export and evaluation all see the same modifiers (``import taintsigma``
 alone changes nothing). What changes:
 

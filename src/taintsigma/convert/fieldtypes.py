@@ -6,7 +6,7 @@ tokens, so ``message:*module verification*`` never matches, while the phrase que
 ``vars`` (``taintsigma_text_fields``, ``taintsigma_keyword_field``); :class:`TextFieldMixin`
 reads them and turns string matches on those fields into phrase queries, warns when the phrase
 is broader than the Sigma value, and refuses what a phrase cannot express (which phrase a
-value makes is decided by taintsigma.phrase). docs/semantics.md ("Text fields") states the rules.
+value makes is decided by taintsigma.convert.phrase). docs/semantics.md ("Text fields") states the rules.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from sigma.types import (
     SpecialChars,
 )
 
+from taintsigma.convert.phrase import as_contains, classify_text_value
+from taintsigma.convert.regex_translate import RegexNotTranslatable, translate_regex
 from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
-from taintsigma.phrase import as_contains, classify_text_value
-from taintsigma.regex_translate import RegexNotTranslatable, translate_regex
-from taintsigma.rules import rule_id
+from taintsigma.rules.loader import rule_id
 
 TEXT_FIELDS_VAR = "taintsigma_text_fields"
 KEYWORD_FIELD_VAR = "taintsigma_keyword_field"

@@ -21,15 +21,15 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta, tzinfo
 
-from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.common import (
+from taintsigma.logs.base import Adapter
+from taintsigma.logs.common import (
     LINUX_CONSTANTS,
     decode_line,
     format_timestamp,
     syslog_priority_fields,
     timezone_label,
 )
-from taintsigma.adapters.event import LINUX_SYSLOG, Event, Location, Unparsed
+from taintsigma.logs.event import LINUX_SYSLOG, Event, Location, Unparsed
 
 MONTHS = {
     name: number

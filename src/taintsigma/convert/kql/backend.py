@@ -31,9 +31,9 @@ from sigma.types import (
     SigmaTimestampPart,
 )
 
-from taintsigma.fieldtypes import SigmaUnsupportedByTarget, TextFieldMixin
-from taintsigma.kql import syntax
-from taintsigma.rules import rule_id
+from taintsigma.convert.fieldtypes import SigmaUnsupportedByTarget, TextFieldMixin
+from taintsigma.convert.kql import syntax
+from taintsigma.rules.loader import rule_id
 
 
 class _KqlSyntaxBackend(TextQueryBackend):
@@ -219,7 +219,7 @@ class _KqlSyntaxBackend(TextQueryBackend):
 class KibanaKqlBackend(TextFieldMixin, _KqlSyntaxBackend):
     """Kibana Query Language backend, field-type aware (phrase queries on analysed text).
 
-    >>> from taintsigma.pipelines import taintsigma_ecs_syslog
+    >>> from taintsigma.convert.pipelines import taintsigma_ecs_syslog
     >>> from sigma.collection import SigmaCollection
     >>> backend = KibanaKqlBackend(taintsigma_ecs_syslog())
     >>> rules = SigmaCollection.from_yaml('''

@@ -14,16 +14,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from taintsigma.adapters.base import Adapter
-from taintsigma.adapters.common import (
+from taintsigma.logs.base import Adapter
+from taintsigma.logs.common import (
     FACILITY_NAMES,
     LINUX_CONSTANTS,
     SEVERITY_NAMES,
     format_timestamp,
 )
-from taintsigma.adapters.ecs_ndjson import parse_json_line
-from taintsigma.adapters.event import LINUX_SYSLOG, Event, Location, Unparsed
-from taintsigma.adapters.syslog import finish_document
+from taintsigma.logs.ecs_ndjson import parse_json_line
+from taintsigma.logs.event import LINUX_SYSLOG, Event, Location, Unparsed
+from taintsigma.logs.syslog import finish_document
 
 
 class JournaldAdapter(Adapter):

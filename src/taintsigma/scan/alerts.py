@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from taintsigma.adapters.event import Event, Location, get_field
+from taintsigma.logs.event import Event, Location, get_field
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -77,8 +77,8 @@ def rule_info(rule: Any) -> RuleInfo:
     A rule's own ``risk_score`` wins; else its level's, as exports give it.
     """
     from taintsigma.evaluate.compile import level_name
-    from taintsigma.metadata import RISK_SCORES
-    from taintsigma.rules import rule_id
+    from taintsigma.rules.loader import rule_id
+    from taintsigma.rules.metadata import RISK_SCORES
 
     level = level_name(rule)
     custom = getattr(rule, "custom_attributes", {}) or {}
@@ -96,7 +96,7 @@ def rule_info(rule: Any) -> RuleInfo:
 
 @cache
 def _threat_cached(tags: tuple[str, ...]) -> tuple[Any, ...]:
-    from taintsigma.attack import map_attack_tags
+    from taintsigma.rules.attack import map_attack_tags
 
     # Bad tags are left out silently: `taintsigma check` reports them; a scan goes on.
     return tuple(map_attack_tags(tags).to_kibana())

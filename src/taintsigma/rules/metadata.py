@@ -18,10 +18,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from taintsigma.attack import AttackMapping, map_attack_tags
 from taintsigma.errors import ExportError
-from taintsigma.rules import rule_id as _rule_id
-from taintsigma.rules import rule_path
+from taintsigma.rules.attack import AttackMapping, map_attack_tags
+from taintsigma.rules.issues import rule_issue
+from taintsigma.rules.loader import rule_id as _rule_id
+from taintsigma.rules.loader import rule_path
 
 LEVELS = ("informational", "low", "medium", "high", "critical")
 DEFAULT_LEVEL = "medium"
@@ -249,7 +250,6 @@ def load_metadata(rule: Any) -> RuleMetadata:
 
 def check_metadata(rule: Any) -> list[Any]:
     """``taintsigma check``'s metadata check: what export would refuse, as check issues."""
-    from taintsigma.check import rule_issue
 
     try:
         meta = load_metadata(rule)

@@ -1,0 +1,1 @@
+"""Reading logs into events: input files and formats (syslog, journald, dmesg, ECS, JSON)."""

@@ -1,0 +1,1 @@
+"""The rule model: loading (pySigma parses, once), modifiers, metadata, ATT&CK, checks."""

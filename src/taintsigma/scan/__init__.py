@@ -1,0 +1,1 @@
+"""Scans: inputs read into events, rules routed to them, alerts."""
