@@ -159,7 +159,9 @@ def rule_page(stem: str, rule: Any) -> str:
     if attrs.get("note"):
         out += ["## Investigation guide\n", _demote(str(attrs["note"])), ""]
     if attrs.get("setup"):
-        out += ["## Setup\n", _demote(str(attrs["setup"])), ""]
+        # A guide's own "## Setup" title would repeat the page's section title.
+        setup = re.sub(r"\A\s*## Setup\s*\n", "", str(attrs["setup"]))
+        out += ["## Setup\n", _demote(setup), ""]
     out += ["## Sample events\n", *_samples(source), ""]
     if rule.references:
         out += ["## References\n", *[f"- <{ref}>" for ref in rule.references], ""]
