@@ -18,6 +18,8 @@ from taintsigma.cli.main import cli
 from taintsigma.convert.targets import load_targets, target_ids
 
 RULES = REPO / "tests" / "rules"
+FLAGSHIP = str(REPO / "sigma_rules" / "tainted_kernel_module_load.yml")
+BUNDLED_STEMS = sorted(p.stem for p in (REPO / "sigma_rules").glob("*.yml"))
 FLAGSHIP_KQL = (
     'host.os.type:linux and event.dataset:"system.syslog" and process.name:kernel and '
     'message:"module verification failed: signature and/or required key missing - tainting kernel"'
@@ -49,8 +51,12 @@ def two_rules(tmp_path: Path) -> Path:
 def test_default_rules_to_stdout_is_the_seed_query() -> None:
     result = run("convert", "-t", "kibana-kql")
     assert result.exit_code == 0, result.stderr
-    assert result.stdout == FLAGSHIP_KQL + "\n"
+    # every bundled rule, in file order, the flagship's query among them
+    assert result.stdout == "\n".join(golden("kibana-kql", stem) for stem in BUNDLED_STEMS)
+    assert FLAGSHIP_KQL in result.stdout.splitlines()
     assert result.stderr == ""
+    alone = run("convert", "-t", "kibana-kql", FLAGSHIP)
+    assert (alone.exit_code, alone.stdout, alone.stderr) == (0, FLAGSHIP_KQL + "\n", "")
 
 
 def test_queries_separated_by_a_blank_line_in_rule_file_order(two_rules: Path) -> None:
@@ -103,7 +109,7 @@ def test_all_targets_into_subfolders_match_the_goldens(tmp_path: Path) -> None:
 
 
 def test_all_targets_to_stdout_labels_each_query() -> None:
-    result = run("convert", "-t", "all")
+    result = run("convert", "-t", "all", FLAGSHIP)
     assert result.exit_code == 0, result.stderr
     blocks = result.stdout.rstrip("\n").split("\n\n")
     assert [b.splitlines()[0] for b in blocks] == [
@@ -122,7 +128,7 @@ def test_all_skips_targets_whose_optional_backend_is_missing(monkeypatch) -> Non
         pytest.skip("no target needs an optional package")
     for target in optional:  # None in sys.modules makes the import fail, as if not installed
         monkeypatch.setitem(sys.modules, target.backend.partition(":")[0], None)
-    result = run("convert", "-t", "all")
+    result = run("convert", "-t", "all", FLAGSHIP)
     assert result.exit_code == 0, result.stderr
     assert [b.splitlines()[0] for b in result.stdout.rstrip("\n").split("\n\n")] == [
         f"# {t.id}: tainted_kernel_module_load" for t in load_targets(["all"]) if not t.requires
@@ -130,19 +136,19 @@ def test_all_skips_targets_whose_optional_backend_is_missing(monkeypatch) -> Non
     skipped = [line for line in stderr_lines(result) if "skipping target" in line]
     assert [line.split("'")[1] for line in skipped] == [t.id for t in optional]
     assert all("pip install" in line for line in skipped)
-    alone = run("convert", "-t", optional[0].id)
+    alone = run("convert", "-t", optional[0].id, FLAGSHIP)
     assert alone.exit_code == 2
     assert "which is not installed" in alone.stderr
 
 
 def test_target_option_elastic_agent() -> None:
-    result = run("convert", "-t", "kibana-kql", "-O", "elastic-agent")
+    result = run("convert", "-t", "kibana-kql", "-O", "elastic-agent", FLAGSHIP)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == FLAGSHIP_KQL.replace("event.dataset", "data_stream.dataset") + "\n"
 
 
 def test_esql_elastic_agent_reads_only_the_integration_data_stream() -> None:
-    result = run("convert", "-t", "esql", "-O", "elastic-agent")
+    result = run("convert", "-t", "esql", "-O", "elastic-agent", FLAGSHIP)
     assert result.exit_code == 0, result.stderr
     assert result.stdout == golden("esql", "tainted_kernel_module_load").replace(
         "from filebeat-*,logs-system.syslog-* ", "from logs-system.syslog-* "
@@ -296,7 +302,7 @@ def test_console_script_in_a_real_process() -> None:
         assert found, "the taintsigma console script is not installed"
         script = Path(found)
     done = subprocess.run(
-        [str(script), "convert", "-t", "kibana-kql"],
+        [str(script), "convert", "-t", "kibana-kql", FLAGSHIP],
         capture_output=True,
         text=True,
         timeout=120,

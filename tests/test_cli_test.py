@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from taintsigma.cli.main import cli
@@ -12,6 +13,7 @@ from taintsigma.resources import bundled_rules_dir
 from taintsigma.ruletest import check_samples
 
 STEM = "tainted_kernel_module_load"
+FLAGSHIP_ID = "05cad2fb-200c-407f-b472-02ea8c9e5e4a"
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"
 
 
@@ -28,13 +30,34 @@ def copy_flagship(folder: Path) -> Path:
 
 def test_bundled_samples_pass_in_both_engines() -> None:
     report = check_samples()
-    (outcome,) = report.rules
-    assert (outcome.failures, outcome.problems, outcome.skipped) == ([], [], {})
-    assert (outcome.positives, outcome.negatives) == (9, 8)
-    assert outcome.judged == {"native": 17, "eql": 17}
+    assert len(report.rules) == len(list(bundled_rules_dir().glob("*.yml"))) == 8
+    for outcome in report.rules:
+        assert (outcome.failures, outcome.problems, outcome.skipped) == ([], [], {}), outcome.title
+        assert outcome.positives and outcome.negatives, outcome.title
+        events = outcome.positives + outcome.negatives
+        assert outcome.judged == {"native": events, "eql": events}, outcome.title
+    (flagship,) = [o for o in report.rules if o.rule_id == FLAGSHIP_ID]
+    assert (flagship.positives, flagship.negatives) == (9, 8)
     code, out, _ = run("test")
     assert code == 0
-    assert out.startswith("ok          Tainted Kernel Module Load")
+    assert [line[:12] for line in out.splitlines()] == ["ok          "] * 8
+    assert "ok          Tainted Kernel Module Load (05cad2fb" in out
+
+
+@pytest.mark.parametrize("stem", sorted(p.stem for p in bundled_rules_dir().glob("*.yml")))
+def test_contradicting_sample_fails_naming_rule_and_event(tmp_path: Path, stem: str) -> None:
+    shutil.copy(bundled_rules_dir() / f"{stem}.yml", tmp_path / f"{stem}.yml")
+    shutil.copytree(bundled_rules_dir() / f"{stem}.events", tmp_path / f"{stem}.events")
+    events = tmp_path / f"{stem}.events"
+    # A positive sample filed as negative contradicts the rule: each of its events must fail.
+    positive = sorted((events / "positive").iterdir())[0]
+    moved = events / "negative" / f"contradiction-{positive.name}"
+    positive.rename(moved)
+    rule_id = next(o.rule_id for o in check_samples([tmp_path / f"{stem}.yml"]).rules)
+    code, out, _ = run("test", str(tmp_path / f"{stem}.yml"))
+    assert code == 1
+    assert out.startswith("FAIL        ")
+    assert f"{moved}:1: rule {rule_id}: negative event matched by native" in out
 
 
 def test_wrong_sample_fails_with_its_place(tmp_path: Path) -> None:

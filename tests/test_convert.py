@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from flagship_events import FLAGSHIP_EVENTS, FLAGSHIP_POSITIVE
-from regen_golden import GOLDEN, RULE_DIRS, TARGETS, golden_outputs
+from regen_golden import BUNDLED, GOLDEN, RULE_DIRS, TARGETS, golden_outputs
 from sigma.collection import SigmaCollection
 
 from taintsigma import (
@@ -30,6 +30,8 @@ FLAGSHIP_KQL = (
 )
 STEMS = [p.stem for p in rule_files(list(RULE_DIRS))]
 CASES = [(stem, t) for stem in STEMS for t in TARGETS]
+
+FLAGSHIP = BUNDLED / "tainted_kernel_module_load.yml"
 
 
 @cache
@@ -65,20 +67,20 @@ def test_expected_errors_are_unsupported_by_target() -> None:
 
 
 def test_flagship_kql_is_the_seed_query() -> None:
-    report = convert_rules(load_rules(), "kibana-kql")
+    report = convert_rules(load_rules([FLAGSHIP]), "kibana-kql")
     assert [c.query for c in report.conversions] == [FLAGSHIP_KQL]
 
 
 @pytest.mark.parametrize("target_id", ["lucene", "eql", "esql"])
 def test_flagship_message_is_never_a_wildcard_on_the_text_field(target_id: str) -> None:
-    query = convert_rules(load_rules(), target_id).conversions[0].query
+    query = convert_rules(load_rules([FLAGSHIP]), target_id).conversions[0].query
     phrase = "module verification failed: signature and/or required key missing - tainting kernel"
     assert f'"{phrase}"' in query
     assert "*module" not in query and "kernel*" not in query
 
 
 def test_flagship_splunk_searches_the_syslog_sourcetype_and_its_fields() -> None:
-    query = convert_rules(load_rules(), "splunk").conversions[0].query
+    query = convert_rules(load_rules([FLAGSHIP]), "splunk").conversions[0].query
     assert query == (
         'sourcetype="syslog" process="kernel" _raw="*module verification failed: signature '
         'and/or required key missing - tainting kernel*"'
@@ -98,12 +100,16 @@ def test_unsupported_field_names_rule_and_target() -> None:
 def test_collect_policy_converts_the_others() -> None:
     loaded = load_rules(list(RULE_DIRS))
     report = convert_rules(loaded, "splunk", on_error=ErrorPolicy.COLLECT)
-    assert [Path(e.path).name for e in report.errors] == ["facility.yml", "text_startswith.yml"]
-    assert len(report.conversions) == len(loaded) - 2
+    assert [Path(e.path).name for e in report.errors] == [
+        "tainted_kernel_module_load_journald.yml",  # transport: not in sourcetype=syslog
+        "facility.yml",
+        "text_startswith.yml",
+    ]
+    assert len(report.conversions) == len(loaded) - 3
 
 
 def test_convert_rules_leaves_the_collection_untouched() -> None:
-    loaded = load_rules()
+    loaded = load_rules([FLAGSHIP])
     before = copy.deepcopy(loaded.collection.rules[0].to_dict())
     for target_id in TARGETS:
         convert_rules(loaded, target_id)
@@ -111,12 +117,12 @@ def test_convert_rules_leaves_the_collection_untouched() -> None:
 
 
 def test_convert_rule_single() -> None:
-    rule = load_rules().collection.rules[0]
+    rule = load_rules([FLAGSHIP]).collection.rules[0]
     assert convert_rule(rule, "kibana-kql") == FLAGSHIP_KQL
 
 
 def test_convert_accepts_a_plain_sigma_collection() -> None:
-    collection = SigmaCollection.load_ruleset([str(RULE_DIRS[0])])
+    collection = SigmaCollection.load_ruleset([str(FLAGSHIP)])
     report = convert_rules(collection, "kibana-kql")
     assert [c.query for c in report.conversions] == [FLAGSHIP_KQL]
 
@@ -149,7 +155,7 @@ def test_flagship_eql_in_elastics_eql_engine() -> None:
 
 
 def test_eql_warns_that_elasticsearch_refuses_its_text_field() -> None:
-    [eql] = convert_rules(load_rules(), "eql").conversions
+    [eql] = convert_rules(load_rules([FLAGSHIP]), "eql").conversions
     assert eql.warnings == (
         (
             "rule 05cad2fb-200c-407f-b472-02ea8c9e5e4a (eql): field 'message': Elasticsearch's "
@@ -158,7 +164,7 @@ def test_eql_warns_that_elasticsearch_refuses_its_text_field() -> None:
             "a keyword multi-field; see docs/semantics.md"
         ),
     )
-    [lucene] = convert_rules(load_rules(), "lucene").conversions
+    [lucene] = convert_rules(load_rules([FLAGSHIP]), "lucene").conversions
     assert lucene.warnings == ()
     keywordless = load_rules([RULE_DIRS[1] / "value_lists.yml"])
     assert convert_rules(keywordless, "eql").conversions[0].warnings == ()

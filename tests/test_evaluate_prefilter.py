@@ -13,6 +13,7 @@ from test_differential_properties import events, rules
 import taintsigma
 from taintsigma.convert.pipelines import taintsigma_ecs_syslog
 from taintsigma.evaluate import LogSource, compile_rules
+from taintsigma.resources import bundled_rules_dir
 
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"
 
@@ -28,7 +29,7 @@ def literals_of(
 
 
 def test_flagship_needs_its_message_not_the_conditions_the_pipeline_adds() -> None:
-    matcher = compile_rules(taintsigma.load_rules(), taintsigma_ecs_syslog())
+    matcher = compile_rules(taintsigma.load_rules([bundled_rules_dir() / "tainted_kernel_module_load.yml"]), taintsigma_ecs_syslog())
     prefilter = matcher.literal_prefilter(fields={"message", "process.name"})
     assert prefilter is not None
     assert prefilter.literals == {TAINT}

@@ -20,6 +20,7 @@ from taintsigma.rules.loader import load_rules
 
 SEED = Path(__file__).parent / "fixtures" / "elastic_seed" / "tainted_kernel_module_load.txt"
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
+FLAGSHIP = Path(__file__).parent.parent / "sigma_rules" / "tainted_kernel_module_load.yml"
 
 
 def _seed_section(start: str, end: str) -> str:
@@ -37,7 +38,7 @@ def _plain(markdown: str) -> str:
 
 @pytest.fixture(scope="module")
 def flagship() -> dict:
-    result = CliRunner().invoke(cli, ["export", "-f", "kibana-ndjson"])
+    result = CliRunner().invoke(cli, ["export", "-f", "kibana-ndjson", str(FLAGSHIP)])
     assert result.exit_code == 0, result.output
     (rule,) = check_kibana_ndjson(result.stdout)
     return rule
@@ -117,7 +118,7 @@ def _kql_cannot(monkeypatch: pytest.MonkeyPatch, *also: str) -> None:
 
 def test_rule_kql_cannot_express_becomes_an_eql_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     _kql_cannot(monkeypatch)
-    report = export_rules(load_rules(), "kibana-ndjson")
+    report = export_rules(load_rules([FLAGSHIP]), "kibana-ndjson")
     (package,) = report.packages
     (rule,) = check_kibana_ndjson(package.text)
     assert (rule["type"], rule["language"]) == ("eql", "eql")
@@ -131,7 +132,7 @@ def test_rule_kql_cannot_express_becomes_an_eql_rule(monkeypatch: pytest.MonkeyP
 
 def test_then_an_esql_rule_without_index(monkeypatch: pytest.MonkeyPatch) -> None:
     _kql_cannot(monkeypatch, "eql")
-    (package,) = export_rules(load_rules(), "kibana-ndjson").packages
+    (package,) = export_rules(load_rules([FLAGSHIP]), "kibana-ndjson").packages
     (rule,) = check_kibana_ndjson(package.text)
     assert (rule["type"], rule["language"]) == ("esql", "esql")
     assert "index" not in rule and rule["query"].startswith("from ")
@@ -140,7 +141,7 @@ def test_then_an_esql_rule_without_index(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_no_language_at_all_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
     _kql_cannot(monkeypatch, "eql", "esql")
     report = export_rules(
-        load_rules(), "kibana-ndjson", on_error=__import__("taintsigma").ErrorPolicy.COLLECT
+        load_rules([FLAGSHIP]), "kibana-ndjson", on_error=__import__("taintsigma").ErrorPolicy.COLLECT
     )
     assert report.packages == []
     assert str(report.errors[0]).endswith(
@@ -186,7 +187,7 @@ def test_logsource_without_default_index_needs_elastic_index() -> None:
 
 
 def test_elastic_agent_option_reaches_the_query() -> None:
-    (package,) = export_rules(load_rules(), "kibana-ndjson", options=["elastic-agent"]).packages
+    (package,) = export_rules(load_rules([FLAGSHIP]), "kibana-ndjson", options=["elastic-agent"]).packages
     (rule,) = check_kibana_ndjson(package.text)
     assert 'data_stream.dataset:"system.syslog"' in rule["query"]
     assert "event.dataset" not in rule["query"]

@@ -12,6 +12,7 @@ from taintsigma.cli.main import cli
 from taintsigma.errors import ExportError
 from taintsigma.rules.loader import load_rules
 from taintsigma.rules.metadata import Duration, check_metadata, load_metadata
+from taintsigma.resources import bundled_rules_dir
 
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
 
@@ -21,7 +22,7 @@ def _rule(**extra: object):
 
 
 def test_flagship_metadata_comes_from_the_rule() -> None:
-    meta = load_metadata(next(iter(load_rules())))
+    meta = load_metadata(next(iter(load_rules([bundled_rules_dir() / "tainted_kernel_module_load.yml"]))))
     assert (meta.level, meta.severity, meta.risk_score, meta.version) == ("low", "low", 21, 5)
     assert (meta.interval.text, meta.lookback.text, meta.max_alerts) == ("5m", "9m", 100)
     assert meta.elastic_index == ("logs-system.syslog-*",)

@@ -61,7 +61,7 @@ def kql_with_warnings(
 def test_flagship_through_the_cli_is_elastics_query_exactly() -> None:
     from taintsigma.cli.main import cli
 
-    result = CliRunner().invoke(cli, ["convert", "sigma_rules/", "-t", "kibana-kql"], obj={})
+    result = CliRunner().invoke(cli, ["convert", "sigma_rules/tainted_kernel_module_load.yml", "-t", "kibana-kql"], obj={})
     assert result.exit_code == 0, result.output
     assert result.stdout == FLAGSHIP + "\n"
 
@@ -69,7 +69,7 @@ def test_flagship_through_the_cli_is_elastics_query_exactly() -> None:
 def test_flagship_through_the_library() -> None:
     from taintsigma import load_rules
 
-    rule = load_rules().collection.rules[0]
+    rule = load_rules(["sigma_rules/tainted_kernel_module_load.yml"]).collection.rules[0]
     assert convert_rule(rule, "kibana-kql") == FLAGSHIP
 
 

@@ -32,6 +32,7 @@ from test_regex_translate import FLAG_SETS, patterns, python_flags
 from taintsigma import convert_rule, load_rules
 from taintsigma.convert.regex_translate import translate_regex
 from taintsigma.convert.targets import load_target
+from taintsigma.resources import bundled_rules_dir
 
 SOURCE = REPO / "tests" / "engines" / "lucene" / "LuceneVerdicts.java"
 JARS = ("lucene-core", "lucene-analyzers-common", "lucene-queryparser")
@@ -85,18 +86,49 @@ CORPUS = {
         host__hostname="web01",
         message="Out of memory: Killed process 1234 (java) total-vm:100kB",
     ),
+    # The kernel-module taint pack: each message as kernel/module/*.c and the lockdown LSM print
+    # it, and near misses.
+    **(TAINT_PACK := {
+        name: _event(process__name="kernel", host__hostname="web01", message=message)
+        for name, message in {
+            "out_of_tree": "[ 2.9] vboxdrv: loading out-of-tree module taints kernel.",
+            "test_module": "kunit_x: loading test module taints kernel.",
+            "proprietary": "nvidia: module license 'NVIDIA' taints kernel.",
+            "license_offender": "ndiswrapper: module license taints kernel.",
+            "staging": "r8188eu: module is from the staging directory, the quality is unknown, "
+            "you have been warned.",
+            "forced": "evil: bad vermagic: kernel tainted.",
+            "vermagic_refused": "evil: version magic '6.1.0 SMP' should be '6.1.2 SMP'",
+            "rejected": "Loading of unsigned module is rejected",
+            "lockdown": "Lockdown: insmod: unsigned module loading is restricted; "
+            "see man kernel_lockdown.7",
+            "lockdown_other": "Lockdown: insmod: use of kprobes is restricted; "
+            "see man kernel_lockdown.7",
+            "livepatch": "livepatch_x: tainting kernel with TAINT_LIVEPATCH",
+        }.items()
+    }),
+    # journald's _TRANSPORT (ECS systemd.transport): the kernel's own message, and a forgery
+    # written with `logger -t kernel`.
+    "tainted_journald": _event(
+        process__name="kernel", systemd__transport="kernel", message=f"vboxdrv: {FLAGSHIP_TEXT}"
+    ),
+    "tainted_forged": _event(
+        process__name="kernel", systemd__transport="syslog", message=f"evil: {FLAGSHIP_TEXT}"
+    ),
 }
+TAINT_PACK = (*TAINT_PACK, "tainted_journald", "tainted_forged")
 
 # What each rule means on CORPUS (Sigma's semantics), by rule file stem.
 EXPECTED = {
-    "tainted_kernel_module_load": {"tainted"},
+    "tainted_kernel_module_load": {"tainted", "tainted_journald", "tainted_forged"},
     "value_lists": {"sshd_web01", "sudo_build01", "sshd_build01_low_pid", "sshd_web02_high_pid"},
     "numeric_pid": {"sshd_web02_high_pid"},
-    "conditions": {"sshd_web01", "kernel_segfault", "sshd_web02_high_pid", "tainted", "oom"},
+    "conditions": {"sshd_web01", "kernel_segfault", "sshd_web02_high_pid", "tainted", "oom"}
+    | set(TAINT_PACK),  # every kernel event not from build01
     "field_exists": {"no_hostname"},
     "null_value": {"cron_no_pid"},
     "keyword_wildcards": {"logind_db"},
-    "keywords": {"tainted"},
+    "keywords": {"tainted", "livepatch", "tainted_journald", "tainted_forged"},  # 'tainting kernel'
     "text_contains": {"kernel_segfault"},
     "text_startswith": {"oom"},
     "regex_keyword_field": {
@@ -109,6 +141,13 @@ EXPECTED = {
     "regex_search": {"sshd_web01", "sshd_web02_high_pid"},
     "regex_case_insensitive": {"sudo_build01"},
     "regex_reserved_chars": {"logind_db"},
+    "out_of_tree_kernel_module_load": {"out_of_tree"},
+    "proprietary_kernel_module_load": {"proprietary", "license_offender"},
+    "staging_kernel_module_load": {"staging"},
+    "forced_kernel_module_load": {"forced"},
+    "unsigned_kernel_module_rejected": {"rejected", "lockdown"},
+    "livepatch_kernel_module_load": {"livepatch"},
+    "tainted_kernel_module_load_journald": {"tainted_journald"},
 }
 
 
@@ -202,7 +241,7 @@ def test_stock_pysigma_wildcard_never_matches(lucene) -> None:
     # Why the target is field-type aware: pySigma's own translation puts a wildcard across
     # spaces on the analysed message, and Lucene finds no event at all.
     backend = LuceneBackend(load_target("lucene").build_pipeline())
-    [stock] = backend.convert(copy.deepcopy(load_rules().collection))
+    [stock] = backend.convert(copy.deepcopy(load_rules([bundled_rules_dir() / "tainted_kernel_module_load.yml"]).collection))
     assert "message:*module\\ verification" in stock
     [matched] = lucene(FLAGSHIP_EVENTS, [stock])
     assert matched == set()

@@ -16,7 +16,16 @@ RULES = REPO / "tests" / "rules"
 
 def test_bundled_rules_load() -> None:
     loaded = load_rules()
-    assert [r.title for r in loaded] == ["Tainted Kernel Module Load"]
+    assert [r.title for r in loaded] == [
+        "Forced Kernel Module Load",
+        "Kernel Livepatch Module Load",
+        "Out-of-Tree Kernel Module Load",
+        "Proprietary or Unknown Licence Kernel Module Load",
+        "Staging Kernel Module Load",
+        "Tainted Kernel Module Load",
+        "Tainted Kernel Module Load (journald, kernel transport only)",
+        "Unsigned Kernel Module Load Rejected",
+    ]
     assert loaded.errors == []
 
 

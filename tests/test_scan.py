@@ -14,9 +14,11 @@ from helpers import make_rule
 
 from taintsigma.logs import reader
 from taintsigma.logs.event import Event
+from taintsigma.resources import bundled_rules_dir
 from taintsigma.scan.run import read_events, scan_paths
 
 FLAGSHIP = "05cad2fb-200c-407f-b472-02ea8c9e5e4a"
+OUT_OF_TREE = "713ca263-45d1-4b9a-9121-616e65dc8951"
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"
 REGEX_ID = "00000000-0000-4000-8000-000000000001"
 LIT_ID = "00000000-0000-4000-8000-000000000002"
@@ -84,6 +86,7 @@ def verdicts(path: Path, **kwargs: object) -> list[tuple[str, str | None, object
 def test_same_alerts_from_syslog_journald_and_ecs(tmp_path: Path) -> None:
     files = write_formats(tmp_path)
     expected = [
+        (OUT_OF_TREE, "2026-11-26T03:10:15.000Z", "kernel", MESSAGES[0][3]),
         (FLAGSHIP, "2026-11-26T03:10:16.000Z", "kernel", f"evil: {TAINT}"),
         (FLAGSHIP, "2026-11-26T03:12:00.000Z", "kernel", f"rootkit: {TAINT.upper()}"),
     ]
@@ -99,8 +102,14 @@ def test_prefilter_changes_nothing_but_work(tmp_path: Path) -> None:
         assert verdicts(path) == verdicts(path, prefilter=False)
     scan = scan_paths([files["syslog"]], timezone="UTC", now=NOW)
     list(scan)
-    # Only the three lines holding the literal are parsed.
-    assert (scan.summary.lines, scan.summary.skipped, scan.summary.events) == (4, 1, 3)
+    # Every line holds a literal of some bundled rule (the out-of-tree or the flagship message).
+    assert (scan.summary.lines, scan.summary.skipped, scan.summary.events) == (4, 0, 4)
+    flagship_only = scan_paths(
+        [files["syslog"]], [bundled_rules_dir() / "tainted_kernel_module_load.yml"], timezone="UTC"
+    )
+    list(flagship_only)
+    # With the flagship alone, only the three lines holding its literal are parsed.
+    assert (flagship_only.summary.skipped, flagship_only.summary.events) == (1, 3)
 
 
 def test_literal_free_rule_still_sees_every_line(tmp_path: Path) -> None:
@@ -202,14 +211,14 @@ def test_gzip_and_stdin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     files = write_formats(tmp_path)
     packed = tmp_path / "syslog.1.gz"
     packed.write_bytes(gzip.compress(files["syslog"].read_bytes()))
-    assert len(verdicts(packed)) == 2
+    assert len(verdicts(packed)) == 3
     import io
     import sys
 
     fake = io.BufferedReader(io.BytesIO(gzip.compress(files["journald"].read_bytes())))
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(fake))
     scan = scan_paths(["-"], timezone="UTC")
-    assert [a.origin.path for a in scan] == ["-", "-"]
+    assert [a.origin.path for a in scan] == ["-", "-", "-"]
 
 
 def test_unreadable_inputs_are_reported_and_the_scan_goes_on(tmp_path: Path) -> None:
@@ -233,7 +242,7 @@ def test_unreadable_inputs_are_reported_and_the_scan_goes_on(tmp_path: Path) -> 
         now=NOW,
         on_problem=problems.append,
     )
-    assert len(list(scan)) == 2  # the good file after all the bad ones
+    assert len(list(scan)) == 3  # the good file after all the bad ones
     found = {Path(p.path).name: (p.error, p.message) for p in problems}
     assert found["corrupt.gz"][0] and "corrupt gzip data" in found["corrupt.gz"][1]
     assert found["truncated.gz"][0] and "truncated gzip file" in found["truncated.gz"][1]
@@ -264,7 +273,7 @@ def test_several_files_in_two_processes(tmp_path: Path, monkeypatch: pytest.Monk
     one = [(a.origin.path, a.origin.line) for a in scan_paths(inputs, timezone="UTC", jobs=1)]
     two = scan_paths(inputs, timezone="UTC", jobs=2)
     assert [(a.origin.path, a.origin.line) for a in two] == one
-    assert len(one) == 8
+    assert len(one) == 12
     assert two.summary.lines == 4 + 4 + 4 + 3
 
 

@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "scan": "taintsigma.cli.scan:scan",
     "check": "taintsigma.cli.check:check",
     "test": "taintsigma.cli.test:test",
+    "coverage": "taintsigma.cli.coverage:coverage",
     "targets": "taintsigma.cli.targets:targets",
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -67,7 +68,8 @@ class QuerySource:
             self._cache[target] = self._run(target)
         result = self._cache[target]
         if result.broken is not None:
-            return result.broken
+            # A copy per rule: the exporter names the rule on the error it gets.
+            return copy.copy(result.broken)
         if stem in result.done:
             return result.done[stem]
         if rule_id in result.failed:

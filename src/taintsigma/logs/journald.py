@@ -4,10 +4,11 @@ Fields: ``MESSAGE`` (text, or a byte array for non-UTF-8 payloads) → ``message
 ``SYSLOG_IDENTIFIER`` (what rsyslog writes as the tag; ``kernel`` for kernel messages, else
 ``_COMM``) → ``process.name``; ``_PID`` (else ``SYSLOG_PID``) → ``process.pid``;
 ``_HOSTNAME`` → ``host.hostname``; ``__REALTIME_TIMESTAMP`` (µs since the epoch) →
-``@timestamp``; ``SYSLOG_FACILITY``/``PRIORITY`` → ``log.syslog``; ``_TRANSPORT`` →
-``journald.transport``. Filebeat's own journald input takes ``process.name`` from ``_COMM``
-only, which kernel messages lack (docs/scan.md); taintsigma follows the syslog file instead,
-so one rule gives one verdict whichever way the message was collected.
+``@timestamp``; ``SYSLOG_FACILITY``/``PRIORITY`` → ``log.syslog``; ``_TRANSPORT`` → ``systemd.transport``
+(the name Filebeat's journald input gives it; the taxonomy's ``transport``). Filebeat's own
+journald input takes ``process.name`` from ``_COMM`` only, which kernel messages lack
+(docs/scan.md); taintsigma follows the syslog file instead, so one rule gives one verdict
+whichever way the message was collected.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ class JournaldAdapter(Adapter):
             document["log"] = {"syslog": syslog}
         transport = _text(entry.get("_TRANSPORT"))
         if transport:
-            document["journald"] = {"transport": transport}
+            document["systemd"] = {"transport": transport}
         document["input"] = {"type": "journald"}
         return Event(
             fields=finish_document(document, origin), origin=origin, logsource=self.logsource
