@@ -149,9 +149,11 @@ def _convert_one(backend, rule, target: Target) -> tuple[str | None, tuple[str, 
                 return None, ()
     texts = [_as_text(q) for q in queries]
     messages = tuple(
-        _warning_text(w.message, rule, target)
-        for w in caught
-        if issubclass(w.category, TranslationWarning)
+        dict.fromkeys(  # one line per distinct warning, in order
+            _warning_text(w.message, rule, target)
+            for w in caught
+            if issubclass(w.category, TranslationWarning)
+        )
     ) + _text_field_notes(backend, rule, target)
     return "\n".join(texts), messages
 
