@@ -288,6 +288,9 @@ HOSTILE = [
     '\\"',
     "*",
     "?",
+    "two\nlines",
+    "tab\there",
+    "cr\rlf",
 ]
 ALPHABET = 'abAB01 \\"*?:()[]{}/+-!~^&|<>=ü'
 
