@@ -12,6 +12,8 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from esql_lexer import check_esql
 from helpers import make_rule
 from regen_golden import GOLDEN
@@ -166,3 +168,50 @@ def test_bundled_and_test_rules_convert_to_parsable_eql() -> None:
     report = convert_rules(load_rules([GOLDEN.parent / "rules"]), "eql", on_error=ErrorPolicy.COLLECT)
     for conversion in report.conversions:
         _parse_eql(conversion.query)
+
+
+# ---- any value arrives intact (property tests) ------------------------------------------------
+
+
+def _last_string(query: str) -> str:
+    from esql_lexer import tokens
+
+    toks, problems = tokens(query)
+    assert problems == []
+    return [t for t in toks if t.kind == "string"][-1].value
+
+
+def _unlike(pattern: str) -> str:
+    """A LIKE pattern's literal text (its wildcards kept as they are, escapes removed)."""
+    out, pos = [], 0
+    while pos < len(pattern):
+        if pattern[pos] == "\\":
+            out.append(pattern[pos + 1])
+            pos += 2
+        else:
+            out.append(pattern[pos])
+            pos += 1
+    return "".join(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=12))
+def test_any_esql_value_arrives_intact(value: str) -> None:
+    rule = make_rule({"selection": {"hostname": _sigma_escape(value)}})
+    query = convert_rule(rule, "esql")
+    assert check_esql(query) == []
+    assert _last_string(query) == value  # an equality takes the value as it is
+    rule = make_rule({"selection": {"hostname": _sigma_escape(value) + "?"}})
+    query = convert_rule(rule, "esql")
+    assert check_esql(query) == []
+    pattern = _last_string(query)
+    assert pattern.endswith("?") and _unlike(pattern[:-1]) == value
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=12))
+def test_any_eql_contains_value_is_found(value: str) -> None:
+    rule = make_rule({"selection": {"hostname|contains": _sigma_escape(value)}})
+    query = convert_rule(rule, "eql")
+    # It parses, and the engine finds the value inside a longer hostname.
+    assert _eql_matches(query, "pre" + value + "post"), query
