@@ -56,8 +56,21 @@ def test_backslash_and_quote_are_escaped_inside_quotes() -> None:
 def test_message_in_raw_is_warned_as_broader() -> None:
     # Before the fix: no warning, although _raw also holds the syslog header.
     query, warned = _splunk({"selection": {"message|contains": "web1"}})
-    assert query == BASE + '_raw="*web1*"'
+    assert query == BASE + '("web1" _raw="*web1*")'
     assert len(warned) == 1 and "syslog header" in warned[0]
+
+
+def test_message_contains_gets_an_index_phrase_only_on_word_ends() -> None:
+    # The bare quoted phrase lets Splunk's index narrow the search (a leading wildcard cannot);
+    # the _raw glob keeps the exact substring test. Only values whose ends are letters or
+    # digits get one (read as whole words, as on Elasticsearch's text fields).
+    query, _ = _splunk({"selection": {"message|contains": 'say "hi" now'}})
+    assert query == BASE + '("say \\"hi\\" now" _raw="*say \\"hi\\" now*")'
+    query, _ = _splunk({"selection": {"message|contains": "/bin/sh "}})
+    assert query == BASE + '_raw="*/bin/sh *"'
+    query, _ = _splunk({"selection": {"program": "sshd"}, "other": {"message|contains": "web1"}},
+                       "selection or other")  # fmt: skip
+    assert query == BASE + 'process="sshd" OR ("web1" _raw="*web1*")'
 
 
 def test_message_in_raw_under_not_is_refused() -> None:

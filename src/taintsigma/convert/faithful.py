@@ -14,6 +14,8 @@ warned about; under ``not`` it would drop events the rule keeps, so it is refuse
 - a field the pipeline declares broader than the rule's (pipeline ``vars``:
   ``taintsigma_broader_fields: {field: reason}``, ``taintsigma_broader_keywords: reason`` for
   unbound keywords), such as Splunk's ``_raw``, which also holds the syslog header;
+- a ``contains`` on a field the pipeline names in ``taintsigma_phrase_fields`` (Splunk's
+  ``_raw``) also gets a bare quoted phrase, which the index can serve, before the exact glob;
 - a character the target language cannot write literally (target.yml ``no_literal``, e.g.
   Splunk's ``*``, which its search reads as a wildcard whatever precedes it) is refused.
 """
@@ -45,6 +47,7 @@ from taintsigma.errors import TranslationWarning
 
 BROADER_FIELDS_VAR = "taintsigma_broader_fields"
 BROADER_KEYWORDS_VAR = "taintsigma_broader_keywords"
+PHRASE_FIELDS_VAR = "taintsigma_phrase_fields"
 
 
 class FaithfulMixin:
@@ -110,7 +113,34 @@ class FaithfulMixin:
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
         self._check_value(cond.field, cond.value)
-        return super().convert_condition_field_eq_val(cond, state)  # type: ignore[misc]
+        converted = super().convert_condition_field_eq_val(cond, state)  # type: ignore[misc]
+        phrase = self._indexed_phrase(cond)
+        if phrase is None or not isinstance(converted, str):
+            return converted
+        expr = f"{phrase}{self.and_token}{converted}"  # type: ignore[attr-defined]
+        return self.group_expression.format(expr=expr)  # type: ignore[attr-defined]
+
+    def _indexed_phrase(self, cond: ConditionFieldEqualsValueExpression) -> str | None:
+        """The bare quoted phrase that lets the index narrow a ``contains`` on a raw-event field.
+
+        Pipeline ``vars: taintsigma_phrase_fields`` names the fields (Splunk's ``_raw``). Only a
+        ``contains`` whose value begins and ends with a letter or digit and holds no wildcard
+        gets one, read as whole words as on Elasticsearch's text fields (docs/semantics.md);
+        the glob beside it keeps the exact substring test.
+        """
+        fields = self._pipeline_var(PHRASE_FIELDS_VAR) or ()
+        value = cond.value
+        if cond.field not in fields or not isinstance(value, SigmaString):
+            return None
+        star = SpecialChars.WILDCARD_MULTI
+        parts = value.s
+        if len(parts) != 3 or parts[0] is not star or parts[2] is not star:
+            return None
+        text = parts[1]
+        if not isinstance(text, str) or not (text[:1].isalnum() and text[-1:].isalnum()):
+            return None
+        body = text.replace("\\", "\\\\").replace('"', '\\"')
+        return f'"{body}"'
 
     def convert_condition_val(self, cond: ConditionValueExpression, state: ConversionState) -> Any:
         self._check_value(None, cond.value)
