@@ -22,6 +22,7 @@ import re
 
 _ESCAPES = {"t": "\t", "n": "\n", "r": "\r", '"': '"', "\\": "\\"}
 _IDENT = re.compile(r"[A-Za-z_@][A-Za-z0-9_]*")
+_IDENT_CHAR = re.compile(r"[A-Za-z0-9_@`]")
 _NUMBER = re.compile(r"\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?")
 _OPERATORS = ("==", "!=", "<=", ">=", "<", ">", "+", "-", "*", "/", "%", "(", ")", ",", "|", "::")
 _FROM = re.compile(
@@ -115,6 +116,10 @@ def tokens(query: str) -> tuple[list[Token], list[str]]:
             continue
         for op in _OPERATORS:
             if query.startswith(op, pos):
+                before, after = query[pos - 1 : pos], query[pos + len(op) : pos + len(op) + 1]
+                if op in "+-*/%" and _IDENT_CHAR.match(before) and _IDENT_CHAR.match(after):
+                    # `a-b` reads as a minus between two fields: a name holding it needs backticks
+                    problems.append(f"unquoted identifier holding {op!r} at {pos}")
                 out.append(Token(("op", op, op)))
                 pos += len(op)
                 break

@@ -58,6 +58,8 @@ def test_the_esql_checker_rejects_what_esql_does_not_accept() -> None:
     assert check_esql('from i metadata _id | where a like "a\\\\xb"')  # \x in a LIKE pattern
     assert check_esql("from i metadata _id | where 1a==1 and `b`==2") == []
     assert check_esql('from i metadata _id | where a=="open')
+    assert check_esql('from i metadata _id | where process-name=="x"')  # needs backticks
+    assert check_esql('from i metadata _id | where `process-name`=="x"') == []
 
 
 @pytest.mark.parametrize("path", _goldens("esql"), ids=lambda p: p.stem)
