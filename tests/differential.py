@@ -1,7 +1,8 @@
 """Real engines for differential tests: Elastic's `eql` Python engine and SQLite.
 
-Each engine runs the query pySigma's own backend makes of a rule (EqlBackend, sqliteBackend) on
-one event, so its verdict can be compared with the native evaluator's.
+The eql engine runs the query of taintsigma's own ``eql`` target (pySigma's EqlBackend with
+taintsigma's literal, regex and faithfulness layers), SQLite the query of pySigma's
+sqliteBackend, on one event, so each verdict can be compared with the native evaluator's.
 """
 
 from __future__ import annotations
@@ -78,9 +79,12 @@ def eql_query(
     pipeline: ProcessingPipeline | None = None,
     placeholders: Mapping[str, list[str]] | None = None,
 ) -> str:
-    from sigma.backends.elasticsearch import EqlBackend
+    """The query of taintsigma's own ``eql`` target (its backend, with every taintsigma
+    translation: literals, refusals, regexes), run without the ECS field mapping so the
+    rule's own field names reach the engine."""
+    from taintsigma.convert.targets import load_target
 
-    return convert(EqlBackend, rule, pipeline, placeholders)
+    return convert(load_target("eql").backend_class(), rule, pipeline, placeholders)
 
 
 def eql_verdict(query: str, event: Mapping[str, Any]) -> bool:

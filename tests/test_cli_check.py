@@ -39,7 +39,8 @@ def test_bundled_rules_pass() -> None:
 def test_test_rules_pass() -> None:
     result = run("check", str(RULES))
     assert result.exit_code == 0, result.output
-    assert result.stderr == "checked 15 rule(s): 15 passed, 0 failed\n"
+    count = len(list(RULES.glob("*.yml")))  # every test rule, however many there are
+    assert result.stderr == f"checked {count} rule(s): {count} passed, 0 failed\n"
 
 
 def test_validator_issue_exits_1_and_names_rule_file_and_check(tmp_path: Path) -> None:

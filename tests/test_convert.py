@@ -82,8 +82,9 @@ def test_flagship_message_is_never_a_wildcard_on_the_text_field(target_id: str) 
 def test_flagship_splunk_searches_the_syslog_sourcetype_and_its_fields() -> None:
     query = convert_rules(load_rules([FLAGSHIP]), "splunk").conversions[0].query
     assert query == (
-        'sourcetype="syslog" process="kernel" _raw="*module verification failed: signature '
-        'and/or required key missing - tainting kernel*"'
+        'sourcetype="syslog" process="kernel" ("module verification failed: signature and/or '
+        'required key missing - tainting kernel" _raw="*module verification failed: signature '
+        'and/or required key missing - tainting kernel*")'
     )
 
 

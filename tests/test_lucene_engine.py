@@ -148,11 +148,18 @@ EXPECTED = {
     "unsigned_kernel_module_rejected": {"rejected", "lockdown"},
     "livepatch_kernel_module_load": {"livepatch"},
     "tainted_kernel_module_load_journald": {"tainted_journald"},
+    # condition: [selection_sshd, selection_cron] means either (issue 11 item 1)
+    "condition_list": {"sshd_web01", "sshd_build01_low_pid", "sshd_web02_high_pid", "cron_no_pid"},
 }
 
 
 def _escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+    return (
+        value.replace("\\", "\\\\")
+        .replace("\t", "\\t")
+        .replace("\n", "\\n")
+        .replace("\r", "\\r")
+    )
 
 
 def _compile_java(tmp_path_factory: pytest.TempPathFactory, source: Path) -> tuple[str, Path, str]:
@@ -198,7 +205,9 @@ def lucene(tmp_path_factory: pytest.TempPathFactory):
             ),
             encoding="utf-8",
         )
-        (work / "queries.txt").write_text("".join(q + "\n" for q in queries), encoding="utf-8")
+        (work / "queries.txt").write_text(
+            "".join(_escape(q) + "\n" for q in queries), encoding="utf-8"
+        )
         done = subprocess.run(
             [
                 java,
@@ -258,6 +267,26 @@ def corpus_verdicts(lucene) -> dict[str, set[str]]:
     return dict(zip(stems, lucene(CORPUS, [_golden(stem) for stem in stems])))
 
 
+def test_sigmahq_conversions_parse_in_lucene(lucene) -> None:
+    # Every lucene query of the SigmaHQ Linux corpus that converts (a refusal is an honest
+    # answer, not a failure) parses in Lucene's query parser and runs on the corpus.
+    import warnings
+
+    from taintsigma import ErrorPolicy, UnsupportedByTarget, convert_rules
+
+    loaded = load_rules([REPO / "tests" / "corpus" / "sigmahq" / "rules" / "linux"],
+                        on_error=ErrorPolicy.COLLECT)  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        report = convert_rules(loaded, "lucene", on_error=ErrorPolicy.COLLECT)
+    assert all(isinstance(e, UnsupportedByTarget) for e in report.errors), report.errors[:3]
+    queries = [c.query for c in report.conversions]
+    assert queries
+    results = lucene(CORPUS, queries, errors_ok=True)
+    errors = [(q, r) for q, r in zip(queries, results) if isinstance(r, str)]
+    assert errors == []
+
+
 @pytest.mark.parametrize("stem", sorted(EXPECTED))
 def test_golden_query_agrees_with_sigma(corpus_verdicts: dict[str, set[str]], stem: str) -> None:
     assert corpus_verdicts[stem] == EXPECTED[stem]
@@ -298,6 +327,9 @@ HOSTILE = [
     '\\"',
     "*",
     "?",
+    "two\nlines",
+    "tab\there",
+    "cr\rlf",
 ]
 ALPHABET = 'abAB01 \\"*?:()[]{}/+-!~^&|<>=ü'
 

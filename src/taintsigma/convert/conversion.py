@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import orjson
 from sigma.collection import SigmaCollection
+from sigma.conditions import SigmaCondition
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import (
     SigmaError,
@@ -78,6 +79,7 @@ def convert_rules(
     report = ConversionReport()
     for rule, stem in zip(working.rules, output_stems(working.rules)):
         try:
+            _one_condition(rule)
             query, caught = _convert_one(backend, rule, target)
         except Exception as err:  # every failure becomes one line naming rule and target
             error = _wrap(err, rule, target)
@@ -120,6 +122,21 @@ def convert_rule(
     return report.conversions[0].query
 
 
+def _one_condition(rule: SigmaRule | SigmaCorrelationRule) -> None:
+    """Join a rule's list of conditions into one condition meaning "either", in place.
+
+    Sigma reads ``condition: [a, b]`` as ``a or b``; pySigma converts each list element into a
+    query of its own, which a SIEM would run as two searches (or, joined into one field, as an
+    AND). One condition gives one query with the rule's meaning, for every target.
+    """
+    detections = getattr(rule, "detection", None)
+    if detections is None or len(detections.condition) < 2:
+        return
+    joined = " or ".join(f"({condition})" for condition in detections.condition)
+    detections.condition = [joined]
+    detections.parsed_condition = [SigmaCondition(joined, detections, detections.source)]
+
+
 def _convert_one(backend, rule, target: Target) -> tuple[str | None, tuple[str, ...]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TranslationWarning)
@@ -132,9 +149,11 @@ def _convert_one(backend, rule, target: Target) -> tuple[str | None, tuple[str, 
                 return None, ()
     texts = [_as_text(q) for q in queries]
     messages = tuple(
-        _warning_text(w.message, rule, target)
-        for w in caught
-        if issubclass(w.category, TranslationWarning)
+        dict.fromkeys(  # one line per distinct warning, in order
+            _warning_text(w.message, rule, target)
+            for w in caught
+            if issubclass(w.category, TranslationWarning)
+        )
     ) + _text_field_notes(backend, rule, target)
     return "\n".join(texts), messages
 

@@ -165,6 +165,9 @@ class TextFieldMixin:
 
     def escape_phrase(self, text: str) -> str:
         """Escape ``text`` for the inside of a phrase (``phrase_config['escape']`` characters)."""
+        body = getattr(self, "string_literal_body", None)
+        if body is not None:  # a string literal of its own (taintsigma.convert.literals)
+            return str(body(text))
         chars = self.phrase_config.get("escape", '\\"')
         return "".join("\\" + c if c in chars else c for c in text)
 

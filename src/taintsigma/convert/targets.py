@@ -54,6 +54,10 @@ class Target:
     # Said as a warning whenever a rule searches one of the pipeline's text fields (a caveat of
     # the target language on analysed text, e.g. EQL in Elasticsearch).
     text_field_note: str | None = None
+    # How string literals are written (taintsigma.convert.literals): 'eql' or 'esql'.
+    literals: str | None = None
+    # Characters the target cannot write literally in a value (refused, convert.faithful).
+    no_literal: str = ""
     requires: str | None = None
     backend_options: dict[str, Any] = field(default_factory=dict)
     # Class attributes of the pySigma backend to override (its quoting and escaping tables),
@@ -119,7 +123,14 @@ class Target:
         if not cls.__module__.startswith("taintsigma."):  # our own backends need no guard
             from taintsigma.convert.faithful import faithful
 
-            cls = faithful(cls, self.id)
+            cls = faithful(cls, self.id, self.no_literal)
+        if self.literals:
+            from taintsigma.convert.literals import with_literals
+
+            try:
+                cls = with_literals(cls, self.literals, self.id)
+            except ValueError as err:
+                raise TaintSigmaError(str(err), path=self.folder / TARGET_FILE) from err
         if self.backend_attributes:
             cls = _with_attributes(cls, self.backend_attributes, self.folder / TARGET_FILE)
         if self.phrase is not None:
@@ -248,6 +259,8 @@ def load_target(target_id: str) -> Target:
         phrase=spec.get("phrase"),
         regex=spec.get("regex"),
         text_field_note=spec.get("text_field_note"),
+        literals=spec.get("literals"),
+        no_literal=str(spec.get("no_literal") or ""),
         requires=spec.get("requires"),
         backend_options=spec.get("backend_options") or {},
         backend_attributes=spec.get("backend_attributes") or {},

@@ -36,6 +36,7 @@ from taintsigma.evaluate.values import (
     TextTest,
     compile_regex,
     flatten_values,
+    fold,
     regex_source,
     scalar_test,
     string_pattern,
@@ -193,7 +194,7 @@ def _fieldref_leaf(get: Callable[[Mapping[str, Any]], Any], ref: SigmaFieldRefer
 
     def texts(value: Any) -> list[str]:
         items = value if isinstance(value, list) else [value]
-        return [t.lower() for t in map(as_text, items) if t is not None]
+        return [fold(t) for t in map(as_text, items) if t is not None]
 
     def fieldref(event: Mapping[str, Any], memo: dict) -> bool:
         mine, other = get(event), get_other(event)
@@ -230,7 +231,7 @@ def _value_leaf(
         """A single, non-null event value (no memo: list elements, numbers)."""
         text = as_text(value)
         if text is not None:
-            if folded_test is not None and folded_test(text.lower()):
+            if folded_test is not None and folded_test(fold(text)):
                 return True
             for test in raw_tests:
                 if test(text):
@@ -260,7 +261,7 @@ def _value_leaf(
         if folded_test is not None:
             lowered = memo.get(name)
             if lowered is None:
-                lowered = memo[name] = value.lower()
+                lowered = memo[name] = fold(value)
             if folded_test(lowered):
                 return True
         for test in raw_tests:
@@ -291,7 +292,9 @@ def _fast_string_leaf(
         def equals(event: Mapping[str, Any], memo: dict) -> bool:
             value = get(event)
             if type(value) is str:
-                return len(value) == size and (value == literal or value.lower() == literal)
+                if value.isascii():  # ASCII folds as lower() does, keeping its length
+                    return len(value) == size and (value == literal or value.lower() == literal)
+                return fold(value) == literal
             return other(value)
 
         return equals
@@ -300,7 +303,9 @@ def _fast_string_leaf(
         def prefix(event: Mapping[str, Any], memo: dict) -> bool:
             value = get(event)
             if type(value) is str:
-                return value[:size].lower().startswith(literal)
+                if value.isascii():
+                    return value[:size].lower().startswith(literal)
+                return fold(value).startswith(literal)
             return other(value)
 
         return prefix
@@ -309,7 +314,9 @@ def _fast_string_leaf(
         def suffix(event: Mapping[str, Any], memo: dict) -> bool:
             value = get(event)
             if type(value) is str:
-                return value[-size:].lower().endswith(literal)
+                if value.isascii():
+                    return value[-size:].lower().endswith(literal)
+                return fold(value).endswith(literal)
             return other(value)
 
         return suffix
@@ -320,7 +327,7 @@ def _fast_string_leaf(
             if type(value) is str:
                 lowered = memo.get(name)
                 if lowered is None:
-                    lowered = memo[name] = value.lower()
+                    lowered = memo[name] = fold(value)
                 return literal in lowered
             return other(value)
 
@@ -369,7 +376,7 @@ def compile_keywords(values: Sequence[SigmaType], ctx: CompileContext) -> Compil
         def anywhere(event: Mapping[str, Any], memo: dict) -> bool:
             texts = memo.get(ALL_VALUES)
             if texts is None:
-                texts = memo[ALL_VALUES] = [(t, t.lower()) for t in iter_strings(event)]
+                texts = memo[ALL_VALUES] = [(t, fold(t)) for t in iter_strings(event)]
             return any(test(text, lowered) for text, lowered in texts)
 
         return Compiled(anywhere, 30)
@@ -381,12 +388,12 @@ def compile_keywords(values: Sequence[SigmaType], ctx: CompileContext) -> Compil
             if type(value) is str:
                 lowered = memo.get(name)
                 if lowered is None:
-                    lowered = memo[name] = value.lower()
+                    lowered = memo[name] = fold(value)
                 if test(value, lowered):
                     return True
             elif value is not MISSING and value is not None:
                 for text in iter_strings(value):
-                    if test(text, text.lower()):
+                    if test(text, fold(text)):
                         return True
         return False
 

@@ -25,7 +25,7 @@ from sigma.conditions import (
 from sigma.types import SigmaString
 
 from taintsigma.evaluate.compile import RuleMatcher
-from taintsigma.evaluate.values import flatten_values
+from taintsigma.evaluate.values import flatten_values, fold
 
 ANYWHERE = "*"  # the "field" of a keyword searching every value of the event
 
@@ -99,7 +99,7 @@ def _longest_plain(value: SigmaString) -> str:
             runs[-1] += part
         else:
             runs.append("")
-    return max(runs, key=len).lower()
+    return fold(max(runs, key=len))
 
 
 def _any_of(needs: Iterable[Requirement]) -> Requirement:
@@ -134,7 +134,7 @@ _JSON_UNSAFE = re.compile(r"[/<>&'\"\\]")
 def raw_piece(literal: str, json_escaped: bool) -> str:
     """The longest part of a (lower-case) literal that reads the same in a raw line as in
     the event parsed from it; with ``json_escaped``, also where a JSON encoder escapes."""
-    piece = max(_RAW_SAFE.findall(literal.lower()), key=len, default="")
+    piece = max(_RAW_SAFE.findall(fold(literal)), key=len, default="")
     if not json_escaped:
         return piece
     return max(_JSON_UNSAFE.split(piece), key=len, default="")

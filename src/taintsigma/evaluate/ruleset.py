@@ -24,6 +24,7 @@ from taintsigma.evaluate.compile import (
 from taintsigma.evaluate.correlation import CorrelationEngine, check_correlations
 from taintsigma.evaluate.fields import MISSING, as_text, compile_getter
 from taintsigma.evaluate.prefilter import ANYWHERE, Prefilter, build_prefilter, rule_requirement
+from taintsigma.evaluate.values import fold
 from taintsigma.rules.loader import LoadedRules, rule_id
 
 _INDEX_FROM = 3  # routes with fewer rules run them directly: an index would cost more
@@ -103,12 +104,12 @@ class _FieldIndex:
         if type(value) is str:
             lowered = memo.get(self.name)
             if lowered is None:
-                lowered = memo[self.name] = value.lower()
+                lowered = memo[self.name] = fold(value)
             return lowered
         if value is MISSING or value is None:
             return ""
         items = value if isinstance(value, list) else [value]
-        return "\n".join(t.lower() for t in map(as_text, items) if t is not None)
+        return "\n".join(fold(t) for t in map(as_text, items) if t is not None)
 
 
 def _set_finders(pairs: list[tuple[int, str]]) -> list[Callable[[str], Sequence[int]]]:
@@ -125,7 +126,7 @@ def _set_finders(pairs: list[tuple[int, str]]) -> list[Callable[[str], Sequence[
     except re2.error:
         if len(pairs) == 1:
             ((position, literal),) = pairs
-            return [lambda text: (position,) if literal in text.lower() else ()]
+            return [lambda text: (position,) if literal in fold(text) else ()]
         half = len(pairs) // 2
         return _set_finders(pairs[:half]) + _set_finders(pairs[half:])
     match = searcher._set.Match  # the binding itself: the wrapper would re-check the type

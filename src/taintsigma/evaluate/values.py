@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -111,8 +110,8 @@ class StringPattern:
     """A SigmaString reduced to its cheapest check.
 
     ``kind`` is ``eq``, ``prefix``, ``suffix``, ``contains``, ``glob`` (only ``*``: segments
-    found in order) or ``wild`` (``?`` too: an anchored RE2 pattern). Literals are lower-cased
-    unless ``cased``.
+    found in order) or ``wild`` (``?`` too: an anchored RE2 pattern). Literals are case-folded
+    (:func:`fold`) unless ``cased``.
     """
 
     kind: str
@@ -122,10 +121,20 @@ class StringPattern:
     regex: str = ""
 
 
+def fold(text: str) -> str:
+    """The one case fold of rule literals and event text alike: Unicode full case folding.
+
+    ``str.lower`` is not a case fold: ``"ΟΔΟΣ".lower()`` ends in the final sigma ``ς`` while
+    ``"Σ".lower()`` is ``σ``, so a rule's ``Σ`` would not be found in ``ΟΔΟΣ``; ``casefold`` maps
+    both to ``σ`` (and ``ß`` to ``ss``). ASCII text folds as ``lower`` does, keeping its length.
+    """
+    return text.casefold()
+
+
 def string_pattern(value: SigmaString, ctx: CompileContext) -> StringPattern:
     """Reduce a SigmaString (wildcards ``*``/``?``, escapes already parsed) to a StringPattern."""
     cased = isinstance(value, SigmaCasedString)
-    fold = (lambda s: s) if cased else str.lower
+    fold_part = (lambda s: s) if cased else fold
     parts: list[str | SpecialChars] = []
     for part in value.s:
         if isinstance(part, Placeholder):
@@ -140,7 +149,7 @@ def string_pattern(value: SigmaString, ctx: CompileContext) -> StringPattern:
             parts.append(part)
     if SpecialChars.WILDCARD_SINGLE in parts:
         regex = "".join(
-            re2.escape(fold(p))
+            re2.escape(fold_part(p))
             if isinstance(p, str)
             else (".*" if p is SpecialChars.WILDCARD_MULTI else ".")
             for p in parts
@@ -149,7 +158,7 @@ def string_pattern(value: SigmaString, ctx: CompileContext) -> StringPattern:
     segments: list[str] = [""]
     for p in parts:
         if isinstance(p, str):
-            segments[-1] += fold(p)
+            segments[-1] += fold_part(p)
         else:
             segments.append("")
     if len(segments) == 1:
@@ -226,15 +235,18 @@ def as_number(value: Any) -> int | float | None:
     if isinstance(value, (int, float)):
         return value
     if isinstance(value, str):
-        try:
-            return int(value.strip(), 10)
-        except ValueError:
-            try:
-                number = float(value.strip())
-            except ValueError:
-                return None
-            return None if math.isnan(number) else number
+        # A decimal numeral only: Python's int() and float() also read "1_0", "inf", "nan"
+        # and non-ASCII digits, which no SIEM takes for a number.
+        text = value.strip()
+        if _INTEGER.fullmatch(text):
+            return int(text, 10)
+        if _DECIMAL.fullmatch(text):
+            return float(text)
     return None
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 _COMPARE: dict[CompareOperators, Callable[[Any, Any], bool]] = {
@@ -310,7 +322,7 @@ def scalar_test(value: SigmaType, ctx: CompileContext) -> ScalarTest:
         text = "true" if wanted_bool else "false"
         return lambda event_value: (
             event_value is wanted_bool
-            or (isinstance(event_value, str) and event_value.strip().lower() == text)
+            or (isinstance(event_value, str) and fold(event_value.strip()) == text)
         )
     if isinstance(value, SigmaCIDRExpression):
         return _cidr_test(value)

@@ -27,7 +27,9 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
     result = queries.query("splunk", stem, meta.rule_id)
     if not isinstance(result, Conversion):
         raise result
-    name = f"{meta.title} - {meta.rule_id}".replace("[", "(").replace("]", ")")
+    # A stanza header is one line: any run of whitespace (a line break too) becomes one space.
+    title = " ".join(meta.title.split())
+    name = f"{title} - {meta.rule_id}".replace("[", "(").replace("]", ")")
     annotations: dict[str, object] = {}
     if meta.attack.named_technique_ids:
         annotations["mitre_attack"] = list(meta.attack.named_technique_ids)

@@ -58,7 +58,7 @@ public class LuceneVerdicts {
             char c = s.charAt(i);
             if (c == '\\' && i + 1 < s.length()) {
                 char n = s.charAt(++i);
-                out.append(n == 't' ? '\t' : n == 'n' ? '\n' : n);
+                out.append(n == 't' ? '\t' : n == 'n' ? '\n' : n == 'r' ? '\r' : n);
             } else {
                 out.append(c);
             }
@@ -173,7 +173,7 @@ public class LuceneVerdicts {
             for (String text : queries) {
                 EcsQueryParser parser = new EcsQueryParser(analyzer, longs);
                 try {
-                    Query query = parser.parse(text);
+                    Query query = parser.parse(unescape(text));  // one escaped query per line
                     TreeSet<Integer> hits = new TreeSet<>();
                     for (ScoreDoc sd : searcher.search(query, Math.max(1, events.size())).scoreDocs) {
                         hits.add(Integer.parseInt(searcher.doc(sd.doc).get(ID)));
