@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from sigma.collection import SigmaCollection
 
 from taintsigma.convert.conversion import Conversion, convert_rules
 from taintsigma.convert.targets import Target
 from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, UnsupportedByTarget
+from taintsigma.export.elastic_fields import related_integrations, required_fields
 from taintsigma.rules.metadata import RuleMetadata
 
 
@@ -23,10 +25,12 @@ class RulePackage:
     extension: str
     text: str
     warnings: tuple[str, ...] = ()
+    # The file name when the format has its own naming (elastic-toml: tactic prefix).
+    name: str | None = None
 
     @property
     def filename(self) -> str:
-        return f"{self.stem}.{self.extension}"
+        return self.name or f"{self.stem}.{self.extension}"
 
 
 @dataclass
@@ -74,6 +78,12 @@ class QuerySource:
             return result.failed[rule_id]
         return TaintSigmaError(f"no query for target '{target}'", rule_id=rule_id)
 
+    def pipeline_vars(self, target: str) -> dict[str, Any]:
+        """The ``vars`` of ``target``'s processing pipeline (with this export's options)."""
+        loaded = self._targets[target]
+        usable = tuple(o for o in self._options if o in loaded.options)
+        return dict(loaded.build_pipeline(usable).vars)
+
     def _run(self, target: str) -> _TargetResult:
         loaded = self._targets[target]
         usable = tuple(o for o in self._options if o in loaded.options)
@@ -106,6 +116,9 @@ class ElasticQuery:
     language: str
     query: str
     warnings: tuple[str, ...] = ()
+    # Kibana's build-time fields, from the rule after the target's pipeline (elastic_fields.py).
+    required_fields: tuple[dict[str, Any], ...] = ()
+    related_integrations: tuple[dict[str, str], ...] = ()
 
 
 # Elastic rule type, query language, conversion target; tried in this order.
@@ -129,8 +142,16 @@ def elastic_query(meta: RuleMetadata, stem: str, queries: QuerySource) -> Elasti
                     f"rule {meta.rule_id}: exported as a Kibana '{rule_type}' rule because "
                     + "; ".join(reasons),
                 )
+            processed = processed_rules(result.rule)
             return ElasticQuery(
-                type=rule_type, language=language, query=result.query, warnings=tuple(said)
+                type=rule_type,
+                language=language,
+                query=result.query,
+                warnings=tuple(said),
+                required_fields=tuple(
+                    required_fields(processed, queries.pipeline_vars(target))
+                ),
+                related_integrations=tuple(related_integrations(processed, meta)),
             )
         if not isinstance(result, UnsupportedByTarget):
             raise result
@@ -138,6 +159,19 @@ def elastic_query(meta: RuleMetadata, stem: str, queries: QuerySource) -> Elasti
     raise ExportError(
         "cannot be exported as a Kibana rule: " + "; ".join(reasons), rule_id=meta.rule_id
     )
+
+
+def processed_rules(rule: Any) -> list[Any]:
+    """The rule, or for a correlation the rules it correlates (after the pipeline)."""
+    references = getattr(rule, "rules", None)
+    if references is None:
+        return [rule]
+    found: list[Any] = []
+    for reference in references:
+        base = getattr(reference, "rule", None)
+        if base is not None:
+            found += processed_rules(base)
+    return found
 
 
 def description_with_guide(meta: RuleMetadata, *, include_note: bool = True) -> str:

@@ -29,6 +29,10 @@ class ExportFormat:
     def builder(self) -> Callable[..., tuple[str, list[str]]]:
         return importlib.import_module(self.module).build
 
+    def namer(self) -> Callable[..., str] | None:
+        """The module's ``filename(meta, stem)`` when the format names its own files."""
+        return getattr(importlib.import_module(self.module), "filename", None)
+
 
 # The conversion targets the Elastic formats take queries from, in fallback order.
 ELASTIC_TARGETS = tuple(target for _, _, target in QUERY_CHAIN)

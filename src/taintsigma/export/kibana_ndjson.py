@@ -48,6 +48,10 @@ def kibana_rule(meta: RuleMetadata, query: ElasticQuery) -> dict[str, Any]:
         rule["license"] = meta.license
     rule["version"] = meta.version
     rule["references"] = list(meta.references)
+    if query.related_integrations:
+        rule["related_integrations"] = [dict(i) for i in query.related_integrations]
+    if query.required_fields:
+        rule["required_fields"] = [dict(f) for f in query.required_fields]
     if meta.timestamp_override:
         rule["timestamp_override"] = meta.timestamp_override
     rule["enabled"] = False

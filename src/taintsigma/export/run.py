@@ -88,6 +88,7 @@ def _export_one(
 ) -> RulePackage:
     meta = load_metadata(rule)
     text, said = build(meta=meta, stem=stem, queries=queries)
+    namer = fmt.namer()
     return RulePackage(
         rule_id=meta.rule_id,
         stem=stem,
@@ -95,6 +96,7 @@ def _export_one(
         extension=fmt.extension,
         text=text,
         warnings=tuple(dict.fromkeys([*meta.warnings, *said])),
+        name=namer(meta, stem) if namer is not None else None,
     )
 
 
