@@ -118,3 +118,31 @@ def test_long_list_items_are_wrapped_as_the_formatter_does() -> None:
 def test_ndjson_is_one_line_per_rule() -> None:
     assert len(_flagship("kibana-ndjson").splitlines()) == 1
     json.loads(_flagship("kibana-ndjson"))
+
+
+# --- --new-ids: beside Elastic's prebuilt rule --------------------------------------------
+
+FLAGSHIP_ID = "05cad2fb-200c-407f-b472-02ea8c9e5e4a"
+FLAGSHIP_NEW_ID = "8cc354e5-9e0d-5d20-8d88-51841b3e8537"  # uuid5(NEW_ID_NAMESPACE, FLAGSHIP_ID)
+
+
+def test_new_ids_are_uuid5_of_the_documented_namespace() -> None:
+    import uuid
+
+    from taintsigma.export.run import NEW_ID_NAMESPACE, new_rule_id
+
+    assert str(NEW_ID_NAMESPACE) == "cc18fb44-f515-45f8-a7f3-e7b5fd51f0d6"  # docs/export.md
+    assert new_rule_id(FLAGSHIP_ID) == FLAGSHIP_NEW_ID
+    assert new_rule_id(FLAGSHIP_ID.upper()) == FLAGSHIP_NEW_ID
+    assert uuid.UUID(FLAGSHIP_NEW_ID).version == 5
+
+
+def test_new_ids_reach_every_format_through_the_cli() -> None:
+    runner = CliRunner()
+    for format_id in ("kibana-ndjson", "elastic-toml", "splunk-savedsearches", "sentinel"):
+        result = runner.invoke(cli, ["export", "-f", format_id, "--new-ids"])
+        assert result.exit_code == 0, result.output
+        assert FLAGSHIP_NEW_ID in result.stdout
+        assert FLAGSHIP_ID not in result.stdout
+    plain = runner.invoke(cli, ["export", "-f", "kibana-ndjson"])
+    assert json.loads(plain.stdout)["rule_id"] == FLAGSHIP_ID

@@ -64,9 +64,15 @@ class QuerySource:
         self._targets = targets
         self._options = tuple(options)
         self._cache: dict[str, _TargetResult] = {}
+        self._aliases: dict[str, str] = {}
+
+    def alias(self, exported_id: str, rule_id: str) -> None:
+        """Answer for ``exported_id`` (a ``--new-ids`` id) what ``rule_id`` converted to."""
+        self._aliases[exported_id] = rule_id
 
     def query(self, target: str, stem: str, rule_id: str) -> Conversion | TaintSigmaError:
         """The conversion of one rule for ``target``, or the error that prevented it."""
+        rule_id = self._aliases.get(rule_id, rule_id)
         if target not in self._cache:
             self._cache[target] = self._run(target)
         result = self._cache[target]
