@@ -113,7 +113,8 @@ def test_bare_rule_gets_documented_defaults_in_splunk() -> None:
     parser = check_splunk_savedsearches(export_rule(_bare_rule(), "splunk-savedsearches"))
     stanza = parser[f"Bare rule - {RID}"]
     assert stanza["cron_schedule"] == "*/5 * * * *"
-    assert stanza["dispatch.earliest_time"] == "-9m"
+    assert stanza["dispatch.earliest_time"] == "-9m@m"
+    assert stanza["dispatch.index_earliest"] == "-5m@m"
     assert stanza["dispatch.max_count"] == "100"
     assert stanza["alert.severity"] == "4"  # level medium
     assert stanza["action.correlationsearch.annotations"] == "{}"

@@ -63,6 +63,12 @@ FORMATS: dict[str, ExportFormat] = {
             module="taintsigma.export.sentinel", extension="yaml", separator="\n---\n",
             targets=("sentinel",),
         ),
+        ExportFormat(
+            id="sentinel-arm",
+            description="Microsoft Sentinel scheduled analytics rule as an ARM template (portal Import)",
+            module="taintsigma.export.sentinel_arm", extension="json", separator="\n",
+            targets=("sentinel",),
+        ),
     )
 }  # fmt: skip
 # format id -> one-line description (`taintsigma targets` lists these).

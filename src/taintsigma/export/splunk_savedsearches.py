@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import json
 
+from sigma.correlations import SigmaCorrelationRule
+
 from taintsigma.convert.conversion import Conversion
 from taintsigma.errors import ExportError
 from taintsigma.export.common import QuerySource, description_with_guide
@@ -27,7 +29,8 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
     result = queries.query("splunk", stem, meta.rule_id)
     if not isinstance(result, Conversion):
         raise result
-    name = f"{meta.title} - {meta.rule_id}".replace("[", "(").replace("]", ")")
+    correlated = isinstance(result.rule, SigmaCorrelationRule)
+    name = stanza_name(meta)
     annotations: dict[str, object] = {}
     if meta.attack.named_technique_ids:
         annotations["mitre_attack"] = list(meta.attack.named_technique_ids)
@@ -41,6 +44,9 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
         ("action.notable.param.rule_description", meta.description),
         ("action.notable.param.security_domain", domain),
         ("action.notable.param.severity", meta.level),
+        ("action.risk", "1"),
+        ("action.risk.param._risk", json.dumps(risk_objects(meta))),
+        ("action.risk.param._risk_message", f"{_one_line(meta.title)} on $host$"),
         ("alert.severity", str(ALERT_SEVERITY[meta.level])),
         ("alert.track", "1"),
         ("counttype", "number of events"),
@@ -49,14 +55,59 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
         ("cron_schedule", cron_schedule(meta.interval, meta.rule_id)),
         ("description", description_with_guide(meta)),
         ("disabled", "1"),
-        ("dispatch.earliest_time", f"-{meta.lookback.text}"),
-        ("dispatch.latest_time", "now"),
+        *_windows(meta, correlated),
         ("dispatch.max_count", str(meta.max_alerts)),
         ("enableSched", "1"),
         ("search", result.query),
     ]
     lines = [f"[{name}]"] + [f"{key} = {conf_value(value)}" for key, value in settings]
     return "\n".join(lines), list(result.warnings)
+
+
+def _windows(meta: RuleMetadata, correlated: bool) -> list[tuple[str, str]]:
+    """The search window of each run.
+
+    A single-event rule tiles index time: each run searches the events indexed in the whole
+    minutes since the previous run, so each event is searched once (one alert), and an event
+    indexed late still counts while its _time is within the look-back. A correlation needs
+    every event of its window, whenever indexed: it searches the whole look-back, and its
+    query keeps only the windows that closed since the previous run (splunk_correlation).
+    """
+    windows = [
+        ("dispatch.earliest_time", f"-{meta.lookback.text}@m"),
+        ("dispatch.latest_time", "@m" if correlated else "now"),
+    ]
+    if not correlated:
+        windows += [
+            ("dispatch.index_earliest", f"-{meta.interval.text}@m"),
+            ("dispatch.index_latest", "@m"),
+        ]
+    return windows
+
+
+# Splunk sets `host` on every event it indexes: the machine the event came from.
+RISK_OBJECT_FIELD = "host"
+
+
+def risk_objects(meta: RuleMetadata) -> list[dict[str, object]]:
+    """Enterprise Security's risk objects: the host, scored with the rule's risk score."""
+    return [
+        {
+            "risk_object_field": RISK_OBJECT_FIELD,
+            "risk_object_type": "system",
+            "risk_score": meta.risk_score,
+        }
+    ]
+
+
+def stanza_name(meta: RuleMetadata) -> str:
+    """``<title> - <id>`` on one line, without the brackets that would end the header."""
+    name = f"{_one_line(meta.title)} - {meta.rule_id}"
+    return name.replace("[", "(").replace("]", ")")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
 
 
 def cron_schedule(interval: Duration, rule_id: str) -> str:
