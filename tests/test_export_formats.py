@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 from export_checks import CHECKS, check_sentinel, check_splunk_savedsearches, parse_savedsearches
 from helpers import make_rule
-from regen_golden import BUNDLED, EXPORT_GOLDEN, export_golden_outputs
+from regen_golden import BUNDLED, CORRELATION_STEMS, EXPORT_GOLDEN, export_golden_outputs
 
 from taintsigma.cli.main import cli
 from taintsigma.errors import ErrorPolicy, ExportError
@@ -23,7 +23,8 @@ from taintsigma.rules.loader import load_rules, rule_files
 
 KQL_READY = importlib.util.find_spec("taintsigma.convert.kql.backend") is not None
 NEEDS_KQL = {"kibana-ndjson", "elastic-toml"}
-STEMS = [p.stem for p in rule_files([BUNDLED])]
+BUNDLED_STEMS = [p.stem for p in rule_files([BUNDLED])]
+STEMS = BUNDLED_STEMS + list(CORRELATION_STEMS)
 CASES = [(stem, f) for stem in STEMS for f in FORMATS]
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
 
@@ -51,7 +52,7 @@ def test_every_format_exports_every_bundled_rule_offline(
     _skip_without_kql(format_id)
     report = export_rules(load_rules(), format_id, on_error=ErrorPolicy.COLLECT)
     assert report.errors == []
-    assert [p.stem for p in report.packages] == STEMS
+    assert [p.stem for p in report.packages] == BUNDLED_STEMS
     CHECKS[format_id](report.text() + "\n")
 
 
@@ -213,7 +214,7 @@ def test_cli_writes_one_file_per_rule(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["export", "-f", "sentinel", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     written = sorted(p.name for p in tmp_path.iterdir())
-    assert written == [f"{stem}.yaml" for stem in STEMS]
+    assert written == [f"{stem}.yaml" for stem in BUNDLED_STEMS]
     golden = EXPORT_GOLDEN / "sentinel" / written[0]
     assert (tmp_path / written[0]).read_text(encoding="utf-8") == golden.read_text(encoding="utf-8")
 

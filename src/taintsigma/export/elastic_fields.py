@@ -14,7 +14,7 @@ version range of ``data/elastic/integrations.json``.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from functools import cache
 from importlib.resources import files
 from typing import Any
@@ -43,15 +43,18 @@ def integration_versions() -> Mapping[str, str]:
     return json.loads(resource.read_text("utf-8"))["versions"]
 
 
-def required_fields(rules: list[Any], pipeline_vars: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """``[{name, type, ecs}]`` for every field the processed rules search, sorted by name.
+def required_fields(
+    rules: list[Any], pipeline_vars: Mapping[str, Any], extra: Sequence[str] = ()
+) -> list[dict[str, Any]]:
+    """``[{name, type, ecs}]`` for every field the processed rules search (and ``extra``
+    target field names, such as a threshold's group-by), sorted by name.
 
     >>> required_fields([], {})
     []
     """
     keyword_field = pipeline_vars.get(KEYWORD_FIELD_VAR)
     declared: Mapping[str, str] = pipeline_vars.get(FIELD_TYPES_VAR) or {}
-    names: set[str] = set()
+    names: set[str] = set(extra)
     for rule in rules:
         for item in _items(rule):
             name = item.field if item.field is not None else keyword_field

@@ -19,7 +19,8 @@ import textwrap
 from typing import Any
 
 from taintsigma.errors import ExportError
-from taintsigma.export.common import QuerySource, elastic_query
+from taintsigma.export.common import QuerySource
+from taintsigma.export.elastic_correlation import elastic_rule_query
 from taintsigma.rules.metadata import RuleMetadata
 
 # Sigma status -> detection-rules maturity.
@@ -48,7 +49,7 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
             "field 'author': detection-rules needs an author (Sigma 'author' or elastic.author)",
             rule_id=meta.rule_id,
         )
-    query = elastic_query(meta, stem, queries)
+    query = elastic_rule_query(meta, stem, queries)
     metadata: dict[str, Any] = {"creation_date": _date(meta.created)}
     if meta.elastic_integration:
         metadata["integration"] = list(meta.elastic_integration)
@@ -59,7 +60,7 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
         "author": list(meta.elastic_authors),
         "description": meta.description,
         "false_positives": list(meta.elastic_false_positives) or None,
-        "from": f"now-{meta.lookback.text}",
+        "from": f"now-{(query.window or meta.lookback).text}",
         "index": list(meta.require_elastic_index()) if query.type != "esql" else None,
         "interval": None if meta.interval.text == KIBANA_DEFAULT_INTERVAL else meta.interval.text,
         "language": query.language,
@@ -96,6 +97,13 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
             for sub in sorted(technique.get("subtechnique", []), key=lambda s: s["id"]):
                 lines += ["", "[[rule.threat.technique.subtechnique]]", *_ref(sub)]
         lines += ["", "[rule.threat.tactic]", *_ref(entry["tactic"])]
+    if query.threshold is not None:
+        threshold = query.threshold
+        lines += ["", "[rule.threshold]", f"field = {_list(threshold['field'])}"]
+        lines.append(f"value = {threshold['value']}")
+        for entry in threshold.get("cardinality", []):
+            lines += ["", "[[rule.threshold.cardinality]]"]
+            lines += [f"field = {_basic(entry['field'])}", f"value = {entry['value']}"]
     return "\n".join(lines), list(query.warnings)
 
 

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 
-from sigma.correlations import SigmaCorrelationRule
-
 from taintsigma.convert.conversion import Conversion
 from taintsigma.errors import ExportError
 from taintsigma.export.common import QuerySource, description_with_guide
+from taintsigma.export.correlation import correlation_plan, require_count
 from taintsigma.rules.metadata import Duration, RuleMetadata
 
 # Sigma level -> alert.severity (1 debug, 2 info, 3 warn, 4 error, 5 severe, 6 fatal).
@@ -26,10 +25,21 @@ ENDPOINT_PRODUCTS = ("linux", "windows", "macos")
 
 def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, list[str]]:
     """The stanza (without a final newline) and the warnings raised making it."""
+    plan = correlation_plan(queries.rule(stem))
+    if plan is not None:
+        require_count(plan, meta, "Splunk")
     result = queries.query("splunk", stem, meta.rule_id)
     if not isinstance(result, Conversion):
         raise result
-    correlated = isinstance(result.rule, SigmaCorrelationRule)
+    search = result.query
+    risk_field, risk_type = RISK_OBJECT_FIELD, "system"
+    if plan is not None:
+        search = closed_windows(search, plan.timespan, meta.interval)
+        grouped = queries.mapped_fields("splunk", plan.bases[0], plan.group_by)
+        if RISK_OBJECT_FIELD not in grouped:
+            # the search's rows carry only the group-by fields
+            risk_field, risk_type = (grouped[0], "other") if grouped else (None, "")
+    correlated = plan is not None
     name = stanza_name(meta)
     annotations: dict[str, object] = {}
     if meta.attack.named_technique_ids:
@@ -44,9 +54,7 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
         ("action.notable.param.rule_description", meta.description),
         ("action.notable.param.security_domain", domain),
         ("action.notable.param.severity", meta.level),
-        ("action.risk", "1"),
-        ("action.risk.param._risk", json.dumps(risk_objects(meta))),
-        ("action.risk.param._risk_message", f"{_one_line(meta.title)} on $host$"),
+        *_risk(meta, risk_field, risk_type),
         ("alert.severity", str(ALERT_SEVERITY[meta.level])),
         ("alert.track", "1"),
         ("counttype", "number of events"),
@@ -58,7 +66,7 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
         *_windows(meta, correlated),
         ("dispatch.max_count", str(meta.max_alerts)),
         ("enableSched", "1"),
-        ("search", result.query),
+        ("search", search),
     ]
     lines = [f"[{name}]"] + [f"{key} = {conf_value(value)}" for key, value in settings]
     return "\n".join(lines), list(result.warnings)
@@ -89,15 +97,27 @@ def _windows(meta: RuleMetadata, correlated: bool) -> list[tuple[str, str]]:
 RISK_OBJECT_FIELD = "host"
 
 
-def risk_objects(meta: RuleMetadata) -> list[dict[str, object]]:
-    """Enterprise Security's risk objects: the host, scored with the rule's risk score."""
+def _risk(meta: RuleMetadata, field: str | None, kind: str) -> list[tuple[str, str]]:
+    """Enterprise Security's risk action: the host (or a correlation's first group-by field),
+    scored with the rule's risk score; none for a correlation without group-by."""
+    if field is None:
+        return []
+    risk = [{"risk_object_field": field, "risk_object_type": kind, "risk_score": meta.risk_score}]
     return [
-        {
-            "risk_object_field": RISK_OBJECT_FIELD,
-            "risk_object_type": "system",
-            "risk_score": meta.risk_score,
-        }
+        ("action.risk", "1"),
+        ("action.risk.param._risk", json.dumps(risk)),
+        ("action.risk.param._risk_message", f"{_one_line(meta.title)} on ${field}$"),
     ]
+
+
+def closed_windows(search: str, timespan: Duration, interval: Duration) -> str:
+    """A correlation search keeping each fixed window once: the windows (``bin _time``) that
+    closed since the previous run, so overlapping look-backs raise no second alert."""
+    span = timespan.seconds
+    return (
+        f"{search}\n| where _time + {span} > relative_time(now(), \"-{interval.text}@m\")"
+        f" AND _time + {span} <= relative_time(now(), \"@m\")"
+    )
 
 
 def stanza_name(meta: RuleMetadata) -> str:
