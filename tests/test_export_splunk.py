@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from export_checks import check_splunk_savedsearches
 from helpers import make_rule
+from regen_golden import BUNDLED, CORRELATIONS
 
 from taintsigma.errors import ExportError
 from taintsigma.export.run import export_rule, export_rules
@@ -83,8 +84,11 @@ def _problems(result: dict) -> list[str]:
     ]
 
 
-def test_appinspect_passes_the_app_of_the_bundled_rules(tmp_path: Path) -> None:
-    report = export_rules(load_rules(), "splunk-savedsearches")
+@pytest.mark.parametrize("rules", ["bundled", "correlations"])
+def test_appinspect_passes_the_app_of_the_bundled_rules(tmp_path: Path, rules: str) -> None:
+    # "correlations": the fixture correlations over the bundled rules (their stanzas only)
+    folders = [BUNDLED] if rules == "bundled" else [BUNDLED, CORRELATIONS]
+    report = export_rules(load_rules(folders), "splunk-savedsearches")
     app = write_splunk_app(report, tmp_path)
     result = _appinspect(app, tmp_path / "result.json")
     assert result["summary"]["error"] == 0 and result["summary"]["failure"] == 0, _problems(result)
