@@ -71,7 +71,9 @@ def test_native_evaluator_fires_only_inside_the_window(tmp_path: Path) -> None:
     path.write_text("".join(json.dumps(doc) + "\n" for _, doc in _events()), encoding="utf-8")
     alerts = [a.to_dict() for a in scan_paths([path], load_rules([BUNDLED, CORRELATIONS]))]
     fired = {
-        a["event"]["correlation"]["group"]["hostname"] for a in alerts if a["rule"]["id"] == BURST_ID
+        a["event"]["correlation"]["group"]["hostname"]
+        for a in alerts
+        if a["rule"]["id"] == BURST_ID
     }
     assert fired == FIRES
 
@@ -238,7 +240,8 @@ def test_temporal_ordered_is_refused_where_no_sequence_exists(
 
 
 @pytest.mark.parametrize(
-    "format_id", ["kibana-ndjson", "elastic-toml", "splunk-savedsearches", "sentinel", "sentinel-arm"]
+    "format_id",
+    ["kibana-ndjson", "elastic-toml", "splunk-savedsearches", "sentinel", "sentinel-arm"],
 )
 def test_a_count_below_a_threshold_is_refused(tmp_path: Path, format_id: str) -> None:
     text = (CORRELATIONS / "tainted_kernel_module_burst.yml").read_text("utf-8")
@@ -252,7 +255,9 @@ def test_a_count_below_a_threshold_is_refused(tmp_path: Path, format_id: str) ->
 def test_temporal_is_refused_by_kibana(tmp_path: Path) -> None:
     path = tmp_path / "seq.yml"
     path.write_text(TEMPORAL_ORDERED.replace("temporal_ordered", "temporal"), encoding="utf-8")
-    report = export_rules(load_rules([BUNDLED, path]), "kibana-ndjson", on_error=ErrorPolicy.COLLECT)
+    report = export_rules(
+        load_rules([BUNDLED, path]), "kibana-ndjson", on_error=ErrorPolicy.COLLECT
+    )
     (error,) = report.errors
     assert "cannot express a 'temporal' correlation exactly" in error.message
 

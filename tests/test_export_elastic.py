@@ -7,9 +7,9 @@ import tomllib
 from pathlib import Path
 
 from click.testing import CliRunner
-from sigma.collection import SigmaCollection
 from export_checks import check_elastic_toml, check_kibana_ndjson
 from helpers import make_rule
+from sigma.collection import SigmaCollection
 
 from taintsigma.cli.main import cli
 from taintsigma.export.run import export_rule, export_rules
@@ -99,7 +99,7 @@ def test_toml_file_name_without_tactic_is_the_stem() -> None:
 
 
 def test_long_list_items_are_wrapped_as_the_formatter_does() -> None:
-    long = "word " * 40 + "back\\slash and a \"quote\" too"
+    long = "word " * 40 + 'back\\slash and a "quote" too'
     rule = make_rule(
         {"selection": {"program": "sshd"}}, rule_id=RID, description="d", author="me",
         date="2026-01-01", falsepositives=[long, "short"],

@@ -205,9 +205,7 @@ def elastic_query(meta: RuleMetadata, stem: str, queries: QuerySource) -> Elasti
                 language=language,
                 query=result.query,
                 warnings=tuple(said),
-                required_fields=tuple(
-                    required_fields(processed, queries.pipeline_vars(target))
-                ),
+                required_fields=tuple(required_fields(processed, queries.pipeline_vars(target))),
                 related_integrations=tuple(related_integrations(processed, meta)),
             )
         if not isinstance(result, UnsupportedByTarget):

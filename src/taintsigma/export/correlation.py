@@ -81,4 +81,3 @@ def require_count(plan: CorrelationPlan, meta: RuleMetadata, target: str) -> Non
         raise ExportError(
             f"{target} cannot export a correlation of correlations", rule_id=meta.rule_id
         )
-

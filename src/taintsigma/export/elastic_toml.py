@@ -154,8 +154,11 @@ def _list(values: list[str]) -> str:
         for value in values:
             if len(value) > WRAP - 10 and " " in value:
                 lines = _wrap(value, indent=LIST_INDENT)
-                items.append(f'{LIST_INDENT}"""\n' + "".join(f"{line}\n" for line in lines)
-                             + f'{LIST_INDENT}"""')
+                items.append(
+                    f'{LIST_INDENT}"""\n'
+                    + "".join(f"{line}\n" for line in lines)
+                    + f'{LIST_INDENT}"""'
+                )
             else:
                 items.append(LIST_INDENT + _text(value))
         return "[\n" + ",\n".join(items) + ",\n]"

@@ -131,9 +131,8 @@ def _correlation_query(
         name = "value_count"
     else:
         aggregate, name = "event_count = count()", "event_count"
-    span = f"{plan.timespan.seconds // 60}m" if plan.timespan.seconds % 60 == 0 else (
-        f"{plan.timespan.seconds}s"
-    )
+    seconds = plan.timespan.seconds
+    span = f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
     by = ", ".join([f"bin(TimeGenerated, {span})", *grouped])
     op = ">" if plan.operator == "gt" else ">="
     interval = f"{meta.interval.seconds // 60}m"

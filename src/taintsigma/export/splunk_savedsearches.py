@@ -115,8 +115,8 @@ def closed_windows(search: str, timespan: Duration, interval: Duration) -> str:
     closed since the previous run, so overlapping look-backs raise no second alert."""
     span = timespan.seconds
     return (
-        f"{search}\n| where _time + {span} > relative_time(now(), \"-{interval.text}@m\")"
-        f" AND _time + {span} <= relative_time(now(), \"@m\")"
+        f'{search}\n| where _time + {span} > relative_time(now(), "-{interval.text}@m")'
+        f' AND _time + {span} <= relative_time(now(), "@m")'
     )
 
 
