@@ -281,3 +281,57 @@ def test_value_count_is_a_threshold_with_cardinality(tmp_path: Path) -> None:
     parser = check_splunk_savedsearches(_export("splunk-savedsearches", [BUNDLED, path]))
     (section,) = parser.sections()
     assert "dc(pid) as value_count" in parser[section]["search"]
+
+
+def _sequence_events() -> list[tuple[float, dict[str, str]]]:
+    """sudo then a taint: within 10m on 'ordered' (fires), reversed on 'reversed', 12m apart
+    on 'late'."""
+    plan = {
+        "ordered": [
+            (0, "sudo", "alice : TTY=pts/0 ; COMMAND=/sbin/insmod x.ko"),
+            (4, "kernel", TAINT),
+        ],
+        "reversed": [(0, "kernel", TAINT), (4, "sudo", "bob : TTY=pts/1 ; COMMAND=/bin/true")],
+        "late": [(0, "sudo", "carol : TTY=pts/2 ; COMMAND=/bin/true"), (12, "kernel", TAINT)],
+    }
+    timed = []
+    for host, steps in plan.items():
+        for minute, program, message in steps:
+            at = START + dt.timedelta(minutes=minute)
+            doc = ecs_event(process__name=program, host__hostname=host, message=message)
+            doc["@timestamp"] = at.isoformat().replace("+00:00", "Z")
+            timed.append((at.timestamp(), doc))
+    return sorted(timed, key=lambda pair: pair[0])
+
+
+def test_temporal_ordered_agrees_in_eql_engine_and_native_evaluator(tmp_path: Path) -> None:
+    import eql
+    from differential import nest
+
+    rules = tmp_path / "seq.yml"
+    rules.write_text(TEMPORAL_ORDERED, encoding="utf-8")
+    (rule,) = check_kibana_ndjson(
+        export_rules(load_rules([BUNDLED, rules]), "kibana-ndjson").text()
+    )
+    with eql.parser.elasticsearch_syntax, eql.parser.ignore_missing_functions:
+        parsed = eql.parse_query(rule["query"])
+    found: list = []
+    engine = eql.PythonEngine({"time_unit": 1})
+    engine.add_query(parsed)
+    engine.add_output_hook(found.append)
+    events = _sequence_events()
+    engine.stream_events(
+        [eql.Event("any", at, nest({k: v for k, v in doc.items() if k != "@timestamp"}))
+         for at, doc in events]
+    )  # fmt: skip
+    in_eql = {e.data["host"]["hostname"] for sequence in found for e in sequence.events}
+
+    path = tmp_path / "events.ndjson"
+    path.write_text("".join(json.dumps(doc) + "\n" for _, doc in events), encoding="utf-8")
+    alerts = [a.to_dict() for a in scan_paths([path], load_rules([BUNDLED, rules]))]
+    native = {
+        a["event"]["correlation"]["group"]["hostname"]
+        for a in alerts
+        if a["rule"]["id"] == "0c2d0a47-8c1b-4b0e-a7a2-6e1f6b1e0c02"
+    }
+    assert in_eql == native == {"ordered"}
