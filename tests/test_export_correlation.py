@@ -335,3 +335,28 @@ def test_temporal_ordered_agrees_in_eql_engine_and_native_evaluator(tmp_path: Pa
         if a["rule"]["id"] == "0c2d0a47-8c1b-4b0e-a7a2-6e1f6b1e0c02"
     }
     assert in_eql == native == {"ordered"}
+
+
+CHAINED = """\
+---
+title: Bursts twice
+id: 0c2d0a47-8c1b-4b0e-a7a2-6e1f6b1e0c03
+status: test
+description: two bursts in an hour
+correlation:
+  type: temporal_ordered
+  rules: [3f0d6c8e-2b5a-4c1e-9d7f-6a8b9c0d1e2f, 3f0d6c8e-2b5a-4c1e-9d7f-6a8b9c0d1e2f]
+  group-by: [hostname]
+  timespan: 1h
+"""
+
+
+def test_a_correlation_of_correlations_is_refused(tmp_path: Path) -> None:
+    text = (CORRELATIONS / "tainted_kernel_module_burst.yml").read_text("utf-8")
+    path = tmp_path / "chained.yml"
+    path.write_text(text + CHAINED, encoding="utf-8")
+    report = export_rules(
+        load_rules([BUNDLED, path]), "kibana-ndjson", on_error=ErrorPolicy.COLLECT
+    )
+    messages = [e.message for e in report.errors]
+    assert "Kibana cannot export a correlation of correlations" in messages

@@ -63,8 +63,17 @@ def correlation_plan(rule: Any) -> CorrelationPlan | None:
     )
 
 
+def require_single_events(plan: CorrelationPlan, meta: RuleMetadata, target: str) -> None:
+    """Refuse a correlation of correlations: every export counts single-event queries."""
+    if any(isinstance(base, SigmaCorrelationRule) for base in plan.bases):
+        raise ExportError(
+            f"{target} cannot export a correlation of correlations", rule_id=meta.rule_id
+        )
+
+
 def require_count(plan: CorrelationPlan, meta: RuleMetadata, target: str) -> None:
     """Refuse what a counting rule of ``target`` cannot express exactly."""
+    require_single_events(plan, meta, target)
     if plan.type not in COUNTS:
         raise ExportError(
             f"{target} cannot express a '{plan.type}' correlation (it exports event_count and "
@@ -76,8 +85,4 @@ def require_count(plan: CorrelationPlan, meta: RuleMetadata, target: str) -> Non
             f"{target} alerts when a count reaches a threshold; the correlation condition "
             f"'{plan.operator}' cannot be expressed (only gt and gte)",
             rule_id=meta.rule_id,
-        )
-    if any(not hasattr(base, "detection") for base in plan.bases):
-        raise ExportError(
-            f"{target} cannot export a correlation of correlations", rule_id=meta.rule_id
         )

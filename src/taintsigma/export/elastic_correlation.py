@@ -22,7 +22,12 @@ from taintsigma.export.common import (
     elastic_query,
     processed_rules,
 )
-from taintsigma.export.correlation import CorrelationPlan, correlation_plan, require_count
+from taintsigma.export.correlation import (
+    CorrelationPlan,
+    correlation_plan,
+    require_count,
+    require_single_events,
+)
 from taintsigma.export.elastic_fields import related_integrations, required_fields
 from taintsigma.rules.metadata import RuleMetadata
 
@@ -35,6 +40,7 @@ def elastic_rule_query(meta: RuleMetadata, stem: str, queries: QuerySource) -> E
     if plan is None:
         return elastic_query(meta, stem, queries)
     if plan.type == "temporal_ordered":
+        require_single_events(plan, meta, TARGET)
         return _sequence(plan, meta, queries)
     if plan.type == "temporal":
         raise ExportError(
