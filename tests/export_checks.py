@@ -74,7 +74,7 @@ def check_splunk_savedsearches(text: str) -> configparser.ConfigParser:
         assert not unknown, f"[{name}] has keys Splunk does not know: {unknown}"
         for key in ("alert.severity", "action.notable.param.severity", "counttype", "relation"):
             assert stanza[key] in spec[key], f"[{name}] {key} = {stanza[key]!r}"
-        assert re.fullmatch(r"-[1-9][0-9]*[smhd]", stanza["dispatch.earliest_time"])
+        assert re.fullmatch(r"-[1-9][0-9]*[smhd](@m)?", stanza["dispatch.earliest_time"])
         assert len(stanza["cron_schedule"].split()) == 5
         annotations = json.loads(stanza["action.correlationsearch.annotations"])
         for tid in annotations.get("mitre_attack", []):
@@ -106,9 +106,39 @@ def check_sentinel(text: str) -> list[dict]:
     return documents
 
 
+def check_sentinel_arm(text: str) -> list[dict]:
+    """Each JSON document is an ARM template valid against the schema; returns the rules."""
+    schema = _load("sentinel_arm.schema.json")
+    decoder = json.JSONDecoder()
+    templates, position, text = [], 0, text.strip()
+    while position < len(text):
+        template, end = decoder.raw_decode(text, position)
+        jsonschema.validate(template, schema)
+        templates.append(template)
+        position = end
+        while position < len(text) and text[position].isspace():
+            position += 1
+    assert templates, "no template"
+    rules = [t["resources"][0] for t in templates]
+    for rule in rules:
+        properties = rule["properties"]
+        assert _seconds(properties["queryPeriod"]) >= _seconds(properties["queryFrequency"])
+        assert 5 * 60 <= _seconds(properties["queryFrequency"]) <= 14 * 86400
+        assert rule["id"].endswith(rule["name"].rsplit("/", 1)[1])
+    return rules
+
+
+def _seconds(duration: str) -> int:
+    match = re.fullmatch(r"P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?", duration)
+    assert match, duration
+    days, hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
 CHECKS = {
     "kibana-ndjson": check_kibana_ndjson,
     "elastic-toml": check_elastic_toml,
     "splunk-savedsearches": check_splunk_savedsearches,
     "sentinel": check_sentinel,
+    "sentinel-arm": check_sentinel_arm,
 }

@@ -13,8 +13,8 @@ stem S (the bundled ``sigma_rules/`` and the test-only ``tests/rules/``) it writ
 
 plus ``tests/golden/T/S.warnings`` (one translation warning per line) when converting warned.
 
-For each export format F and bundled rule stem S (``sigma_rules/`` only) it writes, in the same
-way, ``tests/golden/export/F/S.<ext>`` (byte for byte what ``taintsigma export -f F -o DIR``
+For each export format F and rule stem S (``sigma_rules/``, and the correlations over them in
+``tests/fixtures/correlations/``) it writes, in the same way, ``tests/golden/export/F/S.<ext>`` (byte for byte what ``taintsigma export -f F -o DIR``
 writes) or ``S.error``, plus ``S.warnings`` when exporting warned.
 """
 
@@ -36,6 +36,9 @@ GOLDEN = REPO / "tests" / "golden"
 EXPORT_GOLDEN = GOLDEN / "export"
 BUNDLED = REPO / "sigma_rules"
 RULE_DIRS = (BUNDLED, REPO / "tests" / "rules")
+# Correlation rules over the bundled rules, exported (with them) for the export goldens only.
+CORRELATIONS = REPO / "tests" / "fixtures" / "correlations"
+CORRELATION_STEMS = tuple(sorted(p.stem for p in CORRELATIONS.glob("*.yml")))
 # The conversion targets of PRODUCT.md, whose goldens tests/test_convert.py compares rule by rule
 # (sentinel's are compared by tests/test_export_sentinel_target.py). regenerate() writes the
 # goldens of every target in backends/, so a new target only needs its tests.
@@ -50,10 +53,23 @@ def golden_outputs(target_id: str) -> dict[str, str]:
 
 
 def export_golden_outputs(format_id: str) -> dict[str, str]:
-    """Return ``{file name: content}`` of every golden file of one export format."""
+    """Return ``{file name: content}`` of every golden file of one export format.
+
+    The bundled rules, then the correlations of ``tests/fixtures/correlations/`` exported with
+    the bundled rules they correlate (only the correlations' files are kept from that run).
+    """
     report = export_rules(load_rules([BUNDLED]), format_id, on_error=ErrorPolicy.COLLECT)
     files = {p.filename: p.text + "\n" for p in report.packages}
-    return _with_warnings_and_errors(files, report.packages, report.errors)
+    files = _with_warnings_and_errors(files, report.packages, report.errors)
+    together = export_rules(
+        load_rules([BUNDLED, CORRELATIONS]), format_id, on_error=ErrorPolicy.COLLECT
+    )
+    packages = [p for p in together.packages if p.stem in CORRELATION_STEMS]
+    errors = [
+        e for e in together.errors if e.path is not None and Path(e.path).stem in CORRELATION_STEMS
+    ]
+    mine = {p.filename: p.text + "\n" for p in packages}
+    return files | _with_warnings_and_errors(mine, packages, errors)
 
 
 def _with_warnings_and_errors(

@@ -191,4 +191,4 @@ def test_correlation_exports_once_not_per_base_rule(tmp_path: Path) -> None:
 
     report = export_rules(_correlation(tmp_path), "splunk-savedsearches")
     assert [p.rule_id for p in report.packages] == ["0b8c5b8e-5c3e-4f0e-9a39-1f0e0e0e0e04"]
-    assert "\ndispatch.earliest_time = -15m\n" in report.packages[0].text
+    assert "\ndispatch.earliest_time = -15m@m\n" in report.packages[0].text

@@ -23,10 +23,20 @@ from taintsigma.rules.loader import load_rules
     required=True,
     help="Export format: " + ", ".join(FORMAT_DESCRIPTIONS) + ".",
 )
+@click.option(
+    "--new-ids",
+    is_flag=True,
+    help="Export under new stable ids derived from each rule's id (uuid5), to import beside "
+    "rules that already hold the original ids (Elastic's prebuilt rules).",
+)
 @option_and_output_options
 @handle_errors
 def export(
-    rules: tuple[Path, ...], format_id: str, options: tuple[str, ...], output: Path | None
+    rules: tuple[Path, ...],
+    format_id: str,
+    new_ids: bool,
+    options: tuple[str, ...],
+    output: Path | None,
 ) -> int:
     """Export RULES (files or folders; default: the bundled rules) as rule packages.
 
@@ -35,7 +45,9 @@ def export(
     """
     fmt = load_format(format_id)  # fail early on an unknown format, before any output
     loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
-    report = export_rules(loaded, fmt.id, options=options, on_error=ErrorPolicy.COLLECT)
+    report = export_rules(
+        loaded, fmt.id, options=options, on_error=ErrorPolicy.COLLECT, new_ids=new_ids
+    )
     failures: list[TaintSigmaError] = list(loaded.errors) + report.errors
     for package in report.packages:
         for message in package.warnings:

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sigma.collection import SigmaCollection
+from sigma.exceptions import SigmaError
+from sigma.rule import SigmaRule
 
 from taintsigma.convert.conversion import Conversion, convert_rules
 from taintsigma.convert.targets import Target
 from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, UnsupportedByTarget
-from taintsigma.rules.metadata import RuleMetadata
+from taintsigma.export.elastic_fields import related_integrations, required_fields
+from taintsigma.rules.loader import output_stems, rule_id
+from taintsigma.rules.metadata import Duration, RuleMetadata
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -24,10 +29,12 @@ class RulePackage:
     extension: str
     text: str
     warnings: tuple[str, ...] = ()
+    # The file name when the format has its own naming (elastic-toml: tactic prefix).
+    name: str | None = None
 
     @property
     def filename(self) -> str:
-        return f"{self.stem}.{self.extension}"
+        return self.name or f"{self.stem}.{self.extension}"
 
 
 @dataclass
@@ -61,9 +68,16 @@ class QuerySource:
         self._targets = targets
         self._options = tuple(options)
         self._cache: dict[str, _TargetResult] = {}
+        self._aliases: dict[str, str] = {}
+        self._stems: dict[str, Any] | None = None
+
+    def alias(self, exported_id: str, rule_id: str) -> None:
+        """Answer for ``exported_id`` (a ``--new-ids`` id) what ``rule_id`` converted to."""
+        self._aliases[exported_id] = rule_id
 
     def query(self, target: str, stem: str, rule_id: str) -> Conversion | TaintSigmaError:
         """The conversion of one rule for ``target``, or the error that prevented it."""
+        rule_id = self._aliases.get(rule_id, rule_id)
         if target not in self._cache:
             self._cache[target] = self._run(target)
         result = self._cache[target]
@@ -75,6 +89,54 @@ class QuerySource:
         if rule_id in result.failed:
             return result.failed[rule_id]
         return TaintSigmaError(f"no query for target '{target}'", rule_id=rule_id)
+
+    def rule(self, stem: str) -> Any:
+        """The rule (as loaded, not processed) exported under ``stem``."""
+        if self._stems is None:
+            self._stems = dict(zip(output_stems(self._collection.rules), self._collection.rules))
+        return self._stems[stem]
+
+    def query_alone(self, target: str, rule: Any) -> Conversion:
+        """``rule``'s query for ``target`` as if no correlation used it (raises its error)."""
+        alone = copy.deepcopy(rule)
+        alone._backreferences = []
+        alone._output = True
+        report = convert_rules(
+            SigmaCollection([alone]), self._targets[target], options=self._usable(target)
+        )
+        return report.conversions[0]
+
+    def mapped_fields(self, target: str, rule: Any, names: Sequence[str]) -> list[str]:
+        """``names`` (taxonomy fields, e.g. a correlation's group-by) as ``target`` names them,
+        mapped by its pipeline for ``rule``'s log source; a field it refuses raises."""
+        if not names:
+            return []
+        probe = SigmaRule.from_dict(
+            {
+                "title": "group-by fields",
+                "logsource": rule.logsource.to_dict(),
+                "detection": {"fields": {name: "1" for name in names}, "condition": "fields"},
+            }
+        )
+        try:
+            self._targets[target].build_pipeline(self._usable(target)).apply(probe)
+        except SigmaError as err:
+            said = str(err.args[0] if err.args else err).split("\n")[0][:200]
+            raise ExportError(
+                f"target '{target}' cannot map the fields {list(names)}: {said}",
+                rule_id=rule_id(rule),
+            ) from err
+        items = probe.detection.detections["fields"].detection_items
+        return [item.field for item in items]
+
+    def _usable(self, target: str) -> tuple[str, ...]:
+        return tuple(o for o in self._options if o in self._targets[target].options)
+
+    def pipeline_vars(self, target: str) -> dict[str, Any]:
+        """The ``vars`` of ``target``'s processing pipeline (with this export's options)."""
+        loaded = self._targets[target]
+        usable = tuple(o for o in self._options if o in loaded.options)
+        return dict(loaded.build_pipeline(usable).vars)
 
     def _run(self, target: str) -> _TargetResult:
         loaded = self._targets[target]
@@ -108,6 +170,13 @@ class ElasticQuery:
     language: str
     query: str
     warnings: tuple[str, ...] = ()
+    # Kibana's build-time fields, from the rule after the target's pipeline (elastic_fields.py).
+    required_fields: tuple[dict[str, Any], ...] = ()
+    related_integrations: tuple[dict[str, str], ...] = ()
+    # A correlation exported as a Kibana threshold rule: its ``threshold`` object, and the
+    # window each run counts over (the rule's ``from``).
+    threshold: dict[str, Any] | None = None
+    window: Duration | None = None
 
 
 # Elastic rule type, query language, conversion target; tried in this order.
@@ -131,8 +200,14 @@ def elastic_query(meta: RuleMetadata, stem: str, queries: QuerySource) -> Elasti
                     f"rule {meta.rule_id}: exported as a Kibana '{rule_type}' rule because "
                     + "; ".join(reasons),
                 )
+            processed = processed_rules(result.rule)
             return ElasticQuery(
-                type=rule_type, language=language, query=result.query, warnings=tuple(said)
+                type=rule_type,
+                language=language,
+                query=result.query,
+                warnings=tuple(said),
+                required_fields=tuple(required_fields(processed, queries.pipeline_vars(target))),
+                related_integrations=tuple(related_integrations(processed, meta)),
             )
         if not isinstance(result, UnsupportedByTarget):
             raise result
@@ -140,6 +215,19 @@ def elastic_query(meta: RuleMetadata, stem: str, queries: QuerySource) -> Elasti
     raise ExportError(
         "cannot be exported as a Kibana rule: " + "; ".join(reasons), rule_id=meta.rule_id
     )
+
+
+def processed_rules(rule: Any) -> list[Any]:
+    """The rule, or for a correlation the rules it correlates (after the pipeline)."""
+    references = getattr(rule, "rules", None)
+    if references is None:
+        return [rule]
+    found: list[Any] = []
+    for reference in references:
+        base = getattr(reference, "rule", None)
+        if base is not None:
+            found += processed_rules(base)
+    return found
 
 
 def description_with_guide(meta: RuleMetadata, *, include_note: bool = True) -> str:

@@ -19,7 +19,8 @@ import textwrap
 from typing import Any
 
 from taintsigma.errors import ExportError
-from taintsigma.export.common import QuerySource, elastic_query
+from taintsigma.export.common import QuerySource
+from taintsigma.export.elastic_correlation import elastic_rule_query
 from taintsigma.rules.metadata import RuleMetadata
 
 # Sigma status -> detection-rules maturity.
@@ -33,6 +34,7 @@ MATURITY = {
 KIBANA_DEFAULT_INTERVAL = "5m"
 KIBANA_DEFAULT_MAX_SIGNALS = 100
 WRAP = 120
+LIST_INDENT = " " * 4
 
 
 def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, list[str]]:
@@ -47,7 +49,7 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
             "field 'author': detection-rules needs an author (Sigma 'author' or elastic.author)",
             rule_id=meta.rule_id,
         )
-    query = elastic_query(meta, stem, queries)
+    query = elastic_rule_query(meta, stem, queries)
     metadata: dict[str, Any] = {"creation_date": _date(meta.created)}
     if meta.elastic_integration:
         metadata["integration"] = list(meta.elastic_integration)
@@ -58,7 +60,7 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
         "author": list(meta.elastic_authors),
         "description": meta.description,
         "false_positives": list(meta.elastic_false_positives) or None,
-        "from": f"now-{meta.lookback.text}",
+        "from": f"now-{(query.window or meta.lookback).text}",
         "index": list(meta.require_elastic_index()) if query.type != "esql" else None,
         "interval": None if meta.interval.text == KIBANA_DEFAULT_INTERVAL else meta.interval.text,
         "language": query.language,
@@ -80,6 +82,14 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
     lines += ["", "[rule]"]
     lines += [f"{key} = {_value(key, value)}" for key, value in body.items() if value is not None]
     lines.append(f"query = {_query(query.query)}")
+    # Kibana's build-time fields, written as the formatter writes a list of tables.
+    for key, entries in (
+        ("related_integrations", query.related_integrations),
+        ("required_fields", query.required_fields),
+    ):
+        for entry in entries:
+            lines += ["", f"[[rule.{key}]]"]
+            lines += [f"{k} = {_scalar(entry[k])}" for k in sorted(entry)]
     for entry in sorted(meta.attack.to_kibana(), key=lambda e: e["tactic"]["id"]):
         lines += ["", "[[rule.threat]]", f"framework = {_basic(entry['framework'])}"]
         for technique in sorted(entry.get("technique", []), key=lambda t: t["id"]):
@@ -87,7 +97,33 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
             for sub in sorted(technique.get("subtechnique", []), key=lambda s: s["id"]):
                 lines += ["", "[[rule.threat.technique.subtechnique]]", *_ref(sub)]
         lines += ["", "[rule.threat.tactic]", *_ref(entry["tactic"])]
+    if query.threshold is not None:
+        threshold = query.threshold
+        lines += ["", "[rule.threshold]", f"field = {_list(threshold['field'])}"]
+        lines.append(f"value = {threshold['value']}")
+        for entry in threshold.get("cardinality", []):
+            lines += ["", "[[rule.threshold.cardinality]]"]
+            lines += [f"field = {_basic(entry['field'])}", f"value = {entry['value']}"]
     return "\n".join(lines), list(query.warnings)
+
+
+def filename(meta: RuleMetadata, stem: str) -> str:
+    """``<primary tactic>_<stem>.toml``, as detection-rules names its rule files.
+
+    The primary tactic is the rule's first ATT&CK tactic (``persistence``,
+    ``defense_evasion``); a rule without one keeps its stem.
+    """
+    tactics = meta.attack.tactics
+    if not tactics:
+        return f"{stem}.toml"
+    prefix = "_".join(tactics[0].name.lower().replace("-", " ").split())
+    return f"{prefix}_{stem}.toml"
+
+
+def _scalar(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return _basic(str(value))
 
 
 def _ref(item: dict[str, str]) -> list[str]:
@@ -107,25 +143,49 @@ def _value(key: str, value: Any) -> str:
         return _list(value)
     if key in ("note", "setup"):
         return _markdown(value)
-    if key == "description":
-        return _text(value)
-    return _basic(value)
+    return _text(value)
 
 
 def _list(values: list[str]) -> str:
-    items = [_basic(v) for v in values]
+    """A list as the formatter writes it: one item a line past 100 characters in all, and an
+    item longer than 110 characters wrapped in an indented multi-line string."""
     if sum(len(v) + 3 for v in values) > 100:
-        return "[\n" + "".join(f"    {item},\n" for item in items) + "]"
-    return "[" + ", ".join(items) + "]"
+        items = []
+        for value in values:
+            if len(value) > WRAP - 10 and " " in value:
+                lines = _wrap(value, indent=LIST_INDENT)
+                items.append(
+                    f'{LIST_INDENT}"""\n'
+                    + "".join(f"{line}\n" for line in lines)
+                    + f'{LIST_INDENT}"""'
+                )
+            else:
+                items.append(LIST_INDENT + _text(value))
+        return "[\n" + ",\n".join(items) + ",\n]"
+    return "[" + ", ".join(_text(v) for v in values) + "]"
 
 
 def _text(value: str) -> str:
-    """Short text on one line; longer text wrapped at 120 columns in a multi-line string."""
-    flat = " ".join(value.split())
-    lines = textwrap.wrap(flat, width=WRAP, break_long_words=False, break_on_hyphens=False)
-    if len(lines) <= 1 and '"' not in flat:
+    """Text on one line, or wrapped at 120 columns in a multi-line string when longer or quoted.
+
+    Like detection-rules' formatter, which joins the lines again when it loads the rule.
+    """
+    lines = _wrap(value)
+    if len(lines) <= 1 and '"' not in value:
         return _basic(value)
-    return '"""\n' + "\n".join(_escape_multiline(line) for line in lines) + '\n"""'
+    return '"""\n' + "\n".join(lines) + '\n"""'
+
+
+def _wrap(value: str, indent: str = "") -> list[str]:
+    lines = textwrap.wrap(
+        " ".join(value.split()),
+        width=WRAP,
+        initial_indent=indent,
+        subsequent_indent=indent,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+    return [_escape_multiline(line) for line in lines]
 
 
 def _markdown(value: str) -> str:

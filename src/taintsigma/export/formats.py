@@ -29,6 +29,10 @@ class ExportFormat:
     def builder(self) -> Callable[..., tuple[str, list[str]]]:
         return importlib.import_module(self.module).build
 
+    def namer(self) -> Callable[..., str] | None:
+        """The module's ``filename(meta, stem)`` when the format names its own files."""
+        return getattr(importlib.import_module(self.module), "filename", None)
+
 
 # The conversion targets the Elastic formats take queries from, in fallback order.
 ELASTIC_TARGETS = tuple(target for _, _, target in QUERY_CHAIN)
@@ -57,6 +61,12 @@ FORMATS: dict[str, ExportFormat] = {
             id="sentinel",
             description="Microsoft Sentinel scheduled analytics rule YAML (Azure-Sentinel content format)",
             module="taintsigma.export.sentinel", extension="yaml", separator="\n---\n",
+            targets=("sentinel",),
+        ),
+        ExportFormat(
+            id="sentinel-arm",
+            description="Microsoft Sentinel scheduled analytics rule as an ARM template (portal Import)",
+            module="taintsigma.export.sentinel_arm", extension="json", separator="\n",
             targets=("sentinel",),
         ),
     )

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from taintsigma.export.common import ElasticQuery, QuerySource, elastic_query
+from taintsigma.export.common import ElasticQuery, QuerySource
+from taintsigma.export.elastic_correlation import elastic_rule_query
 from taintsigma.rules.metadata import RuleMetadata
 
 
@@ -27,9 +28,11 @@ def kibana_rule(meta: RuleMetadata, query: ElasticQuery) -> dict[str, Any]:
     }
     if query.type != "esql":  # an ES|QL query names its indices in FROM
         rule["index"] = list(meta.require_elastic_index())
+    if query.threshold is not None:
+        rule["threshold"] = query.threshold
     rule.update(
         {
-            "from": f"now-{meta.lookback.text}",
+            "from": f"now-{(query.window or meta.lookback).text}",
             "interval": meta.interval.text,
             "max_signals": meta.max_alerts,
             "severity": meta.severity,
@@ -48,6 +51,10 @@ def kibana_rule(meta: RuleMetadata, query: ElasticQuery) -> dict[str, Any]:
         rule["license"] = meta.license
     rule["version"] = meta.version
     rule["references"] = list(meta.references)
+    if query.related_integrations:
+        rule["related_integrations"] = [dict(i) for i in query.related_integrations]
+    if query.required_fields:
+        rule["required_fields"] = [dict(f) for f in query.required_fields]
     if meta.timestamp_override:
         rule["timestamp_override"] = meta.timestamp_override
     rule["enabled"] = False
@@ -56,6 +63,6 @@ def kibana_rule(meta: RuleMetadata, query: ElasticQuery) -> dict[str, Any]:
 
 def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, list[str]]:
     """One NDJSON line (without its newline) and the warnings raised making it."""
-    query = elastic_query(meta, stem, queries)
+    query = elastic_rule_query(meta, stem, queries)
     text = json.dumps(kibana_rule(meta, query), ensure_ascii=False, separators=(",", ":"))
     return text, list(query.warnings)

@@ -9,6 +9,8 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
+import uuid
 from collections.abc import Callable, Iterable, Mapping
 
 from sigma.collection import SigmaCollection
@@ -19,7 +21,20 @@ from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, TargetN
 from taintsigma.export.common import ExportReport, QuerySource, RulePackage
 from taintsigma.export.formats import ExportFormat, load_format
 from taintsigma.rules.loader import LoadedRules, as_error, output_stems, rule_id
-from taintsigma.rules.metadata import load_metadata
+from taintsigma.rules.metadata import RuleMetadata, load_metadata
+
+# --new-ids: uuid5(NEW_ID_NAMESPACE, original id). Fixed forever: the same rule always gets the
+# same new id, so a re-import updates the rule it created instead of adding another.
+NEW_ID_NAMESPACE = uuid.UUID("cc18fb44-f515-45f8-a7f3-e7b5fd51f0d6")
+
+
+def new_rule_id(rule_id: str) -> str:
+    """The stable id ``--new-ids`` exports a rule under.
+
+    >>> new_rule_id("05cad2fb-200c-407f-b472-02ea8c9e5e4a")
+    '8cc354e5-9e0d-5d20-8d88-51841b3e8537'
+    """
+    return str(uuid.uuid5(NEW_ID_NAMESPACE, rule_id.lower()))
 
 
 def export_rules(
@@ -28,6 +43,7 @@ def export_rules(
     *,
     options: Iterable[str] = (),
     on_error: ErrorPolicy = ErrorPolicy.RAISE,
+    new_ids: bool = False,
 ) -> ExportReport:
     """Package every rule of a collection in one export format.
 
@@ -36,6 +52,8 @@ def export_rules(
     target options (e.g. ``elastic-agent``) passed to the targets that have them. A rule that
     cannot be packaged raises ExportError (or, with ``on_error=ErrorPolicy.COLLECT``, lands in
     ``report.errors``). Base rules of a correlation are packaged with their correlation.
+    ``new_ids=True`` exports every rule under :func:`new_rule_id` of its id (for a SIEM that
+    already holds the original, e.g. Elastic's prebuilt rule).
     """
     fmt = load_format(format_id)
     targets = {target: load_target(target) for target in fmt.targets}
@@ -48,7 +66,7 @@ def export_rules(
         if isinstance(rule, SigmaRule) and rule._backreferences:
             continue  # emitted as part of the correlation that uses it
         try:
-            package = _export_one(rule, stem, fmt, build, queries)
+            package = _export_one(rule, stem, fmt, build, queries, new_ids)
         except Exception as err:  # every failure becomes one line naming the rule
             error = _wrap(err, rule, fmt.id)
             if on_error is ErrorPolicy.RAISE:
@@ -61,9 +79,13 @@ def export_rules(
     return report
 
 
-def export_rule(rule: object, format_id: str, *, options: Iterable[str] = ()) -> str:
+def export_rule(
+    rule: object, format_id: str, *, options: Iterable[str] = (), new_ids: bool = False
+) -> str:
     """The package text of a single rule in one format (raises ExportError if it cannot)."""
-    report = export_rules(SigmaCollection([copy.deepcopy(rule)]), format_id, options=options)
+    report = export_rules(
+        SigmaCollection([copy.deepcopy(rule)]), format_id, options=options, new_ids=new_ids
+    )
     return report.packages[0].text
 
 
@@ -85,9 +107,13 @@ def _export_one(
     fmt: ExportFormat,
     build: Callable[..., tuple[str, list[str]]],
     queries: QuerySource,
+    new_ids: bool,
 ) -> RulePackage:
     meta = load_metadata(rule)
+    if new_ids:
+        meta = _renamed(meta, queries)
     text, said = build(meta=meta, stem=stem, queries=queries)
+    namer = fmt.namer()
     return RulePackage(
         rule_id=meta.rule_id,
         stem=stem,
@@ -95,7 +121,14 @@ def _export_one(
         extension=fmt.extension,
         text=text,
         warnings=tuple(dict.fromkeys([*meta.warnings, *said])),
+        name=namer(meta, stem) if namer is not None else None,
     )
+
+
+def _renamed(meta: RuleMetadata, queries: QuerySource) -> RuleMetadata:
+    fresh = new_rule_id(meta.rule_id)
+    queries.alias(fresh, meta.rule_id)
+    return dataclasses.replace(meta, rule_id=fresh)
 
 
 def _wrap(err: Exception, rule: object, format_id: str) -> TaintSigmaError:

@@ -17,6 +17,7 @@ import yaml
 from taintsigma.convert.conversion import Conversion
 from taintsigma.errors import ExportError
 from taintsigma.export.common import QuerySource, description_with_guide
+from taintsigma.export.correlation import CorrelationPlan, correlation_plan, require_count
 from taintsigma.rules.attack import load_attack
 from taintsigma.rules.metadata import Duration, RuleMetadata
 
@@ -36,6 +37,7 @@ SYSLOG_CONNECTORS = [
     {"connectorId": "Syslog", "dataTypes": ["Syslog"]},
     {"connectorId": "SyslogAma", "dataTypes": ["Syslog"]},
 ]
+HOST_COLUMN = "Computer"
 SYSLOG_ENTITIES = [
     {"entityType": "Host", "fieldMappings": [{"identifier": "HostName", "columnName": "Computer"}]}
 ]
@@ -43,13 +45,33 @@ SYSLOG_ENTITIES = [
 
 def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, list[str]]:
     """The YAML document (without a final newline) and the warnings raised making it."""
-    result = queries.query("sentinel", stem, meta.rule_id)
-    if not isinstance(result, Conversion):
-        raise result
-    said = list(result.warnings)
-    if len(result.query) > MAX_QUERY:
+    document, said = scheduled_rule(meta=meta, stem=stem, queries=queries)
+    return _dump(document), said
+
+
+def scheduled_rule(
+    *, meta: RuleMetadata, stem: str, queries: QuerySource
+) -> tuple[dict[str, Any], list[str]]:
+    """The scheduled rule as the content repository's YAML fields, and the warnings said.
+
+    Shared by the ``sentinel`` (YAML) and ``sentinel-arm`` (ARM template) formats, so both
+    carry the same query, schedule and entity mapping.
+    """
+    plan = correlation_plan(queries.rule(stem))
+    grouped: list[str] = []
+    if plan is None:
+        result = queries.query("sentinel", stem, meta.rule_id)
+        if not isinstance(result, Conversion):
+            raise result
+        said = list(result.warnings)
+        query = with_ingestion_window(result.query, meta.interval)
+    else:
+        require_count(plan, meta, "Sentinel")
+        grouped = queries.mapped_fields("sentinel", plan.bases[0], plan.group_by)
+        query, said = _correlation_query(plan, grouped, meta, queries)
+    if len(query) > MAX_QUERY:
         raise ExportError(
-            f"the Sentinel query is {len(result.query)} characters; Sentinel allows {MAX_QUERY}",
+            f"the Sentinel query is {len(query)} characters; Sentinel allows {MAX_QUERY}",
             rule_id=meta.rule_id,
         )
     frequency = _span("schedule.interval", meta.interval, meta.rule_id)
@@ -81,13 +103,57 @@ def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, 
         "triggerThreshold": 0,
         "tactics": sentinel_tactics(meta),
         "relevantTechniques": list(meta.attack.named_technique_ids),
-        "query": result.query,
+        "query": query,
     }
-    if (meta.product, meta.service) == ("linux", "syslog"):
+    if (meta.product, meta.service) == ("linux", "syslog") and (
+        plan is None or HOST_COLUMN in grouped
+    ):  # a correlation's rows carry only its group-by columns
         document["entityMappings"] = SYSLOG_ENTITIES
     document["version"] = f"{meta.version}.0.0"
     document["kind"] = "Scheduled"
-    return _dump(document), said
+    return document, said
+
+
+def _correlation_query(
+    plan: CorrelationPlan, grouped: list[str], meta: RuleMetadata, queries: QuerySource
+) -> tuple[str, list[str]]:
+    """Count per fixed window (``bin(TimeGenerated, timespan)``) and group, and keep each
+    window once: those that closed since the previous run."""
+    conversions = [queries.query_alone("sentinel", base) for base in plan.bases]
+    texts = [c.query for c in conversions]
+    source = texts[0] if len(texts) == 1 else "union " + ", ".join(f"({t})" for t in texts)
+    if plan.type == "value_count":
+        if plan.field is None:
+            raise ExportError("value_count needs a condition field", rule_id=meta.rule_id)
+        (counted,) = queries.mapped_fields("sentinel", plan.bases[0], [plan.field])
+        # dcount() estimates; the size of the set of values is exact
+        aggregate = f"value_count = array_length(make_set({counted}))"
+        name = "value_count"
+    else:
+        aggregate, name = "event_count = count()", "event_count"
+    seconds = plan.timespan.seconds
+    span = f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
+    by = ", ".join([f"bin(TimeGenerated, {span})", *grouped])
+    op = ">" if plan.operator == "gt" else ">="
+    interval = f"{meta.interval.seconds // 60}m"
+    lines = [
+        source,
+        f"| summarize {aggregate} by {by}",
+        f"| where {name} {op} {plan.count}",
+        f"| where TimeGenerated + {span} > ago({interval}) and TimeGenerated + {span} <= now()",
+    ]
+    return "\n".join(lines), [w for c in conversions for w in c.warnings]
+
+
+def with_ingestion_window(query: str, interval: Duration) -> str:
+    """The query limited to rows ingested since the previous run.
+
+    The look-back (queryPeriod) is longer than the frequency so late rows are still seen; this
+    filter makes consecutive runs tile ingestion time, so each row raises one alert (Microsoft's
+    advice for ingestion delay in scheduled rules; Kibana does the same with event.ingested).
+    """
+    minutes = interval.seconds // 60
+    return f"{query}\n| where ingestion_time() > ago({minutes}m)"
 
 
 def sentinel_tactics(meta: RuleMetadata) -> list[str]:

@@ -40,6 +40,9 @@ DEFAULT_INTERVAL = "5m"
 LOOKBACK_MARGIN_SECONDS = 4 * 60  # default look-back = interval + 4m (Elastic's own habit)
 DEFAULT_MAX_ALERTS = 100
 DEFAULT_VERSION = 1
+# Elastic's prebuilt rules all search by ingest time: a late event (a host that was offline,
+# a shipper backlog) still falls in some run's look-back.
+DEFAULT_TIMESTAMP_OVERRIDE = "event.ingested"
 # Default Elasticsearch index patterns by logsource (product, service).
 DEFAULT_ELASTIC_INDEX: dict[tuple[str | None, str | None], tuple[str, ...]] = {
     ("linux", "syslog"): ("logs-system.syslog-*",),
@@ -204,7 +207,8 @@ def load_metadata(rule: Any) -> RuleMetadata:
     else:
         elastic_fps = false_positives
 
-    timestamp_override = elastic.get("timestamp_override")
+    # Absent: the default; set to null or '' to leave timestamp_override out (search @timestamp).
+    timestamp_override = elastic.get("timestamp_override", DEFAULT_TIMESTAMP_OVERRIDE) or None
     if timestamp_override is not None and not isinstance(timestamp_override, str):
         raise fail("elastic.timestamp_override", "must be a field name such as event.ingested")
 
