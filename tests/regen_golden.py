@@ -35,6 +35,9 @@ REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
 EXPORT_GOLDEN = GOLDEN / "export"
 BUNDLED = REPO / "sigma_rules"
+# The flagship rule alone, for tests about one rule's package (the other bundled rules include a
+# journald-only variant that Splunk and Sentinel refuse).
+FLAGSHIP_RULE = BUNDLED / "tainted_kernel_module_load.yml"
 RULE_DIRS = (BUNDLED, REPO / "tests" / "rules")
 # Correlation rules over the bundled rules, exported (with them) for the export goldens only.
 CORRELATIONS = REPO / "tests" / "fixtures" / "correlations"

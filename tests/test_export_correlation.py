@@ -33,6 +33,8 @@ from taintsigma.convert.conversion import convert_rules
 from taintsigma.errors import ErrorPolicy
 from taintsigma.export.run import export_rules
 
+# The correlation counts the flagship rule; the other bundled rules are not its concern.
+FLAGSHIP = BUNDLED / "tainted_kernel_module_load.yml"
 BURST_ID = "3f0d6c8e-2b5a-4c1e-9d7f-6a8b9c0d1e2f"
 START = dt.datetime(2026, 11, 30, 12, 0, tzinfo=dt.UTC)
 TAINT = f"evil: {FLAGSHIP_TEXT}"
@@ -61,7 +63,7 @@ def _events() -> list[tuple[float, dict[str, str]]]:
 
 
 def _export(format_id: str, rules: list[Path] | None = None) -> str:
-    report = export_rules(load_rules(rules or [BUNDLED, CORRELATIONS]), format_id)
+    report = export_rules(load_rules(rules or [FLAGSHIP, CORRELATIONS]), format_id)
     (package,) = [p for p in report.packages if p.rule_id == BURST_ID]
     return package.text
 
@@ -69,7 +71,7 @@ def _export(format_id: str, rules: list[Path] | None = None) -> str:
 def test_native_evaluator_fires_only_inside_the_window(tmp_path: Path) -> None:
     path = tmp_path / "events.ndjson"
     path.write_text("".join(json.dumps(doc) + "\n" for _, doc in _events()), encoding="utf-8")
-    alerts = [a.to_dict() for a in scan_paths([path], load_rules([BUNDLED, CORRELATIONS]))]
+    alerts = [a.to_dict() for a in scan_paths([path], load_rules([FLAGSHIP, CORRELATIONS]))]
     fired = {
         a["event"]["correlation"]["group"]["hostname"]
         for a in alerts
@@ -130,7 +132,7 @@ def _eql_hosts(query: str) -> set[str]:
 
 
 def test_eql_target_sequence_agrees_in_elastics_eql_engine() -> None:
-    report = convert_rules(load_rules([BUNDLED, CORRELATIONS]), "eql")
+    report = convert_rules(load_rules([FLAGSHIP, CORRELATIONS]), "eql")
     (conversion,) = [c for c in report.conversions if c.rule_id == BURST_ID]
     head, step = conversion.query.split("\n", 1)
     step, _, runs = step.strip().rpartition(" with runs=")
@@ -212,13 +214,13 @@ correlation:
 def test_temporal_ordered_is_an_eql_sequence_the_eql_engine_runs(tmp_path: Path) -> None:
     path = tmp_path / "seq.yml"
     path.write_text(TEMPORAL_ORDERED, encoding="utf-8")
-    report = export_rules(load_rules([BUNDLED, path]), "kibana-ndjson")
+    report = export_rules(load_rules([FLAGSHIP, path]), "kibana-ndjson")
     (rule,) = check_kibana_ndjson(report.text())
     assert (rule["type"], rule["language"]) == ("eql", "eql")
     lines = rule["query"].splitlines()
     assert lines[0] == "sequence by host.hostname with maxspan=10m"
     assert 'process.name:"sudo"' in lines[1] and "stringContains~" in lines[2]
-    toml = tomllib.loads(export_rules(load_rules([BUNDLED, path]), "elastic-toml").text())
+    toml = tomllib.loads(export_rules(load_rules([FLAGSHIP, path]), "elastic-toml").text())
     assert toml["rule"]["query"].strip() == rule["query"]
 
 
@@ -234,7 +236,7 @@ def test_temporal_ordered_is_refused_where_no_sequence_exists(
 ) -> None:
     path = tmp_path / "seq.yml"
     path.write_text(TEMPORAL_ORDERED, encoding="utf-8")
-    report = export_rules(load_rules([BUNDLED, path]), format_id, on_error=ErrorPolicy.COLLECT)
+    report = export_rules(load_rules([FLAGSHIP, path]), format_id, on_error=ErrorPolicy.COLLECT)
     (error,) = report.errors
     assert says in error.message and error.rule_id == "0c2d0a47-8c1b-4b0e-a7a2-6e1f6b1e0c02"
 
@@ -247,7 +249,7 @@ def test_a_count_below_a_threshold_is_refused(tmp_path: Path, format_id: str) ->
     text = (CORRELATIONS / "tainted_kernel_module_burst.yml").read_text("utf-8")
     path = tmp_path / "quiet.yml"
     path.write_text(text.replace("gte: 5", "lt: 5"), encoding="utf-8")
-    report = export_rules(load_rules([BUNDLED, path]), format_id, on_error=ErrorPolicy.COLLECT)
+    report = export_rules(load_rules([FLAGSHIP, path]), format_id, on_error=ErrorPolicy.COLLECT)
     (error,) = report.errors
     assert "the correlation condition 'lt' cannot be expressed (only gt and gte)" in error.message
 
@@ -256,7 +258,7 @@ def test_temporal_is_refused_by_kibana(tmp_path: Path) -> None:
     path = tmp_path / "seq.yml"
     path.write_text(TEMPORAL_ORDERED.replace("temporal_ordered", "temporal"), encoding="utf-8")
     report = export_rules(
-        load_rules([BUNDLED, path]), "kibana-ndjson", on_error=ErrorPolicy.COLLECT
+        load_rules([FLAGSHIP, path]), "kibana-ndjson", on_error=ErrorPolicy.COLLECT
     )
     (error,) = report.errors
     assert "cannot express a 'temporal' correlation exactly" in error.message
@@ -271,14 +273,14 @@ def test_value_count_is_a_threshold_with_cardinality(tmp_path: Path) -> None:
         ),
         encoding="utf-8",
     )
-    (rule,) = check_kibana_ndjson(_export("kibana-ndjson", [BUNDLED, path]))
+    (rule,) = check_kibana_ndjson(_export("kibana-ndjson", [FLAGSHIP, path]))
     assert rule["threshold"] == {
         "field": ["host.hostname"], "value": 1,
         "cardinality": [{"field": "process.pid", "value": 3}],
     }  # fmt: skip
-    (doc,) = check_sentinel(_export("sentinel", [BUNDLED, path]))
+    (doc,) = check_sentinel(_export("sentinel", [FLAGSHIP, path]))
     assert "| summarize value_count = array_length(make_set(ProcessID))" in doc["query"]
-    parser = check_splunk_savedsearches(_export("splunk-savedsearches", [BUNDLED, path]))
+    parser = check_splunk_savedsearches(_export("splunk-savedsearches", [FLAGSHIP, path]))
     (section,) = parser.sections()
     assert "dc(pid) as value_count" in parser[section]["search"]
 
@@ -311,7 +313,7 @@ def test_temporal_ordered_agrees_in_eql_engine_and_native_evaluator(tmp_path: Pa
     rules = tmp_path / "seq.yml"
     rules.write_text(TEMPORAL_ORDERED, encoding="utf-8")
     (rule,) = check_kibana_ndjson(
-        export_rules(load_rules([BUNDLED, rules]), "kibana-ndjson").text()
+        export_rules(load_rules([FLAGSHIP, rules]), "kibana-ndjson").text()
     )
     with eql.parser.elasticsearch_syntax, eql.parser.ignore_missing_functions:
         parsed = eql.parse_query(rule["query"])
@@ -328,7 +330,7 @@ def test_temporal_ordered_agrees_in_eql_engine_and_native_evaluator(tmp_path: Pa
 
     path = tmp_path / "events.ndjson"
     path.write_text("".join(json.dumps(doc) + "\n" for _, doc in events), encoding="utf-8")
-    alerts = [a.to_dict() for a in scan_paths([path], load_rules([BUNDLED, rules]))]
+    alerts = [a.to_dict() for a in scan_paths([path], load_rules([FLAGSHIP, rules]))]
     native = {
         a["event"]["correlation"]["group"]["hostname"]
         for a in alerts
@@ -356,7 +358,7 @@ def test_a_correlation_of_correlations_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "chained.yml"
     path.write_text(text + CHAINED, encoding="utf-8")
     report = export_rules(
-        load_rules([BUNDLED, path]), "kibana-ndjson", on_error=ErrorPolicy.COLLECT
+        load_rules([FLAGSHIP, path]), "kibana-ndjson", on_error=ErrorPolicy.COLLECT
     )
     messages = [e.message for e in report.errors]
     assert "Kibana cannot export a correlation of correlations" in messages

@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 from export_checks import check_elastic_toml, check_kibana_ndjson
 from helpers import make_rule
+from regen_golden import FLAGSHIP_RULE
 from sigma.collection import SigmaCollection
 
 from taintsigma.cli.main import cli
@@ -25,7 +26,7 @@ FLAGSHIP_FIELDS = [
 
 
 def _flagship(format_id: str, options: tuple[str, ...] = ()) -> str:
-    (package,) = export_rules(load_rules(), format_id, options=options).packages
+    (package,) = export_rules(load_rules([FLAGSHIP_RULE]), format_id, options=options).packages
     return package.text
 
 
@@ -78,7 +79,7 @@ def test_integration_from_the_index_when_the_query_names_no_dataset() -> None:
 
 
 def test_toml_file_name_starts_with_the_primary_tactic(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["export", "-f", "elastic-toml", "-o", str(tmp_path)])
+    result = CliRunner().invoke(cli, ["export", str(FLAGSHIP_RULE), "-f", "elastic-toml", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert [p.name for p in tmp_path.iterdir()] == ["persistence_tainted_kernel_module_load.toml"]
 
@@ -140,9 +141,9 @@ def test_new_ids_are_uuid5_of_the_documented_namespace() -> None:
 def test_new_ids_reach_every_format_through_the_cli() -> None:
     runner = CliRunner()
     for format_id in ("kibana-ndjson", "elastic-toml", "splunk-savedsearches", "sentinel"):
-        result = runner.invoke(cli, ["export", "-f", format_id, "--new-ids"])
+        result = runner.invoke(cli, ["export", str(FLAGSHIP_RULE), "-f", format_id, "--new-ids"])
         assert result.exit_code == 0, result.output
         assert FLAGSHIP_NEW_ID in result.stdout
         assert FLAGSHIP_ID not in result.stdout
-    plain = runner.invoke(cli, ["export", "-f", "kibana-ndjson"])
+    plain = runner.invoke(cli, ["export", str(FLAGSHIP_RULE), "-f", "kibana-ndjson"])
     assert json.loads(plain.stdout)["rule_id"] == FLAGSHIP_ID

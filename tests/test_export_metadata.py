@@ -10,9 +10,9 @@ from helpers import make_rule
 
 from taintsigma.cli.main import cli
 from taintsigma.errors import ExportError
+from taintsigma.resources import bundled_rules_dir
 from taintsigma.rules.loader import load_rules
 from taintsigma.rules.metadata import Duration, check_metadata, load_metadata
-from taintsigma.resources import bundled_rules_dir
 
 RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
 

@@ -8,6 +8,7 @@ import pytest
 from export_checks import check_sentinel, check_sentinel_arm
 from helpers import make_rule
 from jsonschema import ValidationError
+from regen_golden import FLAGSHIP_RULE
 
 from taintsigma.export.run import export_rule, export_rules
 from taintsigma.export.sentinel_arm import iso_duration
@@ -18,8 +19,8 @@ RID = "6f1c9d52-3c1e-4f37-9a55-0d1ad1b6c2a1"
 
 
 def _both() -> tuple[dict, dict]:
-    (yaml_doc,) = check_sentinel(export_rules(load_rules(), "sentinel").text())
-    (arm,) = check_sentinel_arm(export_rules(load_rules(), "sentinel-arm").text())
+    (yaml_doc,) = check_sentinel(export_rules(load_rules([FLAGSHIP_RULE]), "sentinel").text())
+    (arm,) = check_sentinel_arm(export_rules(load_rules([FLAGSHIP_RULE]), "sentinel-arm").text())
     return yaml_doc, arm
 
 
@@ -44,8 +45,8 @@ def test_runs_tile_ingestion_time_so_windows_do_not_overlap() -> None:
 
 
 def test_schema_refuses_what_arm_refuses() -> None:
-    check_sentinel_arm(export_rules(load_rules(), "sentinel-arm").text())  # valid as exported
-    template = json.loads(export_rules(load_rules(), "sentinel-arm").text())
+    check_sentinel_arm(export_rules(load_rules([FLAGSHIP_RULE]), "sentinel-arm").text())  # valid as exported
+    template = json.loads(export_rules(load_rules([FLAGSHIP_RULE]), "sentinel-arm").text())
     template["resources"][0]["properties"]["queryFrequency"] = "5m"  # the YAML spelling
     with pytest.raises(ValidationError):
         check_sentinel_arm(json.dumps(template))

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from export_checks import check_splunk_savedsearches
 from helpers import make_rule
-from regen_golden import BUNDLED, CORRELATIONS
+from regen_golden import BUNDLED, CORRELATIONS, FLAGSHIP_RULE
 
-from taintsigma.errors import ExportError
+from taintsigma.errors import ErrorPolicy, ExportError, UnsupportedByTarget
 from taintsigma.export.run import export_rule, export_rules
 from taintsigma.export.splunk_app import write_splunk_app
 from taintsigma.rules.loader import load_rules
@@ -24,7 +24,7 @@ APPINSPECT = shutil.which("splunk-appinspect", path=str(Path(sys.executable).par
 
 
 def _flagship() -> dict[str, str]:
-    (package,) = export_rules(load_rules(), "splunk-savedsearches").packages
+    (package,) = export_rules(load_rules([FLAGSHIP_RULE]), "splunk-savedsearches").packages
     return dict(check_splunk_savedsearches(package.text)[FLAGSHIP])
 
 
@@ -57,8 +57,8 @@ def test_a_newline_in_the_title_does_not_break_the_stanza_header() -> None:
 
 def test_a_splunk_app_holds_only_savedsearches(tmp_path: Path) -> None:
     with pytest.raises(ExportError, match="splunk-savedsearches packages, not sentinel"):
-        write_splunk_app(export_rules(load_rules(), "sentinel"), tmp_path)
-    report = export_rules(load_rules(), "splunk-savedsearches")
+        write_splunk_app(export_rules(load_rules([FLAGSHIP_RULE]), "sentinel"), tmp_path)
+    report = export_rules(load_rules([FLAGSHIP_RULE]), "splunk-savedsearches")
     with pytest.raises(ExportError, match="app id"):
         write_splunk_app(report, tmp_path, app_id="1 bad")
 
@@ -87,8 +87,10 @@ def _problems(result: dict) -> list[str]:
 @pytest.mark.parametrize("rules", ["bundled", "correlations"])
 def test_appinspect_passes_the_app_of_the_bundled_rules(tmp_path: Path, rules: str) -> None:
     # "correlations": the fixture correlations over the bundled rules (their stanzas only)
-    folders = [BUNDLED] if rules == "bundled" else [BUNDLED, CORRELATIONS]
-    report = export_rules(load_rules(folders), "splunk-savedsearches")
+    folders = [BUNDLED] if rules == "bundled" else [FLAGSHIP_RULE, CORRELATIONS]
+    # Splunk refuses the journald-only variant (UnsupportedByTarget); the app holds the others
+    report = export_rules(load_rules(folders), "splunk-savedsearches", on_error=ErrorPolicy.COLLECT)
+    assert all(isinstance(e, UnsupportedByTarget) for e in report.errors)
     app = write_splunk_app(report, tmp_path)
     result = _appinspect(app, tmp_path / "result.json")
     assert result["summary"]["error"] == 0 and result["summary"]["failure"] == 0, _problems(result)
@@ -97,7 +99,7 @@ def test_appinspect_passes_the_app_of_the_bundled_rules(tmp_path: Path, rules: s
 
 
 def test_appinspect_would_catch_a_bad_stanza(tmp_path: Path) -> None:
-    report = export_rules(load_rules(), "splunk-savedsearches")
+    report = export_rules(load_rules([FLAGSHIP_RULE]), "splunk-savedsearches")
     app = write_splunk_app(report, tmp_path)
     conf = app / "default" / "savedsearches.conf"
     conf.write_text(
