@@ -195,12 +195,18 @@ def _print_summary(summary: ScanSummary, rule_errors: list[Any]) -> None:
     ]
     if summary.truncated:
         parts.append(f"{summary.truncated:,} cut at 10 MiB")
+    if summary.damaged:
+        parts.append(f"{summary.damaged:,} damaged but kept")
+    if summary.derived:
+        parts.append(f"{_count(summary.derived, 'event')} built from them")
     errors = len(summary.errors)
     if errors:
         parts.append(f"{errors} unreadable")
     rules = _count(summary.rules - len(rule_errors), "rule")
     alerts = _count(summary.alerts, "alert")
     click.echo(f"scanned {', '.join(parts)} with {rules}: {alerts}", err=True)
+    for reason, count in summary.reasons.items():
+        click.echo(f"  {count:>8,}  unparsable or damaged: {reason}", err=True)
     for rule_id, (name, count) in sorted(
         summary.alerts_per_rule.items(), key=lambda item: (-item[1][1], item[1][0])
     ):

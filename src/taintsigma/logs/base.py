@@ -29,7 +29,18 @@ class Adapter:
     # Lines starting with white space continue the previous line (Filebeat's log files).
     multiline: bool = False
     logsource: LogSourceKey | None = None
+    # True when the adapter also builds events from the lines it parsed (derived(), finish()).
+    derives: bool = False
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
         """Return the line's Event, an Unparsed with the reason, or None for a blank line."""
         raise NotImplementedError
+
+    def derived(self) -> list[Event | Unparsed]:
+        """Events completed by the lines parsed so far, and notes on damaged lines kept
+        (``Unparsed`` with ``kept``); each is returned once."""
+        return []
+
+    def finish(self) -> list[Event | Unparsed]:
+        """At the end of an input: what derived() still holds, and the events left open."""
+        return []

@@ -2,7 +2,11 @@
 
 Linux adapters yield ECS documents, matched by rules compiled after the
 ``taintsigma_ecs_syslog`` pipeline; ``--format json`` events carry the rules' own field names
-and are matched by rules compiled without a pipeline, every rule being tried.
+and are matched by rules compiled without a pipeline, every rule being tried. Audit records
+and Sysmon events carry Sigma's own names and their log source (``service: auditd``,
+``category: process_creation`` …): they are matched by rules compiled without a field mapping
+(keywords searching every value), each only by the rules of its log source
+(:class:`NativeRuleSetView`).
 """
 
 from __future__ import annotations
@@ -121,33 +125,40 @@ class RuleSetView:
         return self._plans[adapter.name]
 
     def _plan(self, adapter: Adapter) -> Plan | None:
-        from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
         if adapter.logsource == LINUX_SYSLOG and self.schema != "plain":
             relevant = list(self.linux.rules)
         else:
             relevant = list(self.matcher.rules)
-        if not relevant:
-            return Plan(literals=[], patterns=[], free=None)  # no rule applies: only count
-        literals: set[str] = set()
-        anywhere: set[str] = set()
-        free = []
-        for rule in relevant:
-            pieces = _rule_literals(rule_requirement(rule), adapter, ANYWHERE)
-            if pieces is None:
-                free.append(rule)
-                continue
-            literals.update(piece for piece, _ in pieces)
-            anywhere.update(piece for piece, everywhere in pieces if everywhere)
-        if not literals:
-            return None
-        return Plan(
-            literals=sorted(lit.encode() for lit in literals),
-            patterns=[adapter.always_parse] if adapter.always_parse else [],
-            free=RuleSetMatcher(rules=free) if free else None,
-            anywhere=frozenset(anywhere) if adapter.adds_path else frozenset(),
-        )
+        return _plan_for(relevant, adapter, RuleSetMatcher)
+
+
+def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan | None:
+    """The prefilter plan of an adapter's lines for the rules that may see its events."""
+    from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
+
+    if not relevant:
+        # No rule applies: only count, but parse the lines the adapter derives events from.
+        return Plan(literals=[], patterns=[adapter.always_parse] if adapter.derives and adapter.always_parse else [], free=None)
+    literals: set[str] = set()
+    anywhere: set[str] = set()
+    free = []
+    for rule in relevant:
+        pieces = _rule_literals(rule_requirement(rule), adapter, ANYWHERE)
+        if pieces is None:
+            free.append(rule)
+            continue
+        literals.update(piece for piece, _ in pieces)
+        anywhere.update(piece for piece, everywhere in pieces if everywhere)
+    if not literals:
+        return None
+    return Plan(
+        literals=sorted(lit.encode() for lit in literals),
+        patterns=[adapter.always_parse] if adapter.always_parse else [],
+        free=matcher_type(rules=free) if free else None,
+        anywhere=frozenset(anywhere) if adapter.adds_path else frozenset(),
+    )
 
 
 def _rule_literals(
@@ -177,6 +188,64 @@ def _rule_literals(
     return pieces
 
 
+class NativeRuleSetView(RuleSetView):
+    """Rules for events in Sigma's own field names that know their log source.
+
+    An event is tried only by the rules its log source admits (every part the rule's
+    ``logsource`` names equals the event's): an audit record (``linux``/``auditd``) by the
+    ``service: auditd`` rules and those naming only ``product: linux``; a process_creation
+    event by the ``category: process_creation`` rules and those naming only the product. A
+    *derived* event (built from other events, Event.derived) is tried only by rules naming its
+    category or service: the product-only rules (keyword searches) saw its sources already.
+    An ECS adapter reading Elastic Defend documents can tag its events with the same keys.
+    """
+
+    def __init__(self, matcher: Any) -> None:
+        from taintsigma.evaluate.ruleset import RuleSetMatcher
+
+        super().__init__(matcher, "sigma")
+        self.specific = RuleSetMatcher(
+            rules=[r for r in matcher.rules if _names_source(r.rule)],
+            correlation_rules=matcher.correlation_rules,
+        )
+        self._sources: dict[LogSourceKey, Any] = {}
+
+    def source(self, key: LogSourceKey | None) -> Any:
+        """The evaluator's LogSource for a key (one object per key: the matcher caches by
+        identity); None for None (every rule is tried)."""
+        if key is None:
+            return None
+        found = self._sources.get(key)
+        if found is None:
+            from taintsigma.evaluate.compile import LogSource
+
+            found = self._sources[key] = LogSource(
+                product=key.product, category=key.category, service=key.service
+            )
+        return found
+
+    def matches(self, event: Event, candidate: bool = True, plan: Plan | None = None) -> list[Any]:
+        if candidate:
+            matcher = self.specific if event.derived else self.matcher
+        else:
+            matcher = plan.free if plan is not None else None
+        if matcher is None:
+            return []
+        return matcher.match(event.fields, self.source(event.logsource))
+
+    def _plan(self, adapter: Adapter) -> Plan | None:
+        source = self.source(adapter.logsource)
+        from taintsigma.evaluate.ruleset import RuleSetMatcher
+
+        admitted = [r for r in self.matcher.rules if source is None or source.admits(r.rule)]
+        return _plan_for(admitted, adapter, RuleSetMatcher)
+
+
+def _names_source(rule: Any) -> bool:
+    source = rule.logsource
+    return source.category is not None or source.service is not None
+
+
 @dataclass
 class CompiledRules:
     """Loaded rules, compiled lazily per schema (``ecs`` after the ECS pipeline, ``plain``)."""
@@ -191,17 +260,26 @@ class CompiledRules:
         return len(list(self.loaded))
 
     def for_format(self, name: str) -> RuleSetView:
-        """The rules compiled for the events of adapter ``name``."""
-        schema = "plain" if name == "json" else "ecs"
+        """The rules compiled for the events of adapter ``name`` (``sigma``: events in
+        Sigma's own names with their log source, as auditd's and the derived ones)."""
+        schema = {"json": "plain", "auditd": "sigma", "sigma": "sigma"}.get(name, "ecs")
         if schema not in self._views:
             self._views[schema] = self._compile(schema)
         return self._views[schema]
 
     def _compile(self, schema: str) -> RuleSetView:
+        from sigma.processing.pipeline import ProcessingPipeline
+
         from taintsigma.convert.pipelines import taintsigma_ecs_syslog
         from taintsigma.evaluate import compile_rules
+        from taintsigma.evaluate.compile import KEYWORD_FIELD_VAR
 
         pipeline = taintsigma_ecs_syslog() if schema == "ecs" else None
+        if schema == "sigma":
+            # No field mapping; keywords search every value, as the specification says.
+            pipeline = ProcessingPipeline(
+                items=[], vars={KEYWORD_FIELD_VAR: "*"}, name="taintsigma_sigma_native"
+            )
         matcher = compile_rules(
             list(self.loaded),
             pipeline,
@@ -210,6 +288,8 @@ class CompiledRules:
         )
         known = {e.rule_id for e in self.errors}
         self.errors.extend(err for rid, err in matcher.errors if rid not in known)
+        if schema == "sigma":
+            return NativeRuleSetView(matcher)
         return RuleSetView(matcher, schema)
 
 
