@@ -72,6 +72,16 @@ def scan(
     Alerts go to stdout: a table, or NDJSON with --json or -o FILE. Problems and the summary
     go to stderr. Exit 0 without alerts, 1 with alerts, 2 when an input or a rule could not
     be read (the other inputs are still scanned).
+
+    \b
+    Formats (auto recognises each by content, also gzipped and inside folders):
+      syslog    RFC 3164 / ISO 8601 / RFC 5424 lines; audit records (audisp-syslog,
+                kernel audit:) and Sysmon for Linux <Event> XML inside them too
+      journald  journalctl -o json; _TRANSPORT=audit entries and Sysmon entries too
+      dmesg     dmesg, plain or -T
+      ecs       ECS NDJSON (Elasticsearch exports, Filebeat)
+      json      JSON lines already in the rules' own field names
+      auditd    /var/log/audit/audit.log, ausearch --raw (execve → process_creation)
     """
     with ExitStack() as stack:
         unparsed_file: IO[bytes] | None = None

@@ -67,6 +67,8 @@ class DerivingAdapter(Adapter):
         found = self.audit.parse_text(text, origin, raw)
         if isinstance(found, Event):
             found = Event(fields=found.fields, origin=origin, logsource=found.logsource, derived=True)
+        else:  # the line is a syslog event all the same: the record in it is damaged
+            found = Unparsed(origin=origin, reason=found.reason, raw=raw, kept=True)
         self._derived.append(found)
         self._derived.extend(self.audit.derived())
 
@@ -76,11 +78,16 @@ class DerivingAdapter(Adapter):
             return
         kind, _, rest = message.partition(" ")
         kind = str(entry.get("_AUDIT_TYPE_NAME") or kind)
-        serial = str(entry.get("_AUDIT_ID") or "0")
+        serial = str(entry.get("_AUDIT_ID"))
         micros = str(entry.get("_SOURCE_REALTIME_TIMESTAMP") or entry.get("__REALTIME_TIMESTAMP"))
         if not micros.isdigit() or not serial.isdigit():
             self._derived.append(
-                Unparsed(origin=origin, reason="journald audit entry without _AUDIT_ID or time", raw=raw)
+                Unparsed(
+                    origin=origin,
+                    reason="journald audit entry without _AUDIT_ID or time",
+                    raw=raw,
+                    kept=True,
+                )
             )
             return
         seconds, fraction = divmod(int(micros), 1_000_000)

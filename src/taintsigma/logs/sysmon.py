@@ -52,7 +52,7 @@ SYSMON_OTHER = LogSourceKey(product="linux", service="sysmon")
 
 def is_sysmon(message: str) -> bool:
     """True when a message holds a Sysmon for Linux event document."""
-    return message.lstrip().startswith("<Event>") and "Linux-Sysmon" in message
+    return message.lstrip().startswith("<") and "Linux-Sysmon" in message
 
 
 def parse_sysmon(message: str) -> tuple[dict[str, object], LogSourceKey] | str:

@@ -144,8 +144,11 @@ def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan 
     literals: set[str] = set()
     anywhere: set[str] = set()
     free = []
+    def usable(name: str) -> bool:
+        return name == ANYWHERE or name in adapter.raw_fields
+
     for rule in relevant:
-        pieces = _rule_literals(rule_requirement(rule), adapter, ANYWHERE)
+        pieces = _rule_literals(rule_requirement(rule, usable), adapter, ANYWHERE)
         if pieces is None:
             free.append(rule)
             continue

@@ -531,7 +531,10 @@ def read_events(
     timezone: str | tzinfo | None = "UTC",
     now: datetime | None = None,
 ) -> Iterator[Event | Unparsed]:
-    """Parse every line of one input into Events and Unparsed lines (blank lines skipped).
+    """Parse every line of one input into Events and Unparsed lines (blank lines skipped),
+    followed by the events built from them (``Event.derived``: process_creation events from
+    audit records, the audit records and Sysmon events inside syslog lines or journal entries)
+    and notes on damaged lines kept (``Unparsed.kept``).
 
     Raises InputError when the input cannot be read or its format not recognised.
 
@@ -555,6 +558,10 @@ def read_events(
                 item = adapter.parse(line, Location(path=source.path, line=number, offset=offset))
                 if item is not None:
                     yield item
+                if adapter.derives:
+                    yield from adapter.derived()
+            if adapter.derives:
+                yield from adapter.finish()
 
 
 @contextmanager
