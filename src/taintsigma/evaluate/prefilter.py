@@ -32,7 +32,7 @@ ANYWHERE = "*"  # the "field" of a keyword searching every value of the event
 Requirement = frozenset[tuple[str, str]] | None
 
 
-Usable = Callable[[str], bool] | None
+Usable = Callable[[str], int] | None
 
 
 def rule_requirement(matcher: RuleMatcher, usable: Usable = None) -> Requirement:
@@ -41,8 +41,9 @@ def rule_requirement(matcher: RuleMatcher, usable: Usable = None) -> Requirement
     Only the rule's own detections count: conditions a pipeline adds (``host.os.type``,
     ``event.dataset``, set by adapters rather than read from the raw line) never do. Where
     several parts of an ``and`` each give a set, the strongest is chosen; with ``usable`` (a
-    test of field names: those an adapter copies verbatim from its raw lines) the strongest
-    whose fields all pass it, so that a raw-line prefilter can use it.
+    rank of field names: 0 for those an adapter's raw lines do not show verbatim, higher for
+    better ones) the strongest among those whose fields rank highest, so that a raw-line
+    prefilter can use it.
     """
     rule = matcher.processed
     needs: list[Requirement] = []
@@ -119,9 +120,10 @@ def _any_of(needs: Iterable[Requirement]) -> Requirement:
 
 def _all_of(needs: Iterable[Requirement], usable: Usable = None) -> Requirement:
     known = [need for need in needs if need]
-    if usable is not None:
-        known = [need for need in known if all(usable(f) for f, _ in need)] or known
-    return max(known, key=_strength) if known else None
+    if usable is None or not known:
+        return max(known, key=_strength) if known else None
+    # usable() ranks a field: 0 cannot be searched, higher is better (True counts as 1).
+    return max(known, key=lambda need: (min(int(usable(f)) for f, _ in need), _strength(need)))
 
 
 def _strength(need: frozenset[tuple[str, str]]) -> tuple[int, int]:

@@ -26,6 +26,8 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import re2
+
 from taintsigma.logs.audit_syscalls import SYSCALL_TABLES
 from taintsigma.logs.base import Adapter
 from taintsigma.logs.common import decode_line, format_timestamp
@@ -61,6 +63,7 @@ TYPE_NAMES = {
     "1400": "AVC", "1006": "LOGIN", "1702": "ANOM_ABEND",
 }  # fmt: skip
 _EXEC_SYSCALLS = frozenset({"execve", "execveat"})
+_ARGUMENT = re.compile(r"a\d+")
 _SYSCALL_NAMES: dict[str, dict[str, str]] = {}
 
 
@@ -92,6 +95,24 @@ def decode_hex(value: str, nul: str = " ") -> str | None:
     return text.rstrip("\x00").replace("\x00", nul)
 
 
+_LAST_STAMP: list[object] = [None, None]
+
+
+def _timestamp(secs: str, frac: str) -> str | None:
+    """``@timestamp`` of ``msg=audit(SECS.FRAC:…)``; the records of one event share it."""
+    key = (secs, frac)
+    if _LAST_STAMP[0] == key:
+        return _LAST_STAMP[1]  # type: ignore[return-value]
+    micros = int((frac + "000000")[:6])
+    try:
+        moment = datetime.fromtimestamp(int(secs), UTC).replace(microsecond=micros)
+    except (OverflowError, OSError, ValueError):
+        return None
+    stamp = format_timestamp(moment)
+    _LAST_STAMP[:] = [key, stamp]
+    return stamp
+
+
 def _unquote(value: str) -> tuple[str, bool]:
     """The value without its quotes, and whether it was quoted."""
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
@@ -118,13 +139,10 @@ def parse_record(text: str) -> dict[str, object] | tuple[dict[str, object], str]
     fields: dict[str, object] = {"type": kind}
     if header["node"]:
         fields["node"] = header["node"]
-    secs, frac = int(header["secs"]), header["frac"] or "0"
-    micros = int((frac + "000000")[:6])
-    try:
-        moment = datetime.fromtimestamp(secs, UTC).replace(microsecond=micros)
-    except (OverflowError, OSError, ValueError):
+    stamp = _timestamp(header["secs"], header["frac"] or "0")
+    if stamp is None:
         return f"invalid time in msg=audit({header['secs']}…)"
-    fields["@timestamp"] = format_timestamp(moment)
+    fields["@timestamp"] = stamp
     fields["serial"] = int(header["serial"])
     body = text[header.end() :]
     raw, _, enriched = body.partition("\x1d")
@@ -289,6 +307,17 @@ ALWAYS_PARSE = (
 )
 
 
+def _names_holding(literal: str) -> tuple[set[str], set[str]]:
+    """System call numbers (of any architecture) and numeric record types whose names hold
+    ``literal`` (lower-case)."""
+    numbers = set()
+    for _, table in SYSCALL_TABLES.values():
+        words = table.split()
+        numbers.update(n for n, name in zip(words[::2], words[1::2], strict=True) if literal in name)
+    types = {number for number, name in TYPE_NAMES.items() if literal in name.lower()}
+    return numbers, types
+
+
 class AuditdAdapter(Adapter):
     """Parse one audit.log / ``ausearch --raw`` line into a record event (``service: auditd``).
 
@@ -303,10 +332,38 @@ class AuditdAdapter(Adapter):
     logsource = AUDITD
     raw_fields = frozenset(
         {"type", "key", "exe", "comm", "name", "cwd", "unit", "nametype", "euid", "uid", "auid"}
-        | {f"a{i}" for i in range(64)}
     )
     always_parse = ALWAYS_PARSE
     derives = True
+    weak_fields = frozenset({"type"})
+
+    def raw_pattern(self, field: str, literal: str) -> bytes | None:
+        # ``type`` is written ``type=NAME`` (or ``type=NUMBER`` by the kernel alone);
+        # ``SYSCALL`` is the name of ``syscall=NUMBER`` (or written ``SYSCALL=name`` when
+        # ENRICHED): both are found by pattern, not by their bare text.
+        escaped = re2.escape(literal.encode())
+        if _ARGUMENT.fullmatch(field):
+            # EXECVE records (always parsed) hold arguments; SYSCALL records hex numbers.
+            return b"type=execve | " + field.encode() + rb"=[^ ]*" + escaped
+        if field not in ("type", "SYSCALL"):
+            return None
+        numbers, types = _names_holding(literal)
+        if field == "type":
+            found = [rb"type=[a-z0-9_]*" + escaped]
+            found += [b"type=" + t.encode() + b" " for t in sorted(types)]
+        else:
+            found = [rb"syscall=[a-z0-9_]*" + escaped]
+            if numbers:
+                found.append(b"syscall=(?:" + b"|".join(sorted(n.encode() for n in numbers)) + b") ")
+        return b"|".join(found)
+
+    def derived_patterns(self, literal: str) -> list[bytes]:
+        numbers, types = _names_holding(literal)
+        found = []
+        if numbers:
+            found.append(b"syscall=(?:" + b"|".join(sorted(n.encode() for n in numbers)) + b") ")
+        found += [b"type=" + t.encode() + b" " for t in sorted(types)]
+        return found
 
     def __init__(self) -> None:
         self.assembler = AuditAssembler()

@@ -31,6 +31,19 @@ class Adapter:
     logsource: LogSourceKey | None = None
     # True when the adapter also builds events from the lines it parsed (derived(), finish()).
     derives: bool = False
+    # Raw fields whose values are few and frequent (a record type): a prefilter prefers others.
+    weak_fields: frozenset[str] = frozenset()
+
+    def raw_pattern(self, field: str, literal: str) -> bytes | None:
+        """A lower-case RE2 pattern that finds, in raw lines, a value of ``field`` holding
+        the lower-case ``literal``, for fields whose raw text is not the value itself (None:
+        no such pattern). Matching more lines is safe; missing one is not."""
+        return None
+
+    def derived_patterns(self, literal: str) -> list[bytes]:
+        """Lower-case RE2 patterns finding the raw lines whose events hold, in a value the
+        adapter derives rather than copies, text containing ``literal`` (for keywords)."""
+        return []
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
         """Return the line's Event, an Unparsed with the reason, or None for a blank line."""

@@ -143,39 +143,55 @@ def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan 
         return Plan(literals=[], patterns=[adapter.always_parse] if adapter.derives and adapter.always_parse else [], free=None)
     literals: set[str] = set()
     anywhere: set[str] = set()
+    patterns: set[str] = set()
     free = []
-    def usable(name: str) -> bool:
-        return name == ANYWHERE or name in adapter.raw_fields
+    def usable(name: str) -> int:
+        if name in adapter.weak_fields:
+            return 1
+        if name == ANYWHERE or name in adapter.raw_fields or _pattern_of(adapter, name):
+            return 2
+        return 0
 
     for rule in relevant:
         pieces = _rule_literals(rule_requirement(rule, usable), adapter, ANYWHERE)
         if pieces is None:
             free.append(rule)
             continue
-        literals.update(piece for piece, _ in pieces)
-        anywhere.update(piece for piece, everywhere in pieces if everywhere)
-    if not literals:
+        literals.update(piece for piece, kind in pieces if kind != "pattern")
+        anywhere.update(piece for piece, kind in pieces if kind == "anywhere")
+        patterns.update(piece for piece, kind in pieces if kind == "pattern")
+    if not literals and not patterns:
         return None
     return Plan(
         literals=sorted(lit.encode() for lit in literals),
-        patterns=[adapter.always_parse] if adapter.always_parse else [],
+        patterns=sorted(p.encode() for p in patterns)
+        + ([adapter.always_parse] if adapter.always_parse else []),
         free=matcher_type(rules=free) if free else None,
         anywhere=frozenset(anywhere) if adapter.adds_path else frozenset(),
     )
 
 
+def _pattern_of(adapter: Adapter, name: str) -> bool:
+    return adapter.raw_pattern(name, "") is not None
+
+
 def _rule_literals(
     need: frozenset[tuple[str, str]] | None, adapter: Adapter, anywhere: str
-) -> list[tuple[str, bool]] | None:
-    """The raw-line pieces of a rule's necessary literals (and whether each is a keyword
-    searching every value), or None when one of them cannot be searched in raw lines."""
+) -> list[tuple[str, str]] | None:
+    """The raw-line pieces of a rule's necessary literals, each with its kind (``field``,
+    ``anywhere`` for a keyword searching every value, ``pattern`` for an RE2 pattern from
+    Adapter.raw_pattern), or None when one of them cannot be searched in raw lines."""
     from taintsigma.evaluate.prefilter import raw_piece
 
     if not need:
         return None
-    pieces: list[tuple[str, bool]] = []
+    pieces: list[tuple[str, str]] = []
     for field_name, literal in need:
         everywhere = field_name == anywhere
+        pattern = None if everywhere else adapter.raw_pattern(field_name, literal)
+        if pattern is not None:
+            pieces.append((pattern.decode(), "pattern"))
+            continue
         if not everywhere and field_name not in adapter.raw_fields:
             return None
         piece = raw_piece(literal, adapter.json_escaped)
@@ -187,7 +203,10 @@ def _rule_literals(
             set(piece) <= _DERIVED or any(piece in c.lower() for c in adapter.constants)
         ):
             return None
-        pieces.append((piece, everywhere))
+        pieces.append((piece, "anywhere" if everywhere else "field"))
+        if everywhere:
+            # values the adapter derives (a system call's name from its number) may hold it
+            pieces.extend((p.decode(), "pattern") for p in adapter.derived_patterns(literal))
     return pieces
 
 
@@ -204,13 +223,9 @@ class NativeRuleSetView(RuleSetView):
     """
 
     def __init__(self, matcher: Any) -> None:
-        from taintsigma.evaluate.ruleset import RuleSetMatcher
-
         super().__init__(matcher, "sigma")
-        self.specific = RuleSetMatcher(
-            rules=[r for r in matcher.rules if _names_source(r.rule)],
-            correlation_rules=matcher.correlation_rules,
-        )
+        self.specific = _ByRecordType([r for r in matcher.rules if _names_source(r.rule)])
+        self.every = _ByRecordType(list(matcher.rules))
         self._sources: dict[LogSourceKey, Any] = {}
 
     def source(self, key: LogSourceKey | None) -> Any:
@@ -229,7 +244,7 @@ class NativeRuleSetView(RuleSetView):
 
     def matches(self, event: Event, candidate: bool = True, plan: Plan | None = None) -> list[Any]:
         if candidate:
-            matcher = self.specific if event.derived else self.matcher
+            matcher = self.specific if event.derived else self.every
         else:
             matcher = plan.free if plan is not None else None
         if matcher is None:
@@ -242,6 +257,96 @@ class NativeRuleSetView(RuleSetView):
 
         admitted = [r for r in self.matcher.rules if source is None or source.admits(r.rule)]
         return _plan_for(admitted, adapter, RuleSetMatcher)
+
+
+class _ByRecordType:
+    """Rules split by the audit record ``type`` they need: an event is tried only by the rules
+    that may match its type (and those that need none).
+
+    A rule whose necessary literals (evaluate.prefilter.rule_requirement, preferring ``type``)
+    all lie in ``type`` can only match events whose ``type`` holds one of them: most auditd
+    rules name EXECVE, SYSCALL or PATH, so a PROCTITLE or CWD record skips them all.
+    """
+
+    FIELD = "type"
+
+    def __init__(self, rules: list[Any]) -> None:
+        from taintsigma.evaluate.prefilter import rule_requirement
+
+        self.rules = rules
+        self.needs: list[frozenset[str] | None] = []
+        for rule in rules:
+            need = rule_requirement(rule, lambda name: 2 if name == self.FIELD else 1)
+            if need and all(name == self.FIELD for name, _ in need):
+                self.needs.append(frozenset(literal for _, literal in need))
+            else:
+                self.needs.append(None)
+        self._by_type: dict[object, _KeywordGatedMatcher] = {}
+
+    def match(self, fields: Any, source: Any) -> list[Any]:
+        kind = fields.get(self.FIELD)
+        if not isinstance(kind, str):
+            kind = None
+        found = self._by_type.get(kind)
+        if found is None:
+            lowered = kind.lower() if isinstance(kind, str) else None
+            chosen = [
+                rule
+                for rule, need in zip(self.rules, self.needs, strict=True)
+                if need is None
+                or (lowered is not None and any(literal in lowered for literal in need))
+                or (lowered is not None and not lowered.isascii())
+            ]
+            found = self._by_type[kind] = _KeywordGatedMatcher(chosen)
+        return found.match(fields, source)
+
+
+class _KeywordGatedMatcher:
+    """A RuleSetMatcher whose keyword rules (searching every value) run only on events whose
+    values hold one of their necessary literals.
+
+    The evaluator indexes rules by the literals they need in named fields; a keyword searching
+    every value has no field to index, so it would run on every event, each keyword against
+    each value. Here all the values of an event are joined and lower-cased once, and one RE2
+    search for the keyword rules' literals decides whether they run at all.
+    """
+
+    def __init__(self, rules: list[Any]) -> None:
+        import re2
+
+        from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
+        from taintsigma.evaluate.ruleset import RuleSetMatcher
+
+        plain, gated, literals = [], [], set()
+        for rule in rules:
+            need = rule_requirement(rule)
+            if need and any(name == ANYWHERE for name, _ in need):
+                gated.append(rule)
+                literals.update(literal for _, literal in need)
+            else:
+                plain.append(rule)
+        self.plain = RuleSetMatcher(rules=plain)
+        self.gated = RuleSetMatcher(rules=gated) if gated else None
+        self.search = None
+        if literals:
+            options = re2.Options()
+            options.max_mem = 64 << 20
+            self.search = re2.compile("|".join(map(re2.escape, sorted(literals))), options).search
+
+    def match(self, fields: Any, source: Any) -> list[Any]:
+        from taintsigma.evaluate.fields import iter_strings
+
+        found = self.plain.match(fields, source)
+        if self.gated is not None and self.search is not None:
+            values = list(fields.values())
+            if all(type(v) is str or type(v) is int for v in values):  # flat records
+                text = "\n".join(v if type(v) is str else str(v) for v in values)
+            else:
+                text = "\n".join(iter_strings(fields))
+            # Non-ASCII text may fold (case-insensitively) into a literal it does not hold.
+            if not text.isascii() or self.search(text.lower()) is not None:
+                found = found + self.gated.match(fields, source)
+        return found
 
 
 def _names_source(rule: Any) -> bool:

@@ -59,12 +59,9 @@ class FileSummary:
     unparsed: int = 0
     truncated: int = 0
     alerts: int = 0
-    # records kept as events although part of them was damaged (Unparsed with ``kept``)
-    damaged: int = 0
-    # events built from other events (process_creation from audit records, Sysmon events)
-    derived: int = 0
-    # why lines were unparsable or damaged: reason → count
-    reasons: dict[str, int] = field(default_factory=dict)
+    damaged: int = 0  # lines kept as events though part of them was damaged (Unparsed.kept)
+    derived: int = 0  # events built from others (process_creation from audit, Sysmon)
+    reasons: dict[str, int] = field(default_factory=dict)  # why unparsable/damaged: count
 
 
 @dataclass
@@ -385,13 +382,9 @@ def _scan_stream(
 
 
 def _handle(
-    item: Event | Unparsed,
-    ruleset: Any,
-    candidate: bool,
-    plan: Any,
-    summary: FileSummary,
+    item: Event | Unparsed, ruleset: Any, candidate: bool, plan: Any, summary: FileSummary,
     correlations: Any,
-) -> Iterator[Item]:
+) -> Iterator[Item]:  # fmt: skip
     """Match one event (or count one unparsable or damaged line) and yield what it gives."""
     if isinstance(item, Unparsed):
         if item.kept:
