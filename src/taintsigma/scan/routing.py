@@ -297,7 +297,7 @@ class _ByRecordType:
                 or (lowered is not None and any(literal in lowered for literal in need))
                 or (lowered is not None and not lowered.isascii())
             ]
-            found = self._by_type[kind] = _KeywordGatedMatcher(chosen)
+            found = self._by_type[kind] = _KeywordGatedMatcher(chosen, weak=self.FIELD)
         return found.match(fields, source)
 
 
@@ -311,13 +311,13 @@ class _KeywordGatedMatcher:
     search for the keyword rules' literals decides whether they run at all.
     """
 
-    def __init__(self, rules: list[Any]) -> None:
+    def __init__(self, rules: list[Any], weak: str | None = None) -> None:
         import re2
 
         from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
-        plain, gated, literals = [], [], set()
+        plain, gated, literals, needs = [], [], set(), []
         for rule in rules:
             need = rule_requirement(rule)
             if need and any(name == ANYWHERE for name, _ in need):
@@ -325,7 +325,10 @@ class _KeywordGatedMatcher:
                 literals.update(literal for _, literal in need)
             else:
                 plain.append(rule)
-        self.plain = RuleSetMatcher(rules=plain)
+                # Rules for one record type: index them by their other literals, since
+                # every event given to this matcher has a type they accept.
+                needs.append(rule_requirement(rule, lambda f: 1 if f == weak else 2))
+        self.plain = RuleSetMatcher(rules=plain, _needs=needs if weak else None)
         self.gated = RuleSetMatcher(rules=gated) if gated else None
         self.search = None
         if literals:
