@@ -218,3 +218,33 @@ def test_scan_help_lists_the_new_formats() -> None:
     result = CliRunner().invoke(cli, ["scan", "--help"], obj={})
     assert "auditd" in result.output
     assert "Sysmon" in result.output
+
+
+def test_prefilter_finds_literals_inside_hex_encoded_values(tmp_path: Path) -> None:
+    # The raw line holds only hex: the prefilter searches each literal's hex form too (either
+    # case; a space also as the NUL between proctitle's arguments).
+    def hexed(text: str) -> str:
+        return text.encode().hex().upper()
+
+    log = tmp_path / "audit.log"
+    log.write_text(
+        "type=PATH msg=audit(1700000000.000:1): item=0 name="
+        + hexed("/home/bob smith/.bashrc") + " inode=1 dev=08:01 mode=0100644 ouid=0 ogid=0 "
+        "rdev=00:00 nametype=NORMAL\n"
+        "type=PROCTITLE msg=audit(1700000000.000:2): proctitle="
+        + hexed("RSYNC\x00-a\x00/srv/\x00backup@203.0.113.5:/srv/") + "\n"
+        "type=PROCTITLE msg=audit(1700000000.000:3): proctitle="
+        + hexed("ls\x00-la\x00/srv/") + "\n"
+    )  # fmt: skip
+    rules = [
+        SIGMAHQ / "auditd" / "path" / "lnx_auditd_unix_shell_configuration_modification.yml",
+        SIGMAHQ / "builtin" / "lnx_file_copy.yml",
+    ]
+    found = {}
+    for prefilter in (True, False):
+        scan = scan_paths([log], rules, prefilter=prefilter)
+        found[prefilter] = sorted((a.origin.line, a.rule.name) for a in scan)
+        if prefilter:
+            assert scan.summary.skipped == 1  # the ls line
+    assert found[True] == found[False]
+    assert [line for line, _ in found[True]] == [1, 2]

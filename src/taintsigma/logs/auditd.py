@@ -300,9 +300,10 @@ class AuditAssembler:
 # Lines that must be parsed whatever the rules' literals: the records a process_creation
 # event is built from, and records holding a hex-encoded value (their text is not in the
 # line). Lower-case, as the reader searches lower-cased bytes.
-ALWAYS_PARSE = (
-    rb"type=(?:execve|cwd|eoe) |(?:syscall=(?:59|322|11|358|221|281) )|syscall=execve"
-    rb"| (?:name|path|exe|comm|cwd|dir|file|key|proctitle|acct|cmd|data|ocomm|new|old|watch)"
+ALWAYS_PARSE = rb"type=(?:execve|cwd|eoe) |(?:syscall=(?:59|322|11|358|221|281) )|syscall=execve"
+# A hex-encoded value: its text is not in the line (see Adapter.hex_encoded).
+HEX_ENCODED = (
+    rb" (?:name|path|exe|comm|cwd|dir|file|key|proctitle|acct|cmd|data|ocomm|new|old|watch)"
     rb"=[0-9a-f]"
 )
 
@@ -334,6 +335,7 @@ class AuditdAdapter(Adapter):
         {"type", "key", "exe", "comm", "name", "cwd", "unit", "nametype", "euid", "uid", "auid"}
     )
     always_parse = ALWAYS_PARSE
+    hex_encoded = HEX_ENCODED
     derives = True
     weak_fields = frozenset({"type"})
 

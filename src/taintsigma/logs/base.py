@@ -33,6 +33,10 @@ class Adapter:
     derives: bool = False
     # Raw fields whose values are few and frequent (a record type): a prefilter prefers others.
     weak_fields: frozenset[str] = frozenset()
+    # A lower-case RE2 pattern finding raw lines that hold a value written hex-encoded (as
+    # auditd does): a literal is then also searched in its hex form, and lines holding a hex
+    # value are always parsed when a literal has no usable hex form.
+    hex_encoded: bytes | None = None
 
     def raw_pattern(self, field: str, literal: str) -> bytes | None:
         """A lower-case RE2 pattern that finds, in raw lines, a value of ``field`` holding

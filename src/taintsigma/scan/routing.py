@@ -162,6 +162,8 @@ def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan 
         patterns.update(piece for piece, kind in pieces if kind == "pattern")
     if not literals and not patterns:
         return None
+    if adapter.hex_encoded is not None:
+        patterns.update(_hex_forms(literals, adapter.hex_encoded))
     return Plan(
         literals=sorted(lit.encode() for lit in literals),
         patterns=sorted(p.encode() for p in patterns)
@@ -169,6 +171,29 @@ def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan 
         free=matcher_type(rules=free) if free else None,
         anywhere=frozenset(anywhere) if adapter.adds_path else frozenset(),
     )
+
+
+_HEX_MIN = 2  # a 1-character literal's hex form (2 digits) would hit nearly every line
+
+
+def _hex_forms(literals: set[str], hex_encoded: bytes) -> set[str]:
+    """RE2 patterns finding each literal in a hex-encoded value (upper- and lower-case letters
+    alike: the value is matched case-insensitively, and the chunk is lower-cased, so hex
+    digits are); a literal with no usable form makes every hex-encoded value a candidate."""
+    found: set[str] = set()
+    for literal in literals:
+        if len(literal) < _HEX_MIN or not literal.isascii():
+            found.add(hex_encoded.decode())
+            continue
+        parts = []
+        for char in literal:
+            low, high = f"{ord(char.lower()):02x}", f"{ord(char.upper()):02x}"
+            if char == " ":
+                parts.append("[02]0")  # proctitle's NUL-separated arguments read as spaces
+            else:  # an ASCII letter's cases differ in the first hex digit only (0x20)
+                parts.append(low if low == high else f"[{high[0]}{low[0]}]{low[1]}")
+        found.add("".join(parts))
+    return found
 
 
 def _pattern_of(adapter: Adapter, name: str) -> bool:
