@@ -170,8 +170,8 @@ def _print_table(alerts: list[Alert], total: int) -> None:
     for alert in alerts:
         fields = alert.event.fields
         host = get_field(fields, "host.hostname") or get_field(fields, "hostname") or ""
-        message = get_field(fields, "message") or ""
-        message = str(message)
+        host = fields.get("node") or fields.get("Computer") or host  # audit, Sysmon
+        message = str(get_field(fields, "message") or _summary_text(fields))
         if len(message) > MESSAGE_WIDTH:
             message = message[: MESSAGE_WIDTH - 1] + "…"
         table.add_row(
@@ -186,6 +186,26 @@ def _print_table(alerts: list[Alert], total: int) -> None:
     console.print(table)
     if total > len(alerts):
         console.print(f"… and {total - len(alerts)} more alerts (use --json to get them all)")
+
+
+# What the message column shows for events without a message (audit records, Sysmon and
+# process_creation events): the first of these fields they have.
+_TEXT_FIELDS = (
+    "CommandLine", "proctitle", "TargetFilename", "DestinationHostname", "DestinationIp",
+    "name", "cmd", "unit", "cwd", "exe", "Image",
+)  # fmt: skip
+
+
+def _summary_text(fields: Any) -> str:
+    kind = fields.get("type") if hasattr(fields, "get") else None
+    for name in _TEXT_FIELDS:
+        value = fields.get(name) if hasattr(fields, "get") else None
+        if isinstance(value, str) and value not in ("", "-"):  # Sysmon writes - for none
+            return f"{kind} {name}={value}" if isinstance(kind, str) else value
+    if isinstance(kind, str):
+        args = [str(fields[f"a{i}"]) for i in range(len(fields)) if f"a{i}" in fields]
+        return f"{kind} {' '.join(args)}".strip()
+    return ""
 
 
 _LEVEL_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow"}
