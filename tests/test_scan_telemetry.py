@@ -248,3 +248,28 @@ def test_prefilter_finds_literals_inside_hex_encoded_values(tmp_path: Path) -> N
             assert scan.summary.skipped == 1  # the ls line
     assert found[True] == found[False]
     assert [line for line, _ in found[True]] == [1, 2]
+
+
+def test_ausearch_outputs(tmp_path: Path) -> None:
+    # ausearch's default output separates events with ---- and time-> lines around raw
+    # records; --raw prints the records alone; -i (interpreted) cannot be split into fields.
+    default = tmp_path / "ausearch.txt"
+    default.write_text(
+        "----\ntime->Tue Nov 14 22:13:20 2023\n"
+        'type=PATH msg=audit(1700000000.100:7): item=0 name="/etc/ld.so.preload" inode=5 '
+        "dev=08:01 mode=0100644 ouid=0 ogid=0 rdev=00:00 nametype=CREATE\n"
+    )
+    interpreted = tmp_path / "ausearch-i.txt"
+    interpreted.write_text(
+        "----\ntype=PATH msg=audit(11/14/2023 22:13:20.100:7) : item=0 name=/etc/ld.so.preload "
+        "inode=5 dev=08:01 mode=file,644 ouid=root ogid=root rdev=00:00 nametype=CREATE\n"
+    )
+    rules = [SIGMAHQ / "auditd" / "path" / "lnx_auditd_ld_so_preload_mod.yml"]
+    scan = scan_paths([default], rules)
+    assert [a.origin.line for a in scan] == [3]
+    assert (scan.summary.events, scan.summary.unparsed) == (1, 0)
+    scan = scan_paths([interpreted], rules)
+    assert list(scan) == []
+    assert scan.summary.reasons == {
+        "interpreted record (ausearch -i): read ausearch --raw output instead": 1
+    }

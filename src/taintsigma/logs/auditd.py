@@ -41,6 +41,9 @@ HEADER = re.compile(
     r"(?:node=(?P<node>\S+) )?type=(?P<type>[A-Za-z0-9_]+) (?:msg=)?"
     r"audit\((?P<secs>\d+)(?:\.(?P<frac>\d+))?:(?P<serial>\d+)\):?"
 )
+# ausearch -i writes the time as a local date and values interpreted (unquoted, spaces
+# inside): not reliably split into fields.
+_INTERPRETED = re.compile(r"type=\S+ msg=audit\(\d\d/\d\d/\d{4} ")
 _PAIR = re.compile(r"([^\s=]+)=(\"[^\"]*\"?|'[^']*'?|\S*)")
 _HEX = re.compile(r"(?:[0-9A-Fa-f]{2})+")
 # Fields whose value auditd writes quoted, or hex-encoded when it holds special characters
@@ -133,6 +136,8 @@ def parse_record(text: str) -> dict[str, object] | tuple[dict[str, object], str]
     """
     header = HEADER.search(text)
     if header is None:
+        if _INTERPRETED.search(text):
+            return "interpreted record (ausearch -i): read ausearch --raw output instead"
         return "not an audit record (no type=… msg=audit(…))"
     kind = header["type"]
     kind = TYPE_NAMES.get(kind, kind)
