@@ -273,3 +273,16 @@ def test_ausearch_outputs(tmp_path: Path) -> None:
     assert scan.summary.reasons == {
         "interpreted record (ausearch -i): read ausearch --raw output instead": 1
     }
+
+
+def test_keep_unparsed_writes_only_lines_that_are_no_event(tmp_path: Path) -> None:
+    kept = tmp_path / "unparsed.txt"
+    result = CliRunner().invoke(
+        cli,
+        ["scan", str(ROOT / "fixtures" / "adapters" / "auditd" / "audit.log"),
+         "--keep-unparsed", str(kept), "-r", str(SIGMAHQ / "auditd"), "--json"],
+        obj={},
+    )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    # the damaged EXECVE record (a1 neither quoted nor hex) is an event; only this line is not
+    assert kept.read_text() == "type=EXECVE audit record cut short by a full disk\n"

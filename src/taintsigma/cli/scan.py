@@ -94,7 +94,7 @@ def scan(
             sink = sys.stdout.buffer
 
         def on_unparsed(line: Unparsed) -> None:
-            if unparsed_file is not None:
+            if unparsed_file is not None and not line.kept:  # kept lines were parsed
                 unparsed_file.write(line.raw.rstrip(b"\r\n") + b"\n")
 
         loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
