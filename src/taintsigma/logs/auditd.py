@@ -98,21 +98,23 @@ def decode_hex(value: str, nul: str = " ") -> str | None:
     return text.rstrip("\x00").replace("\x00", nul)
 
 
-_LAST_STAMP: list[object] = [None, None]
+# (secs, frac, @timestamp) of the last record: one tuple, replaced whole (thread-safe reads)
+_last_stamp: tuple[str, str, str] = ("", "", "")
 
 
 def _timestamp(secs: str, frac: str) -> str | None:
     """``@timestamp`` of ``msg=audit(SECS.FRAC:…)``; the records of one event share it."""
-    key = (secs, frac)
-    if _LAST_STAMP[0] == key:
-        return _LAST_STAMP[1]  # type: ignore[return-value]
+    global _last_stamp
+    last = _last_stamp
+    if last[0] == secs and last[1] == frac:
+        return last[2]
     micros = int((frac + "000000")[:6])
     try:
         moment = datetime.fromtimestamp(int(secs), UTC).replace(microsecond=micros)
     except (OverflowError, OSError, ValueError):
         return None
     stamp = format_timestamp(moment)
-    _LAST_STAMP[:] = [key, stamp]
+    _last_stamp = (secs, frac, stamp)
     return stamp
 
 
