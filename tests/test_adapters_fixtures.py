@@ -35,6 +35,12 @@ def _documents(folder: str, name: str, format: str) -> list[dict]:
             entry["event"] = item.fields
             if item.logsource is not None:
                 entry["logsource"] = item.logsource.service
+                if item.logsource.category is not None:
+                    entry["category"] = item.logsource.category
+            if item.derived:
+                entry["derived"] = True
+        elif item.kept:
+            entry["damaged"] = item.reason
         else:
             entry["unparsed"] = item.reason
         found.append(entry)

@@ -437,7 +437,9 @@ def test_prefilter_verdicts_equal_full_parse_for_test_rules(names: list[str] | N
     def alerts(prefilter: bool) -> tuple[list[tuple[str, str, int]], int]:
         scan = scan_paths(inputs, rules, timezone="UTC", now=NOW, prefilter=prefilter, jobs=1)
         found = [(a.rule.id, a.origin.path, a.origin.line) for a in scan]
-        return found, scan.summary.skipped
+        # Audit records are tried only by the rules of their log source (service: auditd,
+        # product-only ones), which here all need a literal: their lines may be skipped.
+        return found, sum(f.skipped for f in scan.summary.files if f.format != "auditd")
 
     (with_prefilter, skipped), (without, _) = alerts(True), alerts(False)
     assert with_prefilter == without

@@ -72,6 +72,16 @@ def scan(
     Alerts go to stdout: a table, or NDJSON with --json or -o FILE. Problems and the summary
     go to stderr. Exit 0 without alerts, 1 with alerts, 2 when an input or a rule could not
     be read (the other inputs are still scanned).
+
+    \b
+    Formats (auto recognises each by content, also gzipped and inside folders):
+      syslog    RFC 3164 / ISO 8601 / RFC 5424 lines; audit records (audisp-syslog,
+                kernel audit:) and Sysmon for Linux <Event> XML inside them too
+      journald  journalctl -o json; _TRANSPORT=audit entries and Sysmon entries too
+      dmesg     dmesg, plain or -T
+      ecs       ECS NDJSON (Elasticsearch exports, Filebeat)
+      json      JSON lines already in the rules' own field names
+      auditd    /var/log/audit/audit.log, ausearch --raw (execve → process_creation)
     """
     with ExitStack() as stack:
         unparsed_file: IO[bytes] | None = None
@@ -84,7 +94,7 @@ def scan(
             sink = sys.stdout.buffer
 
         def on_unparsed(line: Unparsed) -> None:
-            if unparsed_file is not None:
+            if unparsed_file is not None and not line.kept:  # kept lines were parsed
                 unparsed_file.write(line.raw.rstrip(b"\r\n") + b"\n")
 
         loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
@@ -160,8 +170,8 @@ def _print_table(alerts: list[Alert], total: int) -> None:
     for alert in alerts:
         fields = alert.event.fields
         host = get_field(fields, "host.hostname") or get_field(fields, "hostname") or ""
-        message = get_field(fields, "message") or ""
-        message = str(message)
+        host = fields.get("node") or fields.get("Computer") or host  # audit, Sysmon
+        message = str(get_field(fields, "message") or _summary_text(fields))
         if len(message) > MESSAGE_WIDTH:
             message = message[: MESSAGE_WIDTH - 1] + "…"
         table.add_row(
@@ -176,6 +186,26 @@ def _print_table(alerts: list[Alert], total: int) -> None:
     console.print(table)
     if total > len(alerts):
         console.print(f"… and {total - len(alerts)} more alerts (use --json to get them all)")
+
+
+# What the message column shows for events without a message (audit records, Sysmon and
+# process_creation events): the first of these fields they have.
+_TEXT_FIELDS = (
+    "CommandLine", "proctitle", "TargetFilename", "DestinationHostname", "DestinationIp",
+    "name", "cmd", "unit", "cwd", "exe", "Image",
+)  # fmt: skip
+
+
+def _summary_text(fields: Any) -> str:
+    kind = fields.get("type") if hasattr(fields, "get") else None
+    for name in _TEXT_FIELDS:
+        value = fields.get(name) if hasattr(fields, "get") else None
+        if isinstance(value, str) and value not in ("", "-"):  # Sysmon writes - for none
+            return f"{kind} {name}={value}" if isinstance(kind, str) else value
+    if isinstance(kind, str):
+        args = [str(fields[f"a{i}"]) for i in range(len(fields)) if f"a{i}" in fields]
+        return f"{kind} {' '.join(args)}".strip()
+    return ""
 
 
 _LEVEL_STYLES = {"critical": "bold red", "high": "red", "medium": "yellow"}
@@ -195,12 +225,18 @@ def _print_summary(summary: ScanSummary, rule_errors: list[Any]) -> None:
     ]
     if summary.truncated:
         parts.append(f"{summary.truncated:,} cut at 10 MiB")
+    if summary.damaged:
+        parts.append(f"{summary.damaged:,} damaged but kept")
+    if summary.derived:
+        parts.append(f"{_count(summary.derived, 'event')} built from them")
     errors = len(summary.errors)
     if errors:
         parts.append(f"{errors} unreadable")
     rules = _count(summary.rules - len(rule_errors), "rule")
     alerts = _count(summary.alerts, "alert")
     click.echo(f"scanned {', '.join(parts)} with {rules}: {alerts}", err=True)
+    for reason, count in summary.reasons.items():
+        click.echo(f"  {count:>8,}  unparsable or damaged: {reason}", err=True)
     for rule_id, (name, count) in sorted(
         summary.alerts_per_rule.items(), key=lambda item: (-item[1][1], item[1][0])
     ):

@@ -195,7 +195,8 @@ def _keyword_fields(rule: SigmaRule, vars_: Mapping[str, Any]) -> tuple[str, ...
 
     Linux log-line rules are ``linux/syslog`` and ``product: linux`` with no service or
     category (SigmaHQ's keyword rules for /var/log lines): the taxonomy's keyword field is
-    ``message``. A pipeline may name another with its ``taintsigma_keyword_field`` variable.
+    ``message``. A pipeline may name another with its ``taintsigma_keyword_field`` variable,
+    or ``*`` for every value (events in Sigma's own names: audit records, Sysmon events).
     """
     source = rule.logsource
     service = (source.service or "").lower()
@@ -205,6 +206,8 @@ def _keyword_fields(rule: SigmaRule, vars_: Mapping[str, Any]) -> tuple[str, ...
         and service in ("", "syslog")
     ):
         named = vars_.get(KEYWORD_FIELD_VAR, "message")
+        if named == "*":
+            return None  # the events' schema has no message field: search every value
         return tuple(named) if isinstance(named, list) else (str(named),)
     return None
 

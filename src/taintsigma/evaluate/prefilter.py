@@ -9,7 +9,7 @@ to skip rules whose literals are absent; adapters use :class:`Prefilter` to skip
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,49 +32,56 @@ ANYWHERE = "*"  # the "field" of a keyword searching every value of the event
 Requirement = frozenset[tuple[str, str]] | None
 
 
-def rule_requirement(matcher: RuleMatcher) -> Requirement:
+Usable = Callable[[str], int] | None
+
+
+def rule_requirement(matcher: RuleMatcher, usable: Usable = None) -> Requirement:
     """The (field, literal) pairs of which every event matching the rule has at least one.
 
     Only the rule's own detections count: conditions a pipeline adds (``host.os.type``,
-    ``event.dataset``, set by adapters rather than read from the raw line) never do.
+    ``event.dataset``, set by adapters rather than read from the raw line) never do. Where
+    several parts of an ``and`` each give a set, the strongest is chosen; with ``usable`` (a
+    rank of field names: 0 for those an adapter's raw lines do not show verbatim, higher for
+    better ones) the strongest among those whose fields rank highest, so that a raw-line
+    prefilter can use it.
     """
     rule = matcher.processed
     needs: list[Requirement] = []
     for condition in rule.detection.parsed_condition:
-        needs.append(_top(condition.parse(postprocess=False), matcher))
+        needs.append(_top(condition.parse(postprocess=False), matcher, usable))
     return _any_of(needs)
 
 
-def _top(tree: Any, matcher: RuleMatcher) -> Requirement:
+def _top(tree: Any, matcher: RuleMatcher, usable: Usable = None) -> Requirement:
     if isinstance(tree, ConditionIdentifier):
-        return _detection(tree.identifier, matcher)
+        return _detection(tree.identifier, matcher, usable)
     if isinstance(tree, ConditionSelector):
         detections = matcher.processed.detection
         names = [i.identifier for i in tree.resolve_referenced_detections(detections)]
-        needs = [_detection(n, matcher) for n in names]
-        return _all_of(needs) if tree.cond_class is ConditionAND else _any_of(needs)
+        needs = [_detection(n, matcher, usable) for n in names]
+        return _all_of(needs, usable) if tree.cond_class is ConditionAND else _any_of(needs)
     if isinstance(tree, ConditionNOT):
         return None
     if isinstance(tree, ConditionAND):
-        return _all_of([_top(arg, matcher) for arg in tree.args])
+        return _all_of([_top(arg, matcher, usable) for arg in tree.args], usable)
     if isinstance(tree, ConditionOR):
-        return _any_of([_top(arg, matcher) for arg in tree.args])
+        return _any_of([_top(arg, matcher, usable) for arg in tree.args])
     return None
 
 
-def _detection(name: str, matcher: RuleMatcher) -> Requirement:
+def _detection(name: str, matcher: RuleMatcher, usable: Usable = None) -> Requirement:
     if name in matcher.added_detections:
         return None
     detections = matcher.processed.detection
     tree = detections.detections[name].postprocess(detections, None, matcher.processed.source)
-    return _node(tree, matcher) if tree is not None else None
+    return _node(tree, matcher, usable) if tree is not None else None
 
 
-def _node(tree: Any, matcher: RuleMatcher) -> Requirement:
+def _node(tree: Any, matcher: RuleMatcher, usable: Usable = None) -> Requirement:
     if isinstance(tree, ConditionAND):
-        return _all_of([_node(arg, matcher) for arg in tree.args])
+        return _all_of([_node(arg, matcher, usable) for arg in tree.args], usable)
     if isinstance(tree, ConditionOR):
-        return _any_of([_node(arg, matcher) for arg in tree.args])
+        return _any_of([_node(arg, matcher, usable) for arg in tree.args])
     if isinstance(tree, ConditionFieldEqualsValueExpression):
         return _values(tree.value, (tree.field,), matcher)
     if isinstance(tree, ConditionValueExpression):
@@ -111,9 +118,12 @@ def _any_of(needs: Iterable[Requirement]) -> Requirement:
     return frozenset(union) or None
 
 
-def _all_of(needs: Iterable[Requirement]) -> Requirement:
+def _all_of(needs: Iterable[Requirement], usable: Usable = None) -> Requirement:
     known = [need for need in needs if need]
-    return max(known, key=_strength) if known else None
+    if usable is None or not known:
+        return max(known, key=_strength) if known else None
+    # usable() ranks a field: 0 cannot be searched, higher is better (True counts as 1).
+    return max(known, key=lambda need: (min(int(usable(f)) for f, _ in need), _strength(need)))
 
 
 def _strength(need: frozenset[tuple[str, str]]) -> tuple[int, int]:

@@ -29,7 +29,35 @@ class Adapter:
     # Lines starting with white space continue the previous line (Filebeat's log files).
     multiline: bool = False
     logsource: LogSourceKey | None = None
+    # True when the adapter also builds events from the lines it parsed (derived(), finish()).
+    derives: bool = False
+    # Raw fields whose values are few and frequent (a record type): a prefilter prefers others.
+    weak_fields: frozenset[str] = frozenset()
+    # A lower-case RE2 pattern finding raw lines that hold a value written hex-encoded (as
+    # auditd does): a literal is then also searched in its hex form, and lines holding a hex
+    # value are always parsed when a literal has no usable hex form.
+    hex_encoded: bytes | None = None
+
+    def raw_pattern(self, field: str, literal: str) -> bytes | None:
+        """A lower-case RE2 pattern that finds, in raw lines, a value of ``field`` holding
+        the lower-case ``literal``, for fields whose raw text is not the value itself (None:
+        no such pattern). Matching more lines is safe; missing one is not."""
+        return None
+
+    def derived_patterns(self, literal: str) -> list[bytes]:
+        """Lower-case RE2 patterns finding the raw lines whose events hold, in a value the
+        adapter derives rather than copies, text containing ``literal`` (for keywords)."""
+        return []
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
         """Return the line's Event, an Unparsed with the reason, or None for a blank line."""
         raise NotImplementedError
+
+    def derived(self) -> list[Event | Unparsed]:
+        """Events completed by the lines parsed so far, and notes on damaged lines kept
+        (``Unparsed`` with ``kept``); each is returned once."""
+        return []
+
+    def finish(self) -> list[Event | Unparsed]:
+        """At the end of an input: what derived() still holds, and the events left open."""
+        return []

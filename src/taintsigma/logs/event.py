@@ -48,15 +48,23 @@ class Event:
     fields: Mapping[str, object]
     origin: Location | None = field(default=None, compare=False)
     logsource: LogSourceKey | None = None
+    # Built from other events (a process_creation from audit records, a Sysmon event from a
+    # syslog line): matched only by rules naming its category or service, since rules naming
+    # only the product already saw the events it came from.
+    derived: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
 class Unparsed:
-    """A line an adapter could not turn into an event, with the reason (never raised)."""
+    """A line an adapter could not turn into an event, with the reason (never raised).
+
+    ``kept``: the line did become an event, but part of it was damaged (``reason`` says what).
+    """
 
     origin: Location
     reason: str
     raw: bytes = field(default=b"", compare=False, repr=False)
+    kept: bool = False
 
 
 def get_field(document: Mapping[str, object], name: str) -> object:

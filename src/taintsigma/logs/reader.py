@@ -75,7 +75,12 @@ def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> 
             return hit
 
         return find_one
-    combined = re2.compile(b"|".join([re2.escape(lit) for lit in unique] + extra))
+    # Many literals and patterns (an audit log's hex forms) need more than RE2's default
+    # 8 MiB of DFA memory; without it RE2 falls back to its far slower NFA.
+    options = re2.Options()
+    options.max_mem = 128 << 20
+    options.log_errors = False
+    combined = re2.compile(b"|".join([re2.escape(lit) for lit in unique] + extra), options)
 
     def find_any(lowered: bytes, pos: int) -> int:
         found = combined.search(lowered, pos)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import orjson
 
-FORMATS = ("syslog", "journald", "dmesg", "ecs", "json")
+FORMATS = ("syslog", "journald", "dmesg", "ecs", "json", "auditd")
 
 _SYSLOG_START = re.compile(
     rb"(?:<\d{1,3}>)?(?:<\d{1,3}>1 \S+ |"
@@ -17,6 +17,8 @@ _SYSLOG_START = re.compile(
 _DMESG_START = re.compile(
     rb"(?:[a-z0-9]+ *:[a-z]+ *: )?\[(?:\s*\d+\.\d+|[A-Z][a-z]{2} [A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d \d{4})\]"
 )
+# audit.log / ``ausearch --raw``: [node=HOST ]type=NAME msg=audit(EPOCH:SERIAL): …
+_AUDIT_START = re.compile(rb"(?:node=\S+ )?type=[A-Za-z0-9_]+ msg=audit\(\d")
 _JOURNALD_KEYS = ("__REALTIME_TIMESTAMP", "__CURSOR", "_BOOT_ID", "SYSLOG_IDENTIFIER", "_TRANSPORT")
 # Top-level ECS field sets (nested objects or the first part of flat dotted keys).
 _ECS_KEYS = frozenset(
@@ -56,6 +58,8 @@ def sniff(head: bytes) -> Sniffed:
     'syslog'
     >>> sniff(b"[   1.000000] Linux version 6.1\\n").format
     'dmesg'
+    >>> sniff(b"type=CWD msg=audit(1700000000.123:42): cwd=\\"/\\"\\n").format
+    'auditd'
     """
     votes = dict.fromkeys(FORMATS, 0)
     lines = [line.strip(b"\x00\x1e \t\r") for line in head.split(b"\n", _SAMPLE_LINES)]
@@ -87,6 +91,8 @@ def _line_format(line: bytes) -> str | None:
         if any(key.partition(".")[0] in _ECS_KEYS for key in value):
             return "ecs"
         return "json"
+    if _AUDIT_START.match(line):
+        return "auditd"
     if _DMESG_START.match(line):
         return "dmesg"
     if _SYSLOG_START.match(line):

@@ -2,7 +2,11 @@
 
 Linux adapters yield ECS documents, matched by rules compiled after the
 ``taintsigma_ecs_syslog`` pipeline; ``--format json`` events carry the rules' own field names
-and are matched by rules compiled without a pipeline, every rule being tried.
+and are matched by rules compiled without a pipeline, every rule being tried. Audit records
+and Sysmon events carry Sigma's own names and their log source (``service: auditd``,
+``category: process_creation`` …): they are matched by rules compiled without a field mapping
+(keywords searching every value), each only by the rules of its log source
+(:class:`NativeRuleSetView`).
 """
 
 from __future__ import annotations
@@ -121,47 +125,98 @@ class RuleSetView:
         return self._plans[adapter.name]
 
     def _plan(self, adapter: Adapter) -> Plan | None:
-        from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
         if adapter.logsource == LINUX_SYSLOG and self.schema != "plain":
             relevant = list(self.linux.rules)
         else:
             relevant = list(self.matcher.rules)
-        if not relevant:
-            return Plan(literals=[], patterns=[], free=None)  # no rule applies: only count
-        literals: set[str] = set()
-        anywhere: set[str] = set()
-        free = []
-        for rule in relevant:
-            pieces = _rule_literals(rule_requirement(rule), adapter, ANYWHERE)
-            if pieces is None:
-                free.append(rule)
-                continue
-            literals.update(piece for piece, _ in pieces)
-            anywhere.update(piece for piece, everywhere in pieces if everywhere)
-        if not literals:
-            return None
-        return Plan(
-            literals=sorted(lit.encode() for lit in literals),
-            patterns=[adapter.always_parse] if adapter.always_parse else [],
-            free=RuleSetMatcher(rules=free) if free else None,
-            anywhere=frozenset(anywhere) if adapter.adds_path else frozenset(),
-        )
+        return _plan_for(relevant, adapter, RuleSetMatcher)
+
+
+def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan | None:
+    """The prefilter plan of an adapter's lines for the rules that may see its events."""
+    from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
+
+    if not relevant:
+        # No rule applies: only count, but parse the lines the adapter derives events from.
+        return Plan(literals=[], patterns=[adapter.always_parse] if adapter.derives and adapter.always_parse else [], free=None)
+    literals: set[str] = set()
+    anywhere: set[str] = set()
+    patterns: set[str] = set()
+    free = []
+    def usable(name: str) -> int:
+        if name in adapter.weak_fields:
+            return 1
+        if name == ANYWHERE or name in adapter.raw_fields or _pattern_of(adapter, name):
+            return 2
+        return 0
+
+    for rule in relevant:
+        pieces = _rule_literals(rule_requirement(rule, usable), adapter, ANYWHERE)
+        if pieces is None:
+            free.append(rule)
+            continue
+        literals.update(piece for piece, kind in pieces if kind != "pattern")
+        anywhere.update(piece for piece, kind in pieces if kind == "anywhere")
+        patterns.update(piece for piece, kind in pieces if kind == "pattern")
+    if not literals and not patterns:
+        return None
+    if adapter.hex_encoded is not None:
+        patterns.update(_hex_forms(literals, adapter.hex_encoded))
+    return Plan(
+        literals=sorted(lit.encode() for lit in literals),
+        patterns=sorted(p.encode() for p in patterns)
+        + ([adapter.always_parse] if adapter.always_parse else []),
+        free=matcher_type(rules=free) if free else None,
+        anywhere=frozenset(anywhere) if adapter.adds_path else frozenset(),
+    )
+
+
+_HEX_MIN = 2  # a 1-character literal's hex form (2 digits) would hit nearly every line
+
+
+def _hex_forms(literals: set[str], hex_encoded: bytes) -> set[str]:
+    """RE2 patterns finding each literal in a hex-encoded value (upper- and lower-case letters
+    alike: the value is matched case-insensitively, and the chunk is lower-cased, so hex
+    digits are); a literal with no usable form makes every hex-encoded value a candidate."""
+    found: set[str] = set()
+    for literal in literals:
+        if len(literal) < _HEX_MIN or not literal.isascii():
+            found.add(hex_encoded.decode())
+            continue
+        parts = []
+        for char in literal:
+            low, high = f"{ord(char.lower()):02x}", f"{ord(char.upper()):02x}"
+            if char == " ":
+                parts.append("[02]0")  # proctitle's NUL-separated arguments read as spaces
+            else:  # an ASCII letter's cases differ in the first hex digit only (0x20)
+                parts.append(low if low == high else f"[{high[0]}{low[0]}]{low[1]}")
+        found.add("".join(parts))
+    return found
+
+
+def _pattern_of(adapter: Adapter, name: str) -> bool:
+    return adapter.raw_pattern(name, "") is not None
 
 
 def _rule_literals(
     need: frozenset[tuple[str, str]] | None, adapter: Adapter, anywhere: str
-) -> list[tuple[str, bool]] | None:
-    """The raw-line pieces of a rule's necessary literals (and whether each is a keyword
-    searching every value), or None when one of them cannot be searched in raw lines."""
+) -> list[tuple[str, str]] | None:
+    """The raw-line pieces of a rule's necessary literals, each with its kind (``field``,
+    ``anywhere`` for a keyword searching every value, ``pattern`` for an RE2 pattern from
+    Adapter.raw_pattern), or None when one of them cannot be searched in raw lines."""
     from taintsigma.evaluate.prefilter import raw_piece
 
     if not need:
         return None
-    pieces: list[tuple[str, bool]] = []
+    pieces: list[tuple[str, str]] = []
     for field_name, literal in need:
         everywhere = field_name == anywhere
+        pattern = None if everywhere else adapter.raw_pattern(field_name, literal)
+        if pattern is not None:
+            pieces.append((pattern.decode(), "pattern"))
+            continue
         if not everywhere and field_name not in adapter.raw_fields:
             return None
         piece = raw_piece(literal, adapter.json_escaped)
@@ -173,8 +228,158 @@ def _rule_literals(
             set(piece) <= _DERIVED or any(piece in c.lower() for c in adapter.constants)
         ):
             return None
-        pieces.append((piece, everywhere))
+        pieces.append((piece, "anywhere" if everywhere else "field"))
+        if everywhere:
+            # values the adapter derives (a system call's name from its number) may hold it
+            pieces.extend((p.decode(), "pattern") for p in adapter.derived_patterns(literal))
     return pieces
+
+
+class NativeRuleSetView(RuleSetView):
+    """Rules for events in Sigma's own field names that know their log source.
+
+    An event is tried only by the rules its log source admits (every part the rule's
+    ``logsource`` names equals the event's): an audit record (``linux``/``auditd``) by the
+    ``service: auditd`` rules and those naming only ``product: linux``; a process_creation
+    event by the ``category: process_creation`` rules and those naming only the product. A
+    *derived* event (built from other events, Event.derived) is tried only by rules naming its
+    category or service: the product-only rules (keyword searches) saw its sources already.
+    An ECS adapter reading Elastic Defend documents can tag its events with the same keys.
+    """
+
+    def __init__(self, matcher: Any) -> None:
+        super().__init__(matcher, "sigma")
+        self.specific = _ByRecordType([r for r in matcher.rules if _names_source(r.rule)])
+        self.every = _ByRecordType(list(matcher.rules))
+        self._sources: dict[LogSourceKey, Any] = {}
+
+    def source(self, key: LogSourceKey | None) -> Any:
+        """The evaluator's LogSource for a key (one object per key: the matcher caches by
+        identity); None for None (every rule is tried)."""
+        if key is None:
+            return None
+        found = self._sources.get(key)
+        if found is None:
+            from taintsigma.evaluate.compile import LogSource
+
+            found = self._sources[key] = LogSource(
+                product=key.product, category=key.category, service=key.service
+            )
+        return found
+
+    def matches(self, event: Event, candidate: bool = True, plan: Plan | None = None) -> list[Any]:
+        if candidate:
+            matcher = self.specific if event.derived else self.every
+        else:
+            matcher = plan.free if plan is not None else None
+        if matcher is None:
+            return []
+        return matcher.match(event.fields, self.source(event.logsource))
+
+    def _plan(self, adapter: Adapter) -> Plan | None:
+        source = self.source(adapter.logsource)
+        from taintsigma.evaluate.ruleset import RuleSetMatcher
+
+        admitted = [r for r in self.matcher.rules if source is None or source.admits(r.rule)]
+        return _plan_for(admitted, adapter, RuleSetMatcher)
+
+
+class _ByRecordType:
+    """Rules split by the audit record ``type`` they need: an event is tried only by the rules
+    that may match its type (and those that need none).
+
+    A rule whose necessary literals (evaluate.prefilter.rule_requirement, preferring ``type``)
+    all lie in ``type`` can only match events whose ``type`` holds one of them: most auditd
+    rules name EXECVE, SYSCALL or PATH, so a PROCTITLE or CWD record skips them all.
+    """
+
+    FIELD = "type"
+
+    def __init__(self, rules: list[Any]) -> None:
+        from taintsigma.evaluate.prefilter import rule_requirement
+
+        self.rules = rules
+        self.needs: list[frozenset[str] | None] = []
+        for rule in rules:
+            need = rule_requirement(rule, lambda name: 2 if name == self.FIELD else 1)
+            if need and all(name == self.FIELD for name, _ in need):
+                self.needs.append(frozenset(literal for _, literal in need))
+            else:
+                self.needs.append(None)
+        self._by_type: dict[object, _KeywordGatedMatcher] = {}
+
+    def match(self, fields: Any, source: Any) -> list[Any]:
+        kind = fields.get(self.FIELD)
+        if not isinstance(kind, str):
+            kind = None
+        found = self._by_type.get(kind)
+        if found is None:
+            lowered = kind.lower() if isinstance(kind, str) else None
+            chosen = [
+                rule
+                for rule, need in zip(self.rules, self.needs, strict=True)
+                if need is None
+                or (lowered is not None and any(literal in lowered for literal in need))
+                or (lowered is not None and not lowered.isascii())
+            ]
+            found = self._by_type[kind] = _KeywordGatedMatcher(chosen, weak=self.FIELD)
+        return found.match(fields, source)
+
+
+class _KeywordGatedMatcher:
+    """A RuleSetMatcher whose keyword rules (searching every value) run only on events whose
+    values hold one of their necessary literals.
+
+    The evaluator indexes rules by the literals they need in named fields; a keyword searching
+    every value has no field to index, so it would run on every event, each keyword against
+    each value. Here all the values of an event are joined and lower-cased once, and one RE2
+    search for the keyword rules' literals decides whether they run at all.
+    """
+
+    def __init__(self, rules: list[Any], weak: str | None = None) -> None:
+        import re2
+
+        from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
+        from taintsigma.evaluate.ruleset import RuleSetMatcher
+
+        plain, gated, literals, needs = [], [], set(), []
+        for rule in rules:
+            need = rule_requirement(rule)
+            if need and any(name == ANYWHERE for name, _ in need):
+                gated.append(rule)
+                literals.update(literal for _, literal in need)
+            else:
+                plain.append(rule)
+                # Rules for one record type: index them by their other literals, since
+                # every event given to this matcher has a type they accept.
+                needs.append(rule_requirement(rule, lambda f: 1 if f == weak else 2))
+        self.plain = RuleSetMatcher(rules=plain, _needs=needs if weak else None)
+        self.gated = RuleSetMatcher(rules=gated) if gated else None
+        self.search = None
+        if literals:
+            options = re2.Options()
+            options.max_mem = 64 << 20
+            self.search = re2.compile("|".join(map(re2.escape, sorted(literals))), options).search
+
+    def match(self, fields: Any, source: Any) -> list[Any]:
+        from taintsigma.evaluate.fields import iter_strings
+
+        found = self.plain.match(fields, source)
+        if self.gated is not None and self.search is not None:
+            values = list(fields.values())
+            if all(type(v) is str or type(v) is int for v in values):  # flat records
+                text = "\n".join(v if type(v) is str else str(v) for v in values)
+            else:
+                text = "\n".join(iter_strings(fields))
+            # Non-ASCII text may fold (case-insensitively) into a literal it does not hold.
+            if not text.isascii() or self.search(text.lower()) is not None:
+                found = found + self.gated.match(fields, source)
+        return found
+
+
+def _names_source(rule: Any) -> bool:
+    source = rule.logsource
+    return source.category is not None or source.service is not None
 
 
 @dataclass
@@ -191,17 +396,26 @@ class CompiledRules:
         return len(list(self.loaded))
 
     def for_format(self, name: str) -> RuleSetView:
-        """The rules compiled for the events of adapter ``name``."""
-        schema = "plain" if name == "json" else "ecs"
+        """The rules compiled for the events of adapter ``name`` (``sigma``: events in
+        Sigma's own names with their log source, as auditd's and the derived ones)."""
+        schema = {"json": "plain", "auditd": "sigma", "sigma": "sigma"}.get(name, "ecs")
         if schema not in self._views:
             self._views[schema] = self._compile(schema)
         return self._views[schema]
 
     def _compile(self, schema: str) -> RuleSetView:
+        from sigma.processing.pipeline import ProcessingPipeline
+
         from taintsigma.convert.pipelines import taintsigma_ecs_syslog
         from taintsigma.evaluate import compile_rules
+        from taintsigma.evaluate.compile import KEYWORD_FIELD_VAR
 
         pipeline = taintsigma_ecs_syslog() if schema == "ecs" else None
+        if schema == "sigma":
+            # No field mapping; keywords search every value, as the specification says.
+            pipeline = ProcessingPipeline(
+                items=[], vars={KEYWORD_FIELD_VAR: "*"}, name="taintsigma_sigma_native"
+            )
         matcher = compile_rules(
             list(self.loaded),
             pipeline,
@@ -210,6 +424,8 @@ class CompiledRules:
         )
         known = {e.rule_id for e in self.errors}
         self.errors.extend(err for rid, err in matcher.errors if rid not in known)
+        if schema == "sigma":
+            return NativeRuleSetView(matcher)
         return RuleSetView(matcher, schema)
 
 

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from taintsigma.errors import InputError, TaintSigmaError
+from taintsigma.logs.auditd import AuditdAdapter
 from taintsigma.logs.base import Adapter
 from taintsigma.logs.common import format_timestamp, parse_timezone
+from taintsigma.logs.derive import DerivingAdapter
 from taintsigma.logs.dmesg import DmesgAdapter
 from taintsigma.logs.ecs_ndjson import EcsNdjsonAdapter
 from taintsigma.logs.event import Event, Location, Unparsed, get_field
@@ -41,6 +43,8 @@ from taintsigma.scan.routing import CompiledRules, compile_for_scan
 SCAN_FORMATS = ("auto", *FORMATS)
 # Below this much input, one process scans everything: forking costs more than it saves.
 PARALLEL_MIN_BYTES = 16 << 20
+# Distinct reasons for unparsable or damaged lines kept per input; the rest are "other reasons".
+MAX_REASONS = 20
 
 
 @dataclass
@@ -55,6 +59,9 @@ class FileSummary:
     unparsed: int = 0
     truncated: int = 0
     alerts: int = 0
+    damaged: int = 0  # lines kept as events though part of them was damaged (Unparsed.kept)
+    derived: int = 0  # events built from others (process_creation from audit, Sysmon)
+    reasons: dict[str, int] = field(default_factory=dict)  # why unparsable/damaged: count
 
 
 @dataclass
@@ -92,6 +99,23 @@ class ScanSummary:
         return sum(f.truncated for f in self.files)
 
     @property
+    def derived(self) -> int:
+        return sum(f.derived for f in self.files)
+
+    @property
+    def damaged(self) -> int:
+        return sum(f.damaged for f in self.files)
+
+    @property
+    def reasons(self) -> dict[str, int]:
+        """Why lines were unparsable or damaged, with how many, most frequent first."""
+        total: dict[str, int] = {}
+        for summary in self.files:
+            for reason, count in summary.reasons.items():
+                total[reason] = total.get(reason, 0) + count
+        return dict(sorted(total.items(), key=lambda item: -item[1]))
+
+    @property
     def alerts(self) -> int:
         return sum(count for _, count in self.alerts_per_rule.values())
 
@@ -113,11 +137,13 @@ class ScanOptions:
     def adapter(self, name: str) -> Adapter:
         """A fresh adapter for a format name."""
         if name == "syslog":
-            return SyslogAdapter(timezone=self.timezone, now=self.now)
+            return DerivingAdapter(SyslogAdapter(timezone=self.timezone, now=self.now))
         if name == "dmesg":
             return DmesgAdapter(timezone=self.timezone)
         if name == "journald":
-            return JournaldAdapter()
+            return DerivingAdapter(JournaldAdapter())
+        if name == "auditd":
+            return AuditdAdapter()
         if name == "ecs":
             return EcsNdjsonAdapter()
         if name == "json":
@@ -310,7 +336,8 @@ def _scan_stream(
         if plan is not None and not plan.usable_for(source.path):
             plan = None  # a keyword literal is in the path, which every event carries
         if plan is not None:
-            searcher = make_searcher(plan.literals, plan.patterns) if plan.literals else _never
+            usable = plan.literals or plan.patterns
+            searcher = make_searcher(plan.literals, plan.patterns) if usable else _never
     all_lines = plan is None or plan.free is not None
     raw = getattr(stream, "fileobj", None) or stream
     tell = getattr(raw, "tell", None)
@@ -326,6 +353,9 @@ def _scan_stream(
     path = source.path
     correlations = ruleset.correlations()
     origin = None
+    native = rules.for_format("sigma") if adapter.derives else ruleset
+    # Correlations count the events of one schema: derived events of another take no part.
+    derived_correlations = correlations if native is ruleset else None
     try:
         for line, number, offset, candidate in read_lines(
             stream, first=first, searcher=searcher, stats=stats, on_chunk=on_chunk,
@@ -333,22 +363,14 @@ def _scan_stream(
         ):  # fmt: skip
             origin = Location(path=path, line=number, offset=offset)
             item = adapter.parse(line, origin)
-            if item is None:
-                continue
-            if isinstance(item, Unparsed):
-                summary.unparsed += 1
-                yield item
-                continue
-            summary.events += 1
-            matches = ruleset.matches(item, candidate, plan)
-            for match in matches:
-                if match.output:
-                    summary.alerts += 1
-                    yield Alert(rule=ruleset.info(match.rule), event=item, origin=origin)
-            if correlations is not None and matches:
-                for alert in _correlate(correlations.feed, item, matches, ruleset, origin):
-                    summary.alerts += 1
-                    yield alert
+            if item is not None:
+                yield from _handle(item, ruleset, candidate, plan, summary, correlations)
+            if adapter.derives:
+                for extra in adapter.derived():
+                    yield from _handle(extra, native, True, None, summary, derived_correlations)
+        if adapter.derives:
+            for extra in adapter.finish():
+                yield from _handle(extra, native, True, None, summary, derived_correlations)
         if correlations is not None and origin is not None:
             for fired in correlations.flush():
                 summary.alerts += 1
@@ -357,6 +379,36 @@ def _scan_stream(
         summary.lines = stats.lines
         summary.truncated = stats.truncated
         summary.skipped = stats.lines - stats.yielded
+
+
+def _handle(
+    item: Event | Unparsed, ruleset: Any, candidate: bool, plan: Any, summary: FileSummary,
+    correlations: Any,
+) -> Iterator[Item]:  # fmt: skip
+    """Match one event (or count one unparsable or damaged line) and yield what it gives."""
+    if isinstance(item, Unparsed):
+        if item.kept:
+            summary.damaged += 1
+        else:
+            summary.unparsed += 1
+        reason = item.reason if len(summary.reasons) < MAX_REASONS else "other reasons"
+        summary.reasons[reason] = summary.reasons.get(reason, 0) + 1
+        yield item
+        return
+    if item.derived:
+        summary.derived += 1
+    else:
+        summary.events += 1
+    origin = item.origin
+    matches = ruleset.matches(item, candidate, plan)
+    for match in matches:
+        if match.output:
+            summary.alerts += 1
+            yield Alert(rule=ruleset.info(match.rule), event=item, origin=origin)
+    if correlations is not None and matches and origin is not None:
+        for alert in _correlate(correlations.feed, item, matches, ruleset, origin):
+            summary.alerts += 1
+            yield alert
 
 
 def _correlate(
@@ -472,7 +524,10 @@ def read_events(
     timezone: str | tzinfo | None = "UTC",
     now: datetime | None = None,
 ) -> Iterator[Event | Unparsed]:
-    """Parse every line of one input into Events and Unparsed lines (blank lines skipped).
+    """Parse every line of one input into Events and Unparsed lines (blank lines skipped),
+    followed by the events built from them (``Event.derived``: process_creation events from
+    audit records, the audit records and Sysmon events inside syslog lines or journal entries)
+    and notes on damaged lines kept (``Unparsed.kept``).
 
     Raises InputError when the input cannot be read or its format not recognised.
 
@@ -496,6 +551,10 @@ def read_events(
                 item = adapter.parse(line, Location(path=source.path, line=number, offset=offset))
                 if item is not None:
                     yield item
+                if adapter.derives:
+                    yield from adapter.derived()
+            if adapter.derives:
+                yield from adapter.finish()
 
 
 @contextmanager
