@@ -55,7 +55,7 @@ class DerivingAdapter(Adapter):
         if isinstance(item, Event):
             message = item.fields.get("message")
             if isinstance(message, str):
-                if get_field(item.fields, "journald.transport") == "audit":
+                if get_field(item.fields, "systemd.transport") == "audit":
                     self._journal_audit(raw, message, origin)
                 elif "audit(" in message:
                     self._audit(message, origin, raw)
