@@ -76,11 +76,13 @@ def convert_rules(
     backend = target.create_backend(tuple(options))
     backend.init_processing_pipeline(target.format)
     report = ConversionReport()
-    for rule, stem in zip(working.rules, output_stems(working.rules)):
+    for rule, original, stem in zip(
+        working.rules, collection.rules, output_stems(working.rules)
+    ):
         try:
             query, caught = _convert_one(backend, rule, target)
         except Exception as err:  # every failure becomes one line naming rule and target
-            error = _wrap(err, rule, target)
+            error = _wrap(err, rule, target, original=original, options=tuple(options))
             if on_error is ErrorPolicy.RAISE:
                 raise error from err
             report.errors.append(error)
@@ -180,7 +182,9 @@ def _warning_text(message: Warning | str, rule, target: Target) -> str:
     return text if rule_id(rule) in text else f"{prefix}: {text}"
 
 
-def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
+def _wrap(
+    err: Exception, rule, target: Target, *, original=None, options: tuple[str, ...] = ()
+) -> TaintSigmaError:
     if isinstance(err, TaintSigmaError):
         return as_error(err, rule)
     if isinstance(err, SigmaError):
@@ -189,6 +193,8 @@ def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
         message = str(err)
     # pySigma appends "(while converting rule <path>)"; the error names the file itself.
     message = _WHILE_CONVERTING.sub("", message).strip() or type(err).__name__
+    if message.startswith(UNMAPPED_MARKER) and isinstance(original, SigmaRule):
+        message = _unmapped_message(original, target, options) or message
     # A backend refusing a feature (pySigma's text backends raise NotImplementedError for an
     # expression they lack), or a target pipeline's failure transformation (a field the SIEM
     # does not have), means a valid rule this target cannot express.
@@ -206,6 +212,25 @@ def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
         f"cannot convert for target '{target.id}': {message}",
         path=rule_path(rule),
         rule_id=rule_id(rule),
+    )
+
+
+# How the pipelines' refusal of a field they do not map starts (backends/*/: the
+# *_unmapped_field items); the error then names the fields from the mapping data.
+UNMAPPED_MARKER = "unmapped field:"
+
+
+def _unmapped_message(rule: SigmaRule, target: Target, options: tuple[str, ...]) -> str | None:
+    from taintsigma.convert.mappings import logsource_key, unmapped_fields
+
+    fields = unmapped_fields(rule, target, options)
+    if not fields:
+        return None
+    names = ", ".join(f"'{f}'" for f in fields)
+    return (
+        f"field{'s' if len(fields) > 1 else ''} {names} of logsource "
+        f"{logsource_key(rule.logsource)} {'have' if len(fields) > 1 else 'has'} no mapping "
+        f"in this target (see docs/taxonomy.md)"
     )
 
 

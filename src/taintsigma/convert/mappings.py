@@ -1,0 +1,121 @@
+"""The field mappings of a target's pipelines, read back as data: logsource → Sigma → target.
+
+The pipelines under ``backends/`` are the one source of truth for field names. This module
+reads them the other way round, for the native scan (reading a SIEM's documents back into
+Sigma's names), for ``taintsigma targets`` (which logsources a target knows), and for error
+messages naming the field a target's mapping lacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sigma.processing.conditions import LogsourceCondition
+from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
+from sigma.processing.transformations import FieldMappingTransformation
+from sigma.rule import (
+    SigmaDetection,
+    SigmaDetectionItem,
+    SigmaDetections,
+    SigmaLogSource,
+    SigmaRule,
+)
+
+from taintsigma.convert.targets import Target, load_target
+
+
+def logsource_key(source: SigmaLogSource) -> str:
+    """``linux/process_creation``, ``linux/sshd`` (a service), or ``linux`` (product only)."""
+    parts = [source.product or "*"]
+    parts += [p for p in (source.category, source.service) if p]
+    return "/".join(parts)
+
+
+def field_mappings(
+    target: Target | str, options: Iterable[str] = ()
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Every logsource the target's pipelines name, with its field mapping.
+
+    Returns ``{logsource key: {Sigma field: (target field, …)}}`` (a Sigma field mapped to
+    several target fields is searched in any of them).
+
+    >>> field_mappings("kibana-kql")["linux/process_creation"]["Image"]
+    ('process.executable',)
+    """
+    pipeline = _pipeline(target, tuple(options))
+    return {
+        logsource_key(source): mapping_for(pipeline, source)
+        for source in _named_logsources(pipeline)
+    }
+
+
+def mapping_for(pipeline: ProcessingPipeline, source: SigmaLogSource) -> dict[str, tuple[str, ...]]:
+    """The field mapping the pipeline applies to rules of logsource ``source``."""
+    probe = SigmaRule(
+        title="probe",
+        logsource=source,
+        detection=SigmaDetections.from_dict({"sel": {"probe": "x"}, "condition": "sel"}),
+    )
+    mapping: dict[str, tuple[str, ...]] = {}
+    for item in _mapping_items(pipeline):
+        if item.match_rule_conditions(probe):
+            for sigma, mapped in item.transformation.mapping.items():
+                if sigma is not None and sigma not in mapping:
+                    mapping[sigma] = (mapped,) if isinstance(mapped, str) else tuple(mapped)
+    return mapping
+
+
+def unmapped_fields(
+    rule: SigmaRule, target: Target | str, options: Iterable[str] = ()
+) -> list[str]:
+    """The fields of ``rule`` (before any pipeline ran) its logsource's mapping lacks."""
+    mapping = mapping_for(_pipeline(target, tuple(options)), rule.logsource)
+    return sorted({f for f in _rule_fields(rule) if f not in mapping})
+
+
+def _pipeline(target: Target | str, options: tuple[str, ...]) -> ProcessingPipeline:
+    target = load_target(target) if isinstance(target, str) else target
+    return target.build_pipeline(options)  # its items know their pipeline already
+
+
+def _mapping_items(pipeline: ProcessingPipeline) -> list[ProcessingItem]:
+    return [
+        item
+        for item in pipeline.items
+        if isinstance(item, ProcessingItem)
+        and isinstance(item.transformation, FieldMappingTransformation)
+    ]
+
+
+def _named_logsources(pipeline: ProcessingPipeline) -> list[SigmaLogSource]:
+    found: dict[tuple[Any, ...], SigmaLogSource] = {}
+    for item in pipeline.items:
+        conditions = getattr(item, "rule_conditions", None) or []
+        if isinstance(conditions, dict):
+            conditions = list(conditions.values())
+        for condition in conditions:
+            if isinstance(condition, LogsourceCondition):
+                source = condition.logsource
+                key = (source.product, source.category, source.service)
+                found.setdefault(
+                    key, SigmaLogSource(product=key[0], category=key[1], service=key[2])
+                )
+    return sorted(found.values(), key=logsource_key)
+
+
+def _rule_fields(rule: SigmaRule) -> set[str]:
+    fields: set[str] = set()
+
+    def walk(detection: SigmaDetection) -> None:
+        for item in detection.detection_items:
+            if isinstance(item, SigmaDetection):
+                walk(item)
+            elif isinstance(item, SigmaDetectionItem) and item.field is not None:
+                fields.add(item.field)
+
+    for detection in rule.detection.detections.values():
+        walk(detection)
+    return fields
+
+
