@@ -142,22 +142,36 @@ def _convert_one(backend, rule, target: Target) -> tuple[str | None, tuple[str, 
 
 
 def _text_field_notes(backend, rule, target: Target) -> tuple[str, ...]:
-    """The target's ``text_field_note`` for each text field the (processed) rule searches."""
-    if not target.text_field_note or not isinstance(rule, SigmaRule):
+    """The target's ``text_field_note`` for each text field the (processed) rule searches, and
+    the pipelines' ``taintsigma_field_notes`` (target field: why the query may be broader)."""
+    if not isinstance(rule, SigmaRule):
         return ()
     pipeline = getattr(backend, "last_processing_pipeline", None)
-    text_fields = declared_text_fields(pipeline)
+    text_fields = declared_text_fields(pipeline) if target.text_field_note else frozenset()
+    field_notes = (pipeline.vars.get(FIELD_NOTES_VAR) if pipeline is not None else None) or {}
     keyword_field = declared_keyword_field(pipeline)
     searched: set[str] = set()
+    noted: set[str] = set()
     for detection in rule.detection.detections.values():
         for item in _detection_items(detection):
             field_name = item.field if item.field is not None else keyword_field
             if field_name in text_fields:
                 searched.add(field_name)
+            if field_name in field_notes:
+                noted.add(field_name)
     return tuple(
         f"rule {rule_id(rule)} ({target.id}): field '{name}': {target.text_field_note}"
         for name in sorted(searched)
+    ) + tuple(
+        f"rule {rule_id(rule)} ({target.id}): field '{name}': "
+        f"{' '.join(str(field_notes[name]).split())}; the query may match more events than "
+        f"the rule"
+        for name in sorted(noted)
     )
+
+
+# A pipeline var: {target field: why a query on it may match more than the rule}.
+FIELD_NOTES_VAR = "taintsigma_field_notes"
 
 
 def _detection_items(detection: SigmaDetection) -> list[SigmaDetectionItem]:

@@ -33,6 +33,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from taintsigma.convert.ecs import FIELD_TYPES_VAR, ecs_text_fields
 from taintsigma.convert.phrase import as_contains, classify_text_value
 from taintsigma.convert.regex_translate import RegexNotTranslatable, translate_regex
 from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
@@ -57,11 +58,15 @@ class SigmaUnsupportedByTarget(UnsupportedByTarget, SigmaFeatureNotSupportedByBa
 
 
 def declared_text_fields(pipeline: Any) -> frozenset[str]:
-    """Field names a processing pipeline declares as analysed text (its ``vars``)."""
-    value = pipeline.vars.get(TEXT_FIELDS_VAR) if pipeline is not None else None
-    if not value:
+    """Field names a processing pipeline declares as analysed text (its ``vars``): those it
+    lists, and with ``taintsigma_field_types: ecs`` every ECS text field (taintsigma.convert.ecs)."""
+    if pipeline is None:
         return frozenset()
-    return frozenset([value] if isinstance(value, str) else (str(v) for v in value))
+    value = pipeline.vars.get(TEXT_FIELDS_VAR)
+    listed = frozenset([value] if isinstance(value, str) else (str(v) for v in value or ()))
+    if pipeline.vars.get(FIELD_TYPES_VAR) == "ecs":
+        return listed | ecs_text_fields()
+    return listed
 
 
 def declared_keyword_field(pipeline: Any) -> str | None:
