@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from taintsigma.convert.mappings import field_mappings
 from taintsigma.errors import UnsupportedByTarget
 from tests.linux_corpus import RULE_COUNT, corpus_report, corpus_rules
 
@@ -19,6 +20,7 @@ CONVERTED = {
     "lucene": 196,
     "eql": 196,
     "esql": 196,
+    "splunk": 207,
 }
 
 ELASTIC = ("kibana-kql", "lucene", "eql", "esql")
@@ -60,13 +62,17 @@ _SHARED_WITH_ECS = {"message"}
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
-@pytest.mark.parametrize("target", ELASTIC)
-def test_no_sigma_field_name_reaches_an_elastic_query(target):
+@pytest.mark.parametrize("target", [*ELASTIC, "splunk"])
+def test_no_sigma_field_name_reaches_a_query(target):
     names = _sigma_field_names() - _SHARED_WITH_ECS
     assert {"Image", "CommandLine", "TargetFilename", "DestinationIp", "a0", "exe"} <= names
+    if target == "splunk":
+        # linux:audit events keep auditd's own names, which are then the right ones.
+        names -= set(field_mappings("splunk")["linux/auditd"])
+        assert "Image" in names
     field = re.compile(
         r"(?<![\w.@\\])(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
-        + r")(?![\w.])\s*(?::|==|!=|=|<|>| like| rlike| in\b|,)"
+        + r")(?![\w.])\s*(?::|==|!=|=|<|>| like| rlike| in\b| IN\b|,)"
     )
     found = {
         (c.stem, m.group(1))
