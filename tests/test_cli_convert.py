@@ -164,6 +164,9 @@ def test_targets_lists_every_target_and_its_options() -> None:
     assert ids[: len(TARGETS)] == list(TARGETS)
     assert "-O elastic-agent" in result.stdout
     assert "(.spl)" in result.stdout
+    logsources = [line for line in result.stdout.splitlines() if "logsources:" in line]
+    assert len(logsources) == len(TARGETS) + 1  # sentinel too (compared by its own test)
+    assert all("linux/process_creation" in line and "linux/sshd" in line for line in logsources)
 
 
 def test_unknown_target_suggests_the_close_one() -> None:

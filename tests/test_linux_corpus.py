@@ -21,6 +21,7 @@ CONVERTED = {
     "eql": 196,
     "esql": 196,
     "splunk": 207,
+    "sentinel": 210,
 }
 
 ELASTIC = ("kibana-kql", "lucene", "eql", "esql")
@@ -62,17 +63,19 @@ _SHARED_WITH_ECS = {"message"}
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 
 
-@pytest.mark.parametrize("target", [*ELASTIC, "splunk"])
+@pytest.mark.parametrize("target", [*ELASTIC, "splunk", "sentinel"])
 def test_no_sigma_field_name_reaches_a_query(target):
     names = _sigma_field_names() - _SHARED_WITH_ECS
     assert {"Image", "CommandLine", "TargetFilename", "DestinationIp", "a0", "exe"} <= names
-    if target == "splunk":
-        # linux:audit events keep auditd's own names, which are then the right ones.
-        names -= set(field_mappings("splunk")["linux/auditd"])
+    if target in ("splunk", "sentinel"):
+        # linux:audit events (Splunk) and parse-kv's columns (Sentinel) keep auditd's own
+        # names, which are then the right ones.
+        names -= set(field_mappings(target)["linux/auditd"])
         assert "Image" in names
     field = re.compile(
         r"(?<![\w.@\\])(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
-        + r")(?![\w.])\s*(?::|==|!=|=|<|>| like| rlike| in\b| IN\b|,)"
+        + r")(?![\w.])\s*(?::|==|!=|=|<|>|,| like| rlike| in\b| IN\b"
+        + r"| contains| startswith| endswith| matches| has)"
     )
     found = {
         (c.stem, m.group(1))
@@ -84,7 +87,9 @@ def test_no_sigma_field_name_reaches_a_query(target):
 
 def test_unmapped_field_error_names_field_logsource_and_target():
     [error] = [
-        e for e in corpus_report("lucene").errors if "proc_creation_lnx_omigod_scx_runasprovider_executescript" in str(e.path)
+        e
+        for e in corpus_report("lucene").errors
+        if "omigod_scx_runasprovider_executescript" in str(e.path)
     ]
     assert "field 'LogonId' of logsource linux/process_creation has no mapping" in str(error)
     assert "'lucene'" in str(error)

@@ -4,7 +4,8 @@ Two corners of pySigma 1.5's text backends emit a query that looks right and mat
 else: a compared time part (``ts|hour|gte: 22``) loses its ``hour`` and becomes ``ts >= 22``; and
 a case-sensitive value with wildcards that no startswith/endswith/contains form covers falls back
 to the backend's case-sensitive *equality* (EQL ``==``), which has no wildcards. Target.backend_class
-mixes :class:`FaithfulMixin` into every stock backend so both become UnsupportedByTarget instead.
+mixes :class:`FaithfulMixin` into every stock backend so both become UnsupportedByTarget instead
+(and keeps numbers out of the Kusto backend's string in-lists, which Kusto refuses).
 """
 
 from __future__ import annotations
@@ -14,7 +15,13 @@ from typing import Any, ClassVar
 from sigma.conditions import ConditionFieldEqualsValueExpression
 from sigma.conversion.base import Backend
 from sigma.conversion.state import ConversionState
-from sigma.types import SigmaCompareExpression, SigmaString, SigmaTimestampPart, SpecialChars
+from sigma.types import (
+    SigmaCompareExpression,
+    SigmaNumber,
+    SigmaString,
+    SigmaTimestampPart,
+    SpecialChars,
+)
 
 from taintsigma.convert.fieldtypes import SigmaUnsupportedByTarget
 
@@ -44,6 +51,15 @@ class FaithfulMixin:
                     cond, "cannot match a case-sensitive value with wildcards in this position"
                 )
         return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)  # type: ignore[misc]
+
+    def decide_convert_condition_as_in_expression(self, cond: Any, state: ConversionState) -> bool:
+        # The Kusto backend writes every in-list quoted with the string operator `in~`, which
+        # Kusto refuses on a number column (`DstPortNumber in~ ("22")`): numbers stay `==`.
+        if getattr(self, "or_in_operator", None) == "in~" and any(
+            isinstance(getattr(arg, "value", None), SigmaNumber) for arg in cond.args
+        ):
+            return False
+        return super().decide_convert_condition_as_in_expression(cond, state)  # type: ignore[misc]
 
     def _refuse(self, cond: ConditionFieldEqualsValueExpression, why: str) -> SigmaUnsupportedByTarget:
         target = self.taintsigma_target_id or getattr(self, "identifier", "this target")

@@ -1,7 +1,7 @@
 """Rules compiled for scanning: one matcher per event schema, and the raw-line prefilter plan.
 
 Linux adapters yield ECS documents, matched by rules compiled after the
-``taintsigma_ecs_syslog`` pipeline; ``--format json`` events carry the rules' own field names
+``taintsigma_ecs_scan`` pipeline (the ECS syslog mapping, services' programs included); ``--format json`` events carry the rules' own field names
 and are matched by rules compiled without a pipeline, every rule being tried.
 """
 
@@ -198,10 +198,10 @@ class CompiledRules:
         return self._views[schema]
 
     def _compile(self, schema: str) -> RuleSetView:
-        from taintsigma.convert.pipelines import taintsigma_ecs_syslog
+        from taintsigma.convert.pipelines import taintsigma_ecs_scan
         from taintsigma.evaluate import compile_rules
 
-        pipeline = taintsigma_ecs_syslog() if schema == "ecs" else None
+        pipeline = taintsigma_ecs_scan() if schema == "ecs" else None
         matcher = compile_rules(
             list(self.loaded),
             pipeline,
