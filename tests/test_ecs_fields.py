@@ -32,7 +32,9 @@ def kql_fields(query: str) -> set[str]:
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("ecs_fields_script", ROOT / "scripts" / "ecs_fields.py")
+    spec = importlib.util.spec_from_file_location(
+        "ecs_fields_script", ROOT / "scripts" / "ecs_fields.py"
+    )
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -53,7 +55,10 @@ def test_committed_ecs_types_match_the_npm_package():
 
 def test_kql_field_parser():
     assert kql_fields('a.b:x and c:"d: e" and not m:*a\\:b* and process.args:(x or y)') == {
-        "a.b", "c", "m", "process.args"
+        "a.b",
+        "c",
+        "m",
+        "process.args",
     }
 
 

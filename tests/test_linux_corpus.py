@@ -73,7 +73,8 @@ def test_no_sigma_field_name_reaches_a_query(target):
         names -= set(field_mappings(target)["linux/auditd"])
         assert "Image" in names
     field = re.compile(
-        r"(?<![\w.@\\])(" + "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
+        r"(?<![\w.@\\])("
+        + "|".join(map(re.escape, sorted(names, key=len, reverse=True)))
         + r")(?![\w.])\s*(?::|==|!=|=|<|>|,| like| rlike| in\b| IN\b"
         + r"| contains| startswith| endswith| matches| has)"
     )

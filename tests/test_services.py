@@ -31,14 +31,20 @@ def _sshd_rule():
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        ("kibana-kql", 'host.os.type:linux and event.dataset:"system.auth" and process.name:sshd '
-                       'and message:"Corrupted MAC on input"'),
-        ("esql", 'from filebeat-*,logs-system.auth-* metadata _id, _index, _version | where '
-                 'host.os.type=="linux" and event.dataset=="system.auth" and '
-                 'process.name=="sshd" and match_phrase(message, "Corrupted MAC on input")'),
+        ("kibana-kql", (
+            'host.os.type:linux and event.dataset:"system.auth" and process.name:sshd '
+            'and message:"Corrupted MAC on input"'
+        )),
+        ("esql", (
+            'from filebeat-*,logs-system.auth-* metadata _id, _index, _version | where '
+            'host.os.type=="linux" and event.dataset=="system.auth" and '
+            'process.name=="sshd" and match_phrase(message, "Corrupted MAC on input")'
+        )),
         ("splunk", 'sourcetype="linux_secure" process="sshd" _raw="*Corrupted MAC on input*"'),
-        ("sentinel", 'Syslog\n| where ProcessName =~ "sshd" and SyslogMessage contains '
-                     '"Corrupted MAC on input"'),
+        ("sentinel", (
+            'Syslog\n| where ProcessName =~ "sshd" and SyslogMessage contains '
+            '"Corrupted MAC on input"'
+        )),
     ],
 )  # fmt: skip
 def test_sshd_rule_converts_to_the_auth_dataset(target: str, expected: str) -> None:

@@ -76,9 +76,7 @@ def convert_rules(
     backend = target.create_backend(tuple(options))
     backend.init_processing_pipeline(target.format)
     report = ConversionReport()
-    for rule, original, stem in zip(
-        working.rules, collection.rules, output_stems(working.rules)
-    ):
+    for rule, original, stem in zip(working.rules, collection.rules, output_stems(working.rules)):
         try:
             query, caught = _convert_one(backend, rule, target)
         except Exception as err:  # every failure becomes one line naming rule and target

@@ -117,5 +117,3 @@ def _rule_fields(rule: SigmaRule) -> set[str]:
     for detection in rule.detection.detections.values():
         walk(detection)
     return fields
-
-
