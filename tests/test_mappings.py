@@ -61,3 +61,13 @@ def test_a_windows_rule_is_refused_not_passed_through(target: str) -> None:
         UnsupportedByTarget, match="field 'Image' of logsource windows/process_creation"
     ):
         convert_rule(rule, target)
+
+
+@pytest.mark.parametrize("target", ["kibana-kql", "esql", "sentinel"])
+def test_a_keyword_search_of_process_events_is_refused(target: str) -> None:
+    rule = make_rule(
+        {"keywords": ["evil"]}, "keywords",
+        logsource={"product": "linux", "category": "process_creation"},
+    )  # fmt: skip
+    with pytest.raises(UnsupportedByTarget, match="a keyword search .* cannot be expressed"):
+        convert_rule(rule, target)

@@ -89,3 +89,11 @@ def test_the_mapping_reads_back_per_logsource() -> None:
     assert field_mappings("sentinel")["linux/network_connection"]["DestinationPort"] == (
         "DstPortNumber",
     )
+
+
+def test_the_mapping_reads_the_other_way_round() -> None:
+    from taintsigma.convert.mappings import reverse_field_mappings
+
+    back = reverse_field_mappings("kibana-kql")
+    assert back["linux/sshd"]["process.name"] == ("program",)
+    assert back["linux/auditd"]["process.args"] == tuple(f"a{i}" for i in range(10))

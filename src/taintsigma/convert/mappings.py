@@ -50,6 +50,25 @@ def field_mappings(
     }
 
 
+def reverse_field_mappings(
+    target: Target | str, options: Iterable[str] = ()
+) -> dict[str, dict[str, tuple[str, ...]]]:
+    """The mappings the other way round: ``{logsource key: {target field: (Sigma field, …)}}``,
+    for reading a SIEM's documents back into Sigma's names.
+
+    >>> reverse_field_mappings("kibana-kql")["linux/process_creation"]["process.executable"]
+    ('Image',)
+    """
+    reverse: dict[str, dict[str, tuple[str, ...]]] = {}
+    for key, mapping in field_mappings(target, options).items():
+        back: dict[str, list[str]] = {}
+        for sigma, mapped in mapping.items():
+            for name in mapped:
+                back.setdefault(name, []).append(sigma)
+        reverse[key] = {name: tuple(sigmas) for name, sigmas in back.items()}
+    return reverse
+
+
 def mapping_for(pipeline: ProcessingPipeline, source: SigmaLogSource) -> dict[str, tuple[str, ...]]:
     """The field mapping the pipeline applies to rules of logsource ``source``."""
     probe = SigmaRule(
