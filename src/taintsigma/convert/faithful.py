@@ -5,7 +5,8 @@ else: a compared time part (``ts|hour|gte: 22``) loses its ``hour`` and becomes 
 a case-sensitive value with wildcards that no startswith/endswith/contains form covers falls back
 to the backend's case-sensitive *equality* (EQL ``==``), which has no wildcards. Target.backend_class
 mixes :class:`FaithfulMixin` into every stock backend so both become UnsupportedByTarget instead
-(and keeps numbers out of the Kusto backend's string in-lists, which Kusto refuses).
+(and keeps numbers out of the string in-lists of the Kusto and EQL backends, which Kusto and
+Elastic's EQL parser refuse).
 """
 
 from __future__ import annotations
@@ -30,6 +31,18 @@ class FaithfulMixin:
     """Refuses, naming field and target, what the stock backend would translate wrongly."""
 
     taintsigma_target_id: ClassVar[str] = ""
+    # Set by a target (backend_attributes) whose language compares numbers with another token
+    # than strings: EQL's `:` is a string operator, and Elastic's EQL parser refuses
+    # `process.pid:1` ("Expected string not number"), so the eql target sets " == ".
+    taintsigma_num_eq_token: ClassVar[str | None] = None
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if self.taintsigma_num_eq_token is not None:
+            field = self.escape_and_quote_field(cond.field)  # type: ignore[attr-defined]
+            return f"{field}{self.taintsigma_num_eq_token}{cond.value}"
+        return super().convert_condition_field_eq_val_num(cond, state)  # type: ignore[misc]
 
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -54,8 +67,10 @@ class FaithfulMixin:
 
     def decide_convert_condition_as_in_expression(self, cond: Any, state: ConversionState) -> bool:
         # The Kusto backend writes every in-list quoted with the string operator `in~`, which
-        # Kusto refuses on a number column (`DstPortNumber in~ ("22")`): numbers stay `==`.
-        if getattr(self, "or_in_operator", None) == "in~" and any(
+        # Kusto refuses on a number column (`DstPortNumber in~ ("22")`), and the EQL backend
+        # with `like~`, which Elastic's EQL parser refuses for numbers ("Expected string not
+        # number"): numbers stay comparisons.
+        if str(getattr(self, "or_in_operator", "")).strip() in ("in~", "like~") and any(
             isinstance(getattr(arg, "value", None), SigmaNumber) for arg in cond.args
         ):
             return False
