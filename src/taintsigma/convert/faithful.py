@@ -36,6 +36,19 @@ class FaithfulMixin:
     # `process.pid:1` ("Expected string not number"), so the eql target sets " == ".
     taintsigma_num_eq_token: ClassVar[str | None] = None
 
+    # Set by a target whose backend's CIDR template only knows IPv4: the Kusto backend writes
+    # ipv4_is_in_range(f, "fe80::/10"), which is null for an IPv6 range (so `not(...)` around
+    # it drops every row); the sentinel target sets ipv6_is_in_range for IPv6 ranges.
+    taintsigma_cidr6_expression: ClassVar[str | None] = None
+
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        network = getattr(cond.value, "network", None)
+        if self.taintsigma_cidr6_expression is not None and getattr(network, "version", 4) == 6:
+            return self.taintsigma_cidr6_expression.format(field=cond.field, value=str(network))
+        return super().convert_condition_field_eq_val_cidr(cond, state)  # type: ignore[misc]
+
     def convert_condition_field_eq_val_num(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> Any:
