@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(skip_reason() is not None, reason=skip_reason() 
 
 def test_the_binder_reports_unknown_columns_and_tables():
     unknown_column, unknown_table, fine = kusto_diagnostics(
-        ['Syslog\n| where Nope =~ "x"', 'Nope\n| where a == 1', 'Syslog\n| where ProcessID == 1']
+        ['Syslog\n| where Nope =~ "x"', "Nope\n| where a == 1", "Syslog\n| where ProcessID == 1"]
     )
     assert unknown_column and "Nope" in unknown_column[0]
     assert unknown_table and fine == []

@@ -69,7 +69,9 @@ def test_sshd_rule_alerts_on_sshd_lines_only(tmp_path: Path) -> None:
 
 
 def test_cron_rule_matches_each_spelling_of_its_program(tmp_path: Path) -> None:
-    rule = make_rule({"keywords": ["REPLACE"]}, "keywords", logsource={"product": "linux", "service": "cron"})
+    rule = make_rule(
+        {"keywords": ["REPLACE"]}, "keywords", logsource={"product": "linux", "service": "cron"}
+    )
     log = tmp_path / "syslog"
     log.write_text(
         "Nov 26 04:10:16 web1 CRON[1]: (root) REPLACE (root)\n"
@@ -97,3 +99,14 @@ def test_the_mapping_reads_the_other_way_round() -> None:
     back = reverse_field_mappings("kibana-kql")
     assert back["linux/sshd"]["process.name"] == ("program",)
     assert back["linux/auditd"]["process.args"] == tuple(f"a{i}" for i in range(10))
+
+
+def test_indices_and_tables_per_logsource() -> None:
+    from taintsigma.convert.mappings import logsource_indices, logsource_tables
+
+    assert logsource_indices()["linux/sshd"] == ("filebeat-*", "logs-system.auth-*")
+    assert logsource_indices(("elastic-agent",))["linux/auditd"] == ("logs-auditd.log-*",)
+    assert logsource_indices()["linux/syslog"] == ("filebeat-*", "logs-system.syslog-*")
+    tables = logsource_tables()
+    assert tables["linux/process_creation"] == "imProcessCreate"
+    assert tables["linux/syslog"] == tables["linux/auditd"] == "Syslog"

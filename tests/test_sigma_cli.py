@@ -24,6 +24,7 @@ def sigma(*args: str) -> subprocess.CompletedProcess:
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
 
+
 OURS = {
     "taintsigma_ecs_syslog",
     "taintsigma_ecs_syslog_elastic_agent",

@@ -44,10 +44,11 @@ def field_mappings(
     ('process.executable',)
     """
     pipeline = _pipeline(target, tuple(options))
-    return {
+    mappings = {
         logsource_key(source): mapping_for(pipeline, source)
         for source in _named_logsources(pipeline)
     }
+    return {key: mapping for key, mapping in mappings.items() if mapping}
 
 
 def reverse_field_mappings(
@@ -69,13 +70,58 @@ def reverse_field_mappings(
     return reverse
 
 
-def mapping_for(pipeline: ProcessingPipeline, source: SigmaLogSource) -> dict[str, tuple[str, ...]]:
-    """The field mapping the pipeline applies to rules of logsource ``source``."""
-    probe = SigmaRule(
+def logsource_indices(options: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
+    """Elasticsearch indices per logsource: the ``index`` states of the esql target's
+    pipelines (the same for every Elastic target and export; ``("elastic-agent",)`` gives the
+    Elastic Agent data streams).
+
+    >>> logsource_indices()["linux/process_creation"]
+    ('logs-endpoint.events.process-*',)
+    """
+    pipeline = _pipeline("esql", tuple(options))
+    found: dict[str, tuple[str, ...]] = {}
+    for source in _named_logsources(pipeline):
+        probe = _probe(source)
+        value: Any = None
+        for item in pipeline.items:
+            transformation = getattr(item, "transformation", None)
+            if getattr(transformation, "key", None) == "index" and item.match_rule_conditions(
+                probe
+            ):
+                value = transformation.val  # type: ignore[union-attr]  # later items win
+        if value:
+            found[logsource_key(source)] = (value,) if isinstance(value, str) else tuple(value)
+    return found
+
+
+def logsource_tables() -> dict[str, str]:
+    """The table (or ASIM parser) a sentinel query of each logsource starts with.
+
+    >>> logsource_tables()["linux/sshd"]
+    'Syslog'
+    """
+    pipeline = _pipeline("sentinel", ())
+    found: dict[str, str] = {}
+    for source in _named_logsources(pipeline):
+        probe = _probe(source)
+        for item in pipeline.postprocessing_items:
+            template = getattr(getattr(item, "transformation", None), "template", None)
+            if isinstance(template, str) and item.match_rule_conditions(probe):
+                found[logsource_key(source)] = template.split("\n", 1)[0].strip()
+    return found
+
+
+def _probe(source: SigmaLogSource) -> SigmaRule:
+    return SigmaRule(
         title="probe",
         logsource=source,
         detection=SigmaDetections.from_dict({"sel": {"probe": "x"}, "condition": "sel"}),
     )
+
+
+def mapping_for(pipeline: ProcessingPipeline, source: SigmaLogSource) -> dict[str, tuple[str, ...]]:
+    """The field mapping the pipeline applies to rules of logsource ``source``."""
+    probe = _probe(source)
     mapping: dict[str, tuple[str, ...]] = {}
     for item in _mapping_items(pipeline):
         if item.match_rule_conditions(probe):
@@ -107,8 +153,21 @@ def _mapping_items(pipeline: ProcessingPipeline) -> list[ProcessingItem]:
     ]
 
 
+# Sigma's Linux logsources (its taxonomy appendix), probed for every target besides those its
+# pipelines name.
+_LINUX = [("linux", None, None)] + [
+    ("linux", c, None) for c in ("process_creation", "file_event", "network_connection")
+] + [
+    ("linux", None, s)
+    for s in ("auditd", "auth", "clamav", "cron", "guacamole", "sshd", "su", "sudo", "syslog",
+              "vsftpd")
+]  # fmt: skip
+
+
 def _named_logsources(pipeline: ProcessingPipeline) -> list[SigmaLogSource]:
-    found: dict[tuple[Any, ...], SigmaLogSource] = {}
+    found: dict[tuple[Any, ...], SigmaLogSource] = {
+        key: SigmaLogSource(product=key[0], category=key[1], service=key[2]) for key in _LINUX
+    }
     for item in pipeline.items:
         conditions = getattr(item, "rule_conditions", None) or []
         if isinstance(conditions, dict):
