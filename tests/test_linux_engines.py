@@ -101,6 +101,14 @@ CASES = {
             ),
         ],
     ),
+    # A keyword no phrase can express on the analysed message: a whole-value like~.
+    "lnx_shellshock": (
+        [_doc(LINUX, message='env x="() { :;}; echo vulnerable" bash -c id')],
+        [
+            _doc(LINUX, message='env x="() { : ; } ;" bash -c id'),
+            _doc({"host": {"os": {"type": "windows"}}}, message="() { :;}; echo"),
+        ],
+    ),
     "lnx_sshd_susp_ssh": (
         [
             _doc(
