@@ -26,8 +26,9 @@ def test_an_int_column_refuses_a_string_list():
     assert found
 
 
-def test_every_corpus_query_binds():
-    report = corpus_report("sentinel")
+@pytest.mark.parametrize("options", [(), ("xdr",)], ids=["asim", "xdr"])
+def test_every_corpus_query_binds(options):
+    report = corpus_report("sentinel", options)
     assert len(report.conversions) >= 200
     found = kusto_diagnostics([c.query for c in report.conversions])
     bad = {c.stem: d for c, d in zip(report.conversions, found) if d}

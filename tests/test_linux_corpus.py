@@ -95,3 +95,13 @@ def test_unmapped_field_error_names_field_logsource_and_target():
     ]
     assert "field 'LogonId' of logsource linux/process_creation has no mapping" in str(error)
     assert "'lucene'" in str(error)
+
+
+def test_sentinel_xdr_option_queries_the_defender_tables():
+    report = corpus_report("sentinel", ("xdr",))
+    assert len(report.conversions) >= 206
+    tables = {c.query.split("\n", 1)[0] for c in report.conversions}
+    assert {"DeviceProcessEvents", "DeviceFileEvents", "DeviceNetworkEvents", "Syslog"} <= tables
+    assert not any(t.startswith("im") for t in tables)
+    for error in report.errors:  # Initiated, CurrentDirectory: no Defender XDR column
+        assert "has no mapping" in str(error) and "\n" not in str(error)
