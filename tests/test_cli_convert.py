@@ -153,7 +153,7 @@ def test_unknown_option_is_a_usage_error() -> None:
     result = run("convert", "-t", "splunk", "-O", "elastic-agent")
     assert result.exit_code == 2
     assert stderr_lines(result) == [
-        "taintsigma: error: target 'splunk' has no option 'elastic-agent' (its options: none)"
+        "taintsigma: error: target 'splunk' has no option 'elastic-agent' (its options: sysmon)"
     ]
 
 

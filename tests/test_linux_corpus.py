@@ -105,3 +105,13 @@ def test_sentinel_xdr_option_queries_the_defender_tables():
     assert not any(t.startswith("im") for t in tables)
     for error in report.errors:  # Initiated, CurrentDirectory: no Defender XDR column
         assert "has no mapping" in str(error) and "\n" not in str(error)
+
+
+def test_splunk_sysmon_option_searches_sysmon_for_linux_events():
+    report = corpus_report("splunk", ("sysmon",))
+    assert len(report.conversions) == RULE_COUNT
+    by_stem = {c.stem: c.query for c in report.conversions}
+    assert by_stem["proc_creation_lnx_base64_decode"] == (
+        'sourcetype="sysmon:linux" EventID=1 Image="*/base64" CommandLine="*-d*"'
+    )
+    assert by_stem["lnx_auditd_audio_capture"].startswith('sourcetype="linux:audit" ')
