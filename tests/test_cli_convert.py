@@ -159,7 +159,7 @@ def test_unknown_option_is_a_usage_error() -> None:
     result = run("convert", "-t", "splunk", "-O", "elastic-agent")
     assert result.exit_code == 2
     assert stderr_lines(result) == [
-        "taintsigma: error: target 'splunk' has no option 'elastic-agent' (its options: none)"
+        "taintsigma: error: target 'splunk' has no option 'elastic-agent' (its options: sysmon)"
     ]
 
 
@@ -170,6 +170,9 @@ def test_targets_lists_every_target_and_its_options() -> None:
     assert ids[: len(TARGETS)] == list(TARGETS)
     assert "-O elastic-agent" in result.stdout
     assert "(.spl)" in result.stdout
+    logsources = [line for line in result.stdout.splitlines() if "logsources:" in line]
+    assert len(logsources) == len(TARGETS) + 1  # sentinel too (compared by its own test)
+    assert all("linux/process_creation" in line and "linux/sshd" in line for line in logsources)
 
 
 def test_unknown_target_suggests_the_close_one() -> None:

@@ -204,7 +204,7 @@ def test_sentinel_for_other_logsources_is_an_error() -> None:
     )  # fmt: skip
     with pytest.raises(Exception) as caught:
         export_rule(rule, "sentinel")
-    assert "sentinel target maps only logsource product linux / service syslog" in str(caught.value)
+    assert "sentinel target maps only logsources of product linux" in str(caught.value)
 
 
 # --- CLI -------------------------------------------------------------------------------------
@@ -244,7 +244,7 @@ def test_cli_reports_a_rule_it_cannot_export_and_exits_2(tmp_path: Path) -> None
     )
 
 
-def test_sentinel_without_the_kusto_extra_says_how_to_install_it(
+def test_sentinel_without_the_kusto_backend_names_the_missing_module(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import sys
@@ -255,8 +255,7 @@ def test_sentinel_without_the_kusto_extra_says_how_to_install_it(
     assert [str(e).split(": rule ")[-1] for e in report.errors] == [
         (
             f"{rule.id}: target 'sentinel' needs the Python module "
-            "sigma.backends.kusto, which is not installed; install it with: pip install "
-            "'taintsigma[sentinel]'"
+            "sigma.backends.kusto, which is not installed"
         )
         for rule in load_rules()
     ]

@@ -199,5 +199,5 @@ def test_an_option_no_target_of_the_format_has_exits_2() -> None:
     assert result.stdout == ""
     assert result.stderr == (
         "taintsigma: error: export format 'sentinel' has no option 'elastic-agent' "
-        "(its options: none)\n"
+        "(its options: xdr)\n"
     )

@@ -126,3 +126,18 @@ def test_bad_phrase_or_regex_names_the_target_file(config: dict, problem: str) -
     with pytest.raises(TaintSigmaError) as caught:
         target.backend_class()
     assert str(caught.value).startswith(f"backends/x/target.yml: {problem}")
+
+
+def test_an_option_replaces_layers_in_their_place() -> None:
+    target = load_target("sentinel")
+    names = [p.name for p in target.pipelines]
+    assert names == ["pipeline.yml", "asim.yml", "linux.yml"]
+    default = target.build_pipeline()
+    xdr = target.build_pipeline(("xdr",))
+    ids = [i.identifier for i in xdr.items]
+    assert "taintsigma_sentinel_process_fields" in [i.identifier for i in default.items]
+    assert "taintsigma_sentinel_process_fields" not in ids
+    # the replacement comes before linux.yml's refusal of unmapped fields, as asim.yml did
+    assert ids.index("taintsigma_sentinel_xdr_process_fields") < ids.index(
+        "taintsigma_sentinel_unmapped_field"
+    )

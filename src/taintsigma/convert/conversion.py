@@ -77,12 +77,12 @@ def convert_rules(
     backend = target.create_backend(tuple(options))
     backend.init_processing_pipeline(target.format)
     report = ConversionReport()
-    for rule, stem in zip(working.rules, output_stems(working.rules)):
+    for rule, original, stem in zip(working.rules, collection.rules, output_stems(working.rules)):
         try:
             _one_condition(rule)
             query, caught = _convert_one(backend, rule, target)
         except Exception as err:  # every failure becomes one line naming rule and target
-            error = _wrap(err, rule, target)
+            error = _wrap(err, rule, target, original=original, options=tuple(options))
             if on_error is ErrorPolicy.RAISE:
                 raise error from err
             report.errors.append(error)
@@ -159,22 +159,36 @@ def _convert_one(backend, rule, target: Target) -> tuple[str | None, tuple[str, 
 
 
 def _text_field_notes(backend, rule, target: Target) -> tuple[str, ...]:
-    """The target's ``text_field_note`` for each text field the (processed) rule searches."""
-    if not target.text_field_note or not isinstance(rule, SigmaRule):
+    """The target's ``text_field_note`` for each text field the (processed) rule searches, and
+    the pipelines' ``taintsigma_field_notes`` (target field: why the query may be broader)."""
+    if not isinstance(rule, SigmaRule):
         return ()
     pipeline = getattr(backend, "last_processing_pipeline", None)
-    text_fields = declared_text_fields(pipeline)
+    text_fields = declared_text_fields(pipeline) if target.text_field_note else frozenset()
+    field_notes = (pipeline.vars.get(FIELD_NOTES_VAR) if pipeline is not None else None) or {}
     keyword_field = declared_keyword_field(pipeline)
     searched: set[str] = set()
+    noted: set[str] = set()
     for detection in rule.detection.detections.values():
         for item in _detection_items(detection):
             field_name = item.field if item.field is not None else keyword_field
             if field_name in text_fields:
                 searched.add(field_name)
+            if field_name in field_notes:
+                noted.add(field_name)
     return tuple(
         f"rule {rule_id(rule)} ({target.id}): field '{name}': {target.text_field_note}"
         for name in sorted(searched)
+    ) + tuple(
+        f"rule {rule_id(rule)} ({target.id}): field '{name}': "
+        f"{' '.join(str(field_notes[name]).split())}; the query may match more events than "
+        f"the rule"
+        for name in sorted(noted)
     )
+
+
+# A pipeline var: {target field: why a query on it may match more than the rule}.
+FIELD_NOTES_VAR = "taintsigma_field_notes"
 
 
 def _detection_items(detection: SigmaDetection) -> list[SigmaDetectionItem]:
@@ -199,7 +213,9 @@ def _warning_text(message: Warning | str, rule, target: Target) -> str:
     return text if rule_id(rule) in text else f"{prefix}: {text}"
 
 
-def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
+def _wrap(
+    err: Exception, rule, target: Target, *, original=None, options: tuple[str, ...] = ()
+) -> TaintSigmaError:
     if isinstance(err, TaintSigmaError):
         return as_error(err, rule)
     if isinstance(err, SigmaError):
@@ -208,6 +224,8 @@ def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
         message = str(err)
     # pySigma appends "(while converting rule <path>)"; the error names the file itself.
     message = _WHILE_CONVERTING.sub("", message).strip() or type(err).__name__
+    if message.startswith(UNMAPPED_MARKER) and isinstance(original, SigmaRule):
+        message = _unmapped_message(original, target, options) or message
     # A backend refusing a feature (pySigma's text backends raise NotImplementedError for an
     # expression they lack), or a target pipeline's failure transformation (a field the SIEM
     # does not have), means a valid rule this target cannot express.
@@ -225,6 +243,25 @@ def _wrap(err: Exception, rule, target: Target) -> TaintSigmaError:
         f"cannot convert for target '{target.id}': {message}",
         path=rule_path(rule),
         rule_id=rule_id(rule),
+    )
+
+
+# How the pipelines' refusal of a field they do not map starts (backends/*/: the
+# *_unmapped_field items); the error then names the fields from the mapping data.
+UNMAPPED_MARKER = "unmapped field:"
+
+
+def _unmapped_message(rule: SigmaRule, target: Target, options: tuple[str, ...]) -> str | None:
+    from taintsigma.convert.mappings import logsource_key, unmapped_fields
+
+    fields = unmapped_fields(rule, target, options)
+    if not fields:
+        return None
+    names = ", ".join(f"'{f}'" for f in fields)
+    return (
+        f"field{'s' if len(fields) > 1 else ''} {names} of logsource "
+        f"{logsource_key(rule.logsource)} {'have' if len(fields) > 1 else 'has'} no mapping "
+        f"in this target (see docs/taxonomy.md)"
     )
 
 

@@ -4,7 +4,9 @@ Two corners of pySigma 1.5's text backends emit a query that looks right and mat
 else: a compared time part (``ts|hour|gte: 22``) loses its ``hour`` and becomes ``ts >= 22``; and
 a case-sensitive value with wildcards that no startswith/endswith/contains form covers falls back
 to the backend's case-sensitive *equality* (EQL ``==``), which has no wildcards. Target.backend_class
-mixes :class:`FaithfulMixin` into every stock backend so both become UnsupportedByTarget instead.
+mixes :class:`FaithfulMixin` into every stock backend so both become UnsupportedByTarget instead
+(and keeps numbers out of the string in-lists of the Kusto and EQL backends, which Kusto and
+Elastic's EQL parser refuse).
 
 It also keeps broader translations honest, as docs/semantics.md's rule says (a superset is
 warned about; under ``not`` it would drop events the rule keeps, so it is refused):
@@ -22,9 +24,8 @@ warned about; under ``not`` it would drop events the rule keeps, so it is refuse
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 import warnings
+from typing import Any, ClassVar
 
 from sigma.conditions import (
     ConditionAND,
@@ -37,6 +38,7 @@ from sigma.conversion.base import Backend
 from sigma.conversion.state import ConversionState
 from sigma.types import (
     SigmaCompareExpression,
+    SigmaNumber,
     SigmaString,
     SigmaTimestampPart,
     SpecialChars,
@@ -54,6 +56,32 @@ class FaithfulMixin:
     """Refuses, naming field and target, what the stock backend would translate wrongly."""
 
     taintsigma_target_id: ClassVar[str] = ""
+    # Set by a target (backend_attributes) whose language compares numbers with another token
+    # than strings: EQL's `:` is a string operator, and Elastic's EQL parser refuses
+    # `process.pid:1` ("Expected string not number"), so the eql target sets " == ".
+    taintsigma_num_eq_token: ClassVar[str | None] = None
+
+    # Set by a target whose backend's CIDR template only knows IPv4: the Kusto backend writes
+    # ipv4_is_in_range(f, "fe80::/10"), which is null for an IPv6 range (so `not(...)` around
+    # it drops every row); the sentinel target sets ipv6_is_in_range for IPv6 ranges.
+    taintsigma_cidr6_expression: ClassVar[str | None] = None
+
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        network = getattr(cond.value, "network", None)
+        if self.taintsigma_cidr6_expression is not None and getattr(network, "version", 4) == 6:
+            return self.taintsigma_cidr6_expression.format(field=cond.field, value=str(network))
+        return super().convert_condition_field_eq_val_cidr(cond, state)  # type: ignore[misc]
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> Any:
+        if self.taintsigma_num_eq_token is not None:
+            field = self.escape_and_quote_field(cond.field)  # type: ignore[attr-defined]
+            return f"{field}{self.taintsigma_num_eq_token}{cond.value}"
+        return super().convert_condition_field_eq_val_num(cond, state)  # type: ignore[misc]
+
     # Characters the target cannot write literally in a value (target.yml ``no_literal``).
     taintsigma_no_literal: ClassVar[str] = ""
 
@@ -174,6 +202,17 @@ class FaithfulMixin:
                     cond, "cannot match a case-sensitive value with wildcards in this position"
                 )
         return super().convert_condition_field_eq_val_str_case_sensitive(cond, state)  # type: ignore[misc]
+
+    def decide_convert_condition_as_in_expression(self, cond: Any, state: ConversionState) -> bool:
+        # The Kusto backend writes every in-list quoted with the string operator `in~`, which
+        # Kusto refuses on a number column (`DstPortNumber in~ ("22")`), and the EQL backend
+        # with `like~`, which Elastic's EQL parser refuses for numbers ("Expected string not
+        # number"): numbers stay comparisons.
+        if str(getattr(self, "or_in_operator", "")).strip() in ("in~", "like~") and any(
+            isinstance(getattr(arg, "value", None), SigmaNumber) for arg in cond.args
+        ):
+            return False
+        return super().decide_convert_condition_as_in_expression(cond, state)  # type: ignore[misc]
 
     def _refuse(self, cond: ConditionFieldEqualsValueExpression, why: str) -> SigmaUnsupportedByTarget:
         target = self.taintsigma_target_id or getattr(self, "identifier", "this target")

@@ -33,6 +33,7 @@ from sigma.types import (
     SpecialChars,
 )
 
+from taintsigma.convert.ecs import FIELD_TYPES_VAR, ecs_text_fields
 from taintsigma.convert.phrase import as_contains, classify_text_value
 from taintsigma.convert.regex_translate import RegexNotTranslatable, translate_regex
 from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
@@ -41,7 +42,9 @@ from taintsigma.rules.loader import rule_id
 TEXT_FIELDS_VAR = "taintsigma_text_fields"
 KEYWORD_FIELD_VAR = "taintsigma_keyword_field"
 
-PHRASE_KEYS = frozenset({"field", "keyword", "escape", "token_wildcard"})
+PHRASE_KEYS = frozenset(
+    {"field", "keyword", "escape", "token_wildcard", "whole_value", "whole_value_lower"}
+)
 REGEX_KEYS = frozenset({"expression", "inside"})
 REGEX_INSIDE = ("slashes", "string")
 # A Lucene regexp inside a double-quoted EQL or ES|QL string literal.
@@ -57,11 +60,15 @@ class SigmaUnsupportedByTarget(UnsupportedByTarget, SigmaFeatureNotSupportedByBa
 
 
 def declared_text_fields(pipeline: Any) -> frozenset[str]:
-    """Field names a processing pipeline declares as analysed text (its ``vars``)."""
-    value = pipeline.vars.get(TEXT_FIELDS_VAR) if pipeline is not None else None
-    if not value:
+    """Field names a processing pipeline declares as analysed text (its ``vars``): those it
+    lists, and with ``taintsigma_field_types: ecs`` every ECS text field (taintsigma.convert.ecs)."""
+    if pipeline is None:
         return frozenset()
-    return frozenset([value] if isinstance(value, str) else (str(v) for v in value))
+    value = pipeline.vars.get(TEXT_FIELDS_VAR)
+    listed = frozenset([value] if isinstance(value, str) else (str(v) for v in value or ()))
+    if pipeline.vars.get(FIELD_TYPES_VAR) == "ecs":
+        return listed | ecs_text_fields()
+    return listed
 
 
 def declared_keyword_field(pipeline: Any) -> str | None:
@@ -191,6 +198,10 @@ class TextFieldMixin:
         match = classify_text_value(
             value, token_wildcard=bool(self.phrase_config.get("token_wildcard", False))
         )
+        if match.kind == "unsupported" or (match.kind == "superset" and self.negated()):
+            whole = self.render_whole_value(field, value)
+            if whole is not None:
+                return whole
         if match.kind == "unsupported":
             raise self.unsupported(field, match.reason)
         if match.kind == "superset":
@@ -204,6 +215,37 @@ class TextFieldMixin:
         if match.token_wildcard:
             return self._convert_stock_string(field, value, state)
         return self.render_phrase(field, match.phrase)
+
+    def render_whole_value(self, field: str | None, value: SigmaString) -> str | None:
+        """The target's wildcard match over the whole text value (``phrase_config['whole_value']``,
+        a template with ``{field}`` and ``{pattern}``), for a value no phrase expresses; None
+        when the target has none or the value holds a literal ``*``, ``?`` or ``\\`` (whose
+        escapes the target's pattern syntax may not read as Sigma means).
+
+        ``whole_value_lower`` lower-cases the pattern, for a template that lower-cases the
+        field (Sigma matches without case).
+        """
+        template = self.phrase_config.get("whole_value")
+        if not template or field is None:
+            return None
+        lower = bool(self.phrase_config.get("whole_value_lower", False))
+        pattern = []
+        for part in value.s:
+            if part is SpecialChars.WILDCARD_MULTI:
+                pattern.append("*")
+            elif part is SpecialChars.WILDCARD_SINGLE:
+                pattern.append("?")
+            elif isinstance(part, str):
+                if any(c in part for c in "*?\\"):
+                    return None
+                pattern.append(part.lower() if lower else part)
+            else:  # a placeholder or another special part: no whole-value form
+                return None
+        text = self.escape_phrase("".join(pattern))
+        return str(template).format(
+            field=self.escape_and_quote_field(field),  # type: ignore[attr-defined]
+            pattern=text,
+        )
 
     def _convert_stock_string(
         self, field: str | None, value: SigmaString, state: ConversionState

@@ -29,6 +29,8 @@ class TargetOption:
     name: str
     description: str
     pipelines: tuple[Path, ...]
+    # Layers of the target this option takes out (it brings its own in their place).
+    replaces: tuple[Path, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,10 +72,18 @@ class Target:
     )
 
     def build_pipeline(self, options: tuple[str, ...] = ()) -> ProcessingPipeline:
-        """Return a fresh ProcessingPipeline: the target's layers, then each option's layers."""
+        """Return a fresh ProcessingPipeline: the target's layers, then each option's layers
+        (an option's ``replaces`` layers give way to its own, in their place)."""
         layers = list(self.pipelines)
         for name in options:
-            layers.extend(self.option(name).pipelines)
+            option = self.option(name)
+            # An option that replaces layers takes the place of the first one it replaces.
+            at = next((i for i, layer in enumerate(layers) if layer in option.replaces), None)
+            layers = [layer for layer in layers if layer not in option.replaces]
+            if at is None:
+                layers.extend(option.pipelines)
+            else:
+                layers[at:at] = option.pipelines
         pipeline = ProcessingPipeline()
         for path in layers:
             pipeline += load_pipeline_file(path)
@@ -253,6 +263,7 @@ def load_target(target_id: str) -> Target:
                 name=name,
                 description=opt.get("description", ""),
                 pipelines=tuple(_resolve(folder, p) for p in opt.get("pipelines", [])),
+                replaces=tuple(_resolve(folder, p) for p in opt.get("replaces", [])),
             )
             for name, opt in (spec.get("options") or {}).items()
         },

@@ -1,9 +1,9 @@
 """Rules compiled for scanning: one matcher per event schema, and the raw-line prefilter plan.
 
 Linux adapters yield ECS documents, matched by rules compiled after the
-``taintsigma_ecs_syslog`` pipeline; ``--format json`` events carry the rules' own field names
-and are matched by rules compiled without a pipeline, every rule being tried. Audit records
-and Sysmon events carry Sigma's own names and their log source (``service: auditd``,
+``taintsigma_ecs_scan`` pipeline (the ECS syslog mapping, services' programs included);
+``--format json`` events carry the rules' own field names and are matched by rules compiled
+without a pipeline, every rule being tried. Audit records and Sysmon events carry Sigma's own names and their log source (``service: auditd``,
 ``category: process_creation`` …): they are matched by rules compiled without a field mapping
 (keywords searching every value), each only by the rules of its log source
 (:class:`NativeRuleSetView`).
@@ -406,11 +406,11 @@ class CompiledRules:
     def _compile(self, schema: str) -> RuleSetView:
         from sigma.processing.pipeline import ProcessingPipeline
 
-        from taintsigma.convert.pipelines import taintsigma_ecs_syslog
+        from taintsigma.convert.pipelines import taintsigma_ecs_scan
         from taintsigma.evaluate import compile_rules
         from taintsigma.evaluate.compile import KEYWORD_FIELD_VAR
 
-        pipeline = taintsigma_ecs_syslog() if schema == "ecs" else None
+        pipeline = taintsigma_ecs_scan() if schema == "ecs" else None
         if schema == "sigma":
             # No field mapping; keywords search every value, as the specification says.
             pipeline = ProcessingPipeline(
