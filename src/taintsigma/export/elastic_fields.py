@@ -3,8 +3,9 @@
 Both come from the rule *after* the target's pipeline, so they follow whatever mapping a
 logsource has in ``backends/`` with no code here: every field name the processed detection
 uses (keyword searches count as the pipeline's keyword field, ``taintsigma_keyword_field``)
-is a required field, typed from the bundled ECS definitions (``data/elastic/ecs_types.json``)
-or, for a field ECS does not define, from the pipeline's ``taintsigma_field_types`` var, else
+is a required field, typed from the official ECS definitions the conversion also reads
+(``backends/_common/ecs_fields.json``, :mod:`taintsigma.convert.ecs`) or, for a field ECS does
+not define, from the pipeline's ``taintsigma_declared_field_types`` var, else
 ``unknown``, as detection-rules writes it. The related integrations are the Fleet packages of
 the query's ``event.dataset`` / ``data_stream.dataset`` values (``system.syslog`` → ``system``),
 else of the rule's index patterns (``logs-system.syslog-*`` → ``system``), each with the
@@ -21,19 +22,13 @@ from typing import Any
 
 from sigma.rule import SigmaDetection, SigmaDetectionItem
 
+from taintsigma.convert.ecs import ecs_field_types
 from taintsigma.rules.metadata import RuleMetadata
 
 DATASET_FIELDS = ("event.dataset", "data_stream.dataset")
-FIELD_TYPES_VAR = "taintsigma_field_types"
+DECLARED_TYPES_VAR = "taintsigma_declared_field_types"
 KEYWORD_FIELD_VAR = "taintsigma_keyword_field"
 ANY_VERSION = "*"
-
-
-@cache
-def ecs_types() -> Mapping[str, str]:
-    """ECS field name → Elasticsearch type, from the bundled ECS definitions."""
-    text = files("taintsigma").joinpath("data", "elastic", "ecs_types.json").read_text("utf-8")
-    return json.loads(text)["types"]
 
 
 @cache
@@ -53,7 +48,7 @@ def required_fields(
     []
     """
     keyword_field = pipeline_vars.get(KEYWORD_FIELD_VAR)
-    declared: Mapping[str, str] = pipeline_vars.get(FIELD_TYPES_VAR) or {}
+    declared: Mapping[str, str] = pipeline_vars.get(DECLARED_TYPES_VAR) or {}
     names: set[str] = set(extra)
     for rule in rules:
         for item in _items(rule):
@@ -62,7 +57,7 @@ def required_fields(
                 names.add(name)
     fields = []
     for name in sorted(names):
-        ecs_type = ecs_types().get(name)
+        ecs_type = ecs_field_types().get(name)
         kind = ecs_type or declared.get(name) or "unknown"
         fields.append({"name": name, "type": kind, "ecs": ecs_type is not None})
     return fields
