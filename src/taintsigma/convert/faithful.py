@@ -50,6 +50,9 @@ from taintsigma.errors import TranslationWarning
 BROADER_FIELDS_VAR = "taintsigma_broader_fields"
 BROADER_KEYWORDS_VAR = "taintsigma_broader_keywords"
 PHRASE_FIELDS_VAR = "taintsigma_phrase_fields"
+# Services ('' for a rule without one) whose keywords mean the whole raw event, so a keyword
+# search of it is exact rather than broader (Sigma: keywords search the entire event).
+WHOLE_EVENT_KEYWORDS_VAR = "taintsigma_whole_event_keyword_services"
 
 
 class FaithfulMixin:
@@ -65,6 +68,20 @@ class FaithfulMixin:
     # ipv4_is_in_range(f, "fe80::/10"), which is null for an IPv6 range (so `not(...)` around
     # it drops every row); the sentinel target sets ipv6_is_in_range for IPv6 ranges.
     taintsigma_cidr6_expression: ClassVar[str | None] = None
+
+    def convert_rule(self, rule: Any, *args: Any, **kwargs: Any) -> Any:
+        # The rule's log source decides what its keywords mean (_keywords_broader).
+        self._taintsigma_rule = rule
+        return super().convert_rule(rule, *args, **kwargs)  # type: ignore[misc]
+
+    def _keywords_broader(self) -> Any:
+        reason = self._pipeline_var(BROADER_KEYWORDS_VAR)
+        rule = getattr(self, "_taintsigma_rule", None)
+        logsource = getattr(rule, "logsource", None)
+        exact = self._pipeline_var(WHOLE_EVENT_KEYWORDS_VAR) or ()
+        if reason and logsource is not None and (logsource.service or "") in exact:
+            return None
+        return reason
 
     def convert_condition_field_eq_val_cidr(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -131,9 +148,7 @@ class FaithfulMixin:
                     where, f"the target has no single-character wildcard, so '?' becomes '{single}'"
                 )
         broader = self._pipeline_var(BROADER_FIELDS_VAR) or {}
-        reason = broader.get(field) if field is not None else self._pipeline_var(
-            BROADER_KEYWORDS_VAR
-        )
+        reason = broader.get(field) if field is not None else self._keywords_broader()
         if reason:
             self._broader(where, str(reason))
 
