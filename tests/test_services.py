@@ -40,7 +40,7 @@ def _sshd_rule():
             'host.os.type=="linux" and event.dataset=="system.auth" and '
             'process.name=="sshd" and match_phrase(message, "Corrupted MAC on input")'
         )),
-        ("splunk", 'sourcetype="linux_secure" process="sshd" _raw="*Corrupted MAC on input*"'),
+        ("splunk", 'sourcetype="linux_secure" process="sshd" ("Corrupted MAC on input" _raw="*Corrupted MAC on input*")'),
         ("sentinel", (
             'Syslog\n| where ProcessName =~ "sshd" and SyslogMessage contains '
             '"Corrupted MAC on input"'
