@@ -18,7 +18,14 @@ from taintsigma.convert.targets import Target, load_target
 from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, TargetNotFoundError
 from taintsigma.export.common import ExportReport, QuerySource, RulePackage
 from taintsigma.export.formats import ExportFormat, load_format
-from taintsigma.rules.loader import LoadedRules, as_error, output_stems, rule_id
+from taintsigma.rules.loader import (
+    LoadedRules,
+    as_error,
+    output_stems,
+    rule_id,
+    shared_id_message,
+    shared_ids,
+)
 from taintsigma.rules.metadata import load_metadata
 
 
@@ -44,10 +51,14 @@ def export_rules(
     collection = rules.collection if isinstance(rules, LoadedRules) else rules
     queries = QuerySource(collection, targets, options)
     report = ExportReport(format=fmt.id, separator=fmt.separator)
+    # Two packages with one rule_id would overwrite each other in the SIEM: the later is refused.
+    duplicates = {id(rule): first for rule, first in shared_ids(collection.rules)}
     for rule, stem in zip(collection.rules, output_stems(collection.rules)):
         if isinstance(rule, SigmaRule) and rule._backreferences:
             continue  # emitted as part of the correlation that uses it
         try:
+            if id(rule) in duplicates:
+                raise ExportError(shared_id_message(duplicates[id(rule)]))
             package = _export_one(rule, stem, fmt, build, queries)
         except Exception as err:  # every failure becomes one line naming the rule
             error = _wrap(err, rule, fmt.id)

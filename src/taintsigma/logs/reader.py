@@ -51,7 +51,7 @@ def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> 
     """
     unique = sorted(set(literals), key=len, reverse=True)
     extra = list(patterns) + [re2.escape(c.encode()) for c in FOLDING_TO_ASCII]
-    folding = re2.compile(b"|".join(extra))
+    folding = re2.compile(b"|".join(extra), options=_RE2_OPTIONS)
     if len(unique) == 1 and not patterns:
         literal = unique[0]
         # Per chunk, not per call: whether it is ASCII, and its first folding character at or
@@ -75,13 +75,37 @@ def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> 
             return hit
 
         return find_one
-    combined = re2.compile(b"|".join([re2.escape(lit) for lit in unique] + extra))
+    alternations = _alternations([re2.escape(lit) for lit in unique] + extra)
+    if len(alternations) == 1:
+        (combined,) = alternations
 
-    def find_any(lowered: bytes, pos: int) -> int:
-        found = combined.search(lowered, pos)
-        return -1 if found is None else found.start()
+        def find_any(lowered: bytes, pos: int) -> int:
+            found = combined.search(lowered, pos)
+            return -1 if found is None else found.start()
 
-    return find_any
+        return find_any
+
+    def find_first(lowered: bytes, pos: int) -> int:
+        hits = [found.start() for a in alternations if (found := a.search(lowered, pos))]
+        return min(hits, default=-1)
+
+    return find_first
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a pattern too large is handled below, not logged on stderr
+
+
+def _alternations(pieces: list[bytes]) -> list[re2._Regexp]:
+    """The pieces as few RE2 alternations as RE2's memory budget allows (a rule with a huge
+    value list makes one too large to compile: it is split in halves until each compiles)."""
+    try:
+        return [re2.compile(b"|".join(pieces), options=_RE2_OPTIONS)]
+    except re2.error:
+        if len(pieces) == 1:
+            raise
+        half = len(pieces) // 2
+        return _alternations(pieces[:half]) + _alternations(pieces[half:])
 
 
 def read_lines(
