@@ -318,3 +318,12 @@ def test_export_refuses_a_second_package_with_the_same_rule_id(tmp_path: Path) -
     assert [p["rule_id"] for p in packages] == ["99999999-9999-9999-9999-999999999999"]
     assert [p["name"] for p in packages] == ["First rule"]
     assert f"{folder}/b_second.yml" in err and "same id as rule 'First rule'" in err
+
+
+def test_convert_prints_each_warning_once() -> None:
+    # One warning per value of a value list: 10 lines printed, 2 distinct.
+    rule = REPO / "tests/corpus/sigmahq/rules/linux/builtin/lnx_susp_dev_tcp.yml"
+    code, _, err = run("convert", "-t", "lucene", str(rule))
+    assert code == 0
+    warnings = [line for line in err.splitlines() if line.startswith("taintsigma: warning:")]
+    assert len(warnings) == len(set(warnings)) == 2

@@ -87,11 +87,11 @@ def scan(
         unparsed_file: _Output | None = None
         if keep_unparsed is not None:
             unparsed_file = stack.enter_context(_open_for_writing(keep_unparsed))
-        sink: _Output | IO[bytes] | None = None
+        sink: _Output | None = None
         if output is not None:
             sink = stack.enter_context(_open_for_writing(output))
         elif as_json:
-            sink = sys.stdout.buffer
+            sink = _Output(sys.stdout.buffer, "standard output", owned=False)
 
         def on_unparsed(line: Unparsed) -> None:
             if unparsed_file is not None:
@@ -131,7 +131,9 @@ def scan(
         rows: list[Alert] = []
         # On a terminal, a table; otherwise (`> file`, a pipe) one plain line per alert, all.
         table = sink is None and sys.stdout.isatty()
-        plain = sys.stdout.buffer if sink is None and not table else None
+        plain = None
+        if sink is None and not table:
+            plain = _Output(sys.stdout.buffer, "standard output", owned=False)
         try:
             for alert in job:
                 if sink is not None:
@@ -174,9 +176,10 @@ class _Output:
     """A file written by ``-o``/``--keep-unparsed``: a failed write (a full disk, /dev/full)
     is one error naming the file, not an internal error."""
 
-    def __init__(self, stream: IO[bytes], path: Path) -> None:
+    def __init__(self, stream: IO[bytes], path: Path | str, *, owned: bool = True) -> None:
         self._stream = stream
         self._path = path
+        self._owned = owned
 
     def write(self, data: bytes) -> int:
         return self._guard(lambda: self._stream.write(data))
@@ -188,6 +191,8 @@ class _Output:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if not self._owned:
+            return
         try:
             self._stream.close()
         except OSError as err:
@@ -197,6 +202,8 @@ class _Output:
     def _guard(self, action: Callable[[], Any]) -> Any:
         try:
             return action()
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): the command stops quietly
         except OSError as err:
             raise TaintSigmaError(f"cannot write: {_reason(err)}", path=self._path) from err
 
