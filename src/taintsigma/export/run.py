@@ -12,7 +12,8 @@ import copy
 from collections.abc import Callable, Iterable, Mapping
 
 from sigma.collection import SigmaCollection
-from sigma.rule import SigmaRule
+from sigma.correlations import SigmaCorrelationRule
+from sigma.rule import SigmaRule, SigmaRuleBase
 
 from taintsigma.convert.targets import Target, load_target
 from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, TargetNotFoundError
@@ -72,7 +73,9 @@ def export_rules(
     return report
 
 
-def export_rule(rule: object, format_id: str, *, options: Iterable[str] = ()) -> str:
+def export_rule(
+    rule: SigmaRule | SigmaCorrelationRule, format_id: str, *, options: Iterable[str] = ()
+) -> str:
     """The package text of a single rule in one format (raises ExportError if it cannot)."""
     report = export_rules(SigmaCollection([copy.deepcopy(rule)]), format_id, options=options)
     return report.packages[0].text
@@ -109,7 +112,7 @@ def _export_one(
     )
 
 
-def _wrap(err: Exception, rule: object, format_id: str) -> TaintSigmaError:
+def _wrap(err: Exception, rule: SigmaRuleBase, format_id: str) -> TaintSigmaError:
     if isinstance(err, TaintSigmaError):
         return as_error(err, rule)
     return ExportError(

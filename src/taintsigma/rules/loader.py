@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sigma.collection import SigmaCollection
@@ -253,7 +254,7 @@ def load_rule_file(path: Path) -> SigmaCollection:
     return collection
 
 
-def _check_shape(doc: dict, path: Path) -> None:
+def _check_shape(doc: dict[str, Any], path: Path) -> None:
     kinds = [k for k in ("detection", "correlation", "filter") if k in doc]
     if doc.get("action") in ("global", "reset", "repeat"):
         return
@@ -270,13 +271,14 @@ def _apply_filters(collection: SigmaCollection) -> None:
         collection.apply_filters(collection.filters)
 
 
-def _doc_id(documents: list[dict]) -> str | None:
+def _doc_id(documents: list[dict[str, Any]]) -> str | None:
     ids = [str(d["id"]) for d in documents if isinstance(d, dict) and d.get("id")]
     return ids[0] if len(ids) == 1 else None
 
 
 def _source_path(err: SigmaError) -> Path | None:
-    return err.source.path if getattr(err, "source", None) is not None else None
+    source = getattr(err, "source", None)
+    return source.path if source is not None else None
 
 
 def _sigma_message(err: SigmaError) -> str:
