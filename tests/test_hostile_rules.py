@@ -141,8 +141,8 @@ def test_a_correlation_with_a_missing_rule_is_one_error_naming_its_file(
     assert [r.title for r in loaded] == ["Tainted Kernel Module Load"]
     messages = sorted(str(e) for e in loaded.errors)
     assert messages[0].startswith(f"{with_dangling}/dangling.yml: rule 4444")
-    assert "refers to rule 'does-not-exist-rule', which is not among the loaded rules" in (
-        messages[0]
+    assert (
+        "refers to rule 'does-not-exist-rule', which is not among the loaded rules" in (messages[0])
     )
     assert messages[1].startswith(f"{with_dangling}/zz_broken.yml")
     (with_dangling / "zz_broken.yml").unlink()
@@ -184,7 +184,9 @@ def test_twenty_thousand_nested_lists_are_an_error_naming_the_file(
     (folder / "deep.yml").write_text(
         "title: Deep rule\nid: 22222222-2222-2222-2222-222222222222\n"
         "logsource: {product: linux}\ndetection:\n  sel:\n    message: "
-        + "[" * 20000 + "]" * 20000 + "\n  condition: sel\n"
+        + "[" * 20000
+        + "]" * 20000
+        + "\n  condition: sel\n"
     )
     log = tmp_path / "syslog"
     log.write_text(SYSLOG)
@@ -215,12 +217,12 @@ def test_five_hundred_nested_nots_are_a_rule_error_naming_the_file(tmp_path: Pat
     assert code == 2 and "internal error" not in err and str(deep) in err
 
 
-def test_a_huge_value_list_scans_without_re2_noise(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+def test_a_huge_value_list_scans_without_re2_noise(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     # 1,000 values of 1,200 characters: the prefilter's one RE2 alternation is "too large";
     # it used to abort the scan ("internal error") and leak RE2's own log lines on stderr.
-    values = "\n".join(
-        f"      - 'v{i}x{'abcdefghijklmnopqrstuvwxyz' * 46}'" for i in range(1000)
-    )
+    values = "\n".join(f"      - 'v{i}x{'abcdefghijklmnopqrstuvwxyz' * 46}'" for i in range(1000))
     rules = tmp_path / "rules"
     rules.mkdir()
     shutil.copy(FLAGSHIP, rules)
@@ -230,12 +232,16 @@ def test_a_huge_value_list_scans_without_re2_noise(tmp_path: Path, capfd: pytest
         f"detection:\n  sel:\n    message|contains:\n{values}\n  condition: sel\n"
     )
     log = tmp_path / "syslog"
-    log.write_text(SYSLOG + f"2026-11-26T03:10:17.000000+00:00 web1 app: v999x{'abcdefghijklmnopqrstuvwxyz' * 46}\n")
+    log.write_text(
+        SYSLOG
+        + f"2026-11-26T03:10:17.000000+00:00 web1 app: v999x{'abcdefghijklmnopqrstuvwxyz' * 46}\n"
+    )
     code, out, err = run("scan", str(log), "-r", str(rules), "--timezone", "UTC")
     captured = capfd.readouterr()
     assert code == 1, err
     assert sorted(line.split("\t")[2] for line in out.splitlines()) == [
-        "Huge list", "Tainted Kernel Module Load"
+        "Huge list",
+        "Tainted Kernel Module Load",
     ]
     assert "re2.cc" not in captured.err and "absl" not in captured.err
 
@@ -298,9 +304,11 @@ def test_two_rules_sharing_an_id_each_label_their_own_alerts(tmp_path: Path) -> 
     scan = taintsigma.scan_paths(log, rules=folder, timezone="UTC")
     assert [a.rule.name for a in scan] == ["First rule", "Second rule"]
     assert sorted(name for name, _ in scan.summary.alerts_per_rule.values()) == [
-        "First rule", "Second rule"
+        "First rule",
+        "Second rule",
     ]
     code, out, err = run("scan", str(log), "-r", str(folder), "--timezone", "UTC")
+    assert code == 1
     assert [line.split("\t")[2] for line in out.splitlines()] == ["First rule", "Second rule"]
     assert (
         f"taintsigma: warning: {folder}/b_second.yml: rule 99999999-9999-9999-9999-999999999999: "

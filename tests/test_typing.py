@@ -56,8 +56,9 @@ def test_a_caller_sees_real_types_not_any(tmp_path: Path) -> None:
     )
     done = mypy("--strict", "--follow-imports=silent", str(use))
     assert done.returncode == 1
-    assert 'use.py:4: error: Incompatible types in assignment (expression has type "LoadedRules"' in (
-        done.stdout
+    assert (
+        'use.py:4: error: Incompatible types in assignment (expression has type "LoadedRules"'
+        in (done.stdout)
     )
     assert "use.py:3" not in done.stdout
 

@@ -283,6 +283,11 @@ def _print_summary(summary: ScanSummary, rule_errors: list[Any]) -> None:
         f"{_count(summary.events, 'event')} parsed",
         f"{summary.unparsed:,} unparsable",
     ]
+    # Every line is in one count: these two only when there are some.
+    if summary.blank:
+        parts.append(f"{summary.blank:,} blank")
+    if summary.joined:
+        parts.append(f"{summary.joined:,} continuing the line before")
     if summary.truncated:
         parts.append(f"{summary.truncated:,} cut at 10 MiB")
     errors = len(summary.errors)

@@ -33,12 +33,14 @@ Searcher = Callable[[bytes, int], int]
 
 @dataclass
 class ReadStats:
-    """What reading one input saw: lines, lines cut at MAX_LINE, bytes, lines handed out."""
+    """What reading one input saw: lines, lines cut at MAX_LINE, bytes, lines handed out, and
+    of those the lines joined to the line before them (a multi-line group's continuations)."""
 
     lines: int = 0
     truncated: int = 0
     bytes: int = 0
     yielded: int = 0  # lines handed out (a group counts each of its lines)
+    joined: int = 0
 
 
 def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> Searcher:
@@ -293,6 +295,7 @@ def _group_end(buf: bytes) -> int:
 def _joined(lines: list[bytes], max_line: int, stats: ReadStats) -> bytes:
     """One group's lines as one event text: CRs dropped, at most MAX_GROUP_LINES lines and
     ``max_line`` bytes."""
+    stats.joined += len(lines) - 1
     if len(lines) > MAX_GROUP_LINES:
         lines = lines[:MAX_GROUP_LINES]
     text = b"\n".join(line[:-1] if line.endswith(b"\r") else line for line in lines)

@@ -51,7 +51,12 @@ PARALLEL_MIN_BYTES = 16 << 20
 
 @dataclass
 class FileSummary:
-    """What scanning one input found."""
+    """What scanning one input found.
+
+    Every line read is counted once: ``lines == skipped + blank + joined + events + unparsed``
+    (``skipped`` by the prefilter, ``blank`` lines, lines ``joined`` to the line before them
+    as one multi-line event).
+    """
 
     path: str
     format: str | None = None
@@ -61,6 +66,8 @@ class FileSummary:
     unparsed: int = 0
     truncated: int = 0
     alerts: int = 0
+    blank: int = 0
+    joined: int = 0
 
 
 @dataclass
@@ -96,6 +103,14 @@ class ScanSummary:
     @property
     def truncated(self) -> int:
         return sum(f.truncated for f in self.files)
+
+    @property
+    def blank(self) -> int:
+        return sum(f.blank for f in self.files)
+
+    @property
+    def joined(self) -> int:
+        return sum(f.joined for f in self.files)
 
     @property
     def alerts(self) -> int:
@@ -360,6 +375,7 @@ def _scan_stream(
             origin = Location(path=path, line=number, offset=offset)
             item = adapter.parse(line, origin)
             if item is None:
+                summary.blank += 1
                 continue
             if isinstance(item, Unparsed):
                 summary.unparsed += 1
@@ -383,6 +399,7 @@ def _scan_stream(
         summary.lines = stats.lines
         summary.truncated = stats.truncated
         summary.skipped = stats.lines - stats.yielded
+        summary.joined = stats.joined
 
 
 def _correlate(
