@@ -10,7 +10,45 @@ The plain-function API; nothing heavy is imported until a function is used::
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # what type checkers see; at run time each name is imported on first use
+    from taintsigma.convert.conversion import Conversion, convert_rule, convert_rules
+    from taintsigma.convert.targets import load_target, load_targets, target_ids
+    from taintsigma.errors import (
+        ErrorPolicy,
+        ExportError,
+        InputError,
+        RuleCompileError,
+        RuleLoadError,
+        TaintSigmaError,
+        TargetNotFoundError,
+        TranslationWarning,
+        UnsupportedByTarget,
+    )
+    from taintsigma.evaluate import (
+        CorrelationAlert,
+        CorrelationEngine,
+        LogSource,
+        Match,
+        Prefilter,
+        RuleSetMatcher,
+        compile_rules,
+    )
+    from taintsigma.export.run import export_rule, export_rules
+    from taintsigma.logs.event import Event
+    from taintsigma.rules.attack import (
+        attack_version,
+        load_attack,
+        map_attack_tags,
+        threat_from_tags,
+    )
+    from taintsigma.rules.check import check_rules
+    from taintsigma.rules.loader import LoadedRules, load_rules
+    from taintsigma.rules.metadata import load_metadata
+    from taintsigma.ruletest import check_samples
+    from taintsigma.scan.alerts import Alert
+    from taintsigma.scan.run import ScanSummary, read_events, scan_events, scan_paths
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -55,7 +93,47 @@ _EXPORTS: dict[str, str] = {
     "TranslationWarning": "taintsigma.errors",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Alert",
+    "Conversion",
+    "CorrelationAlert",
+    "CorrelationEngine",
+    "ErrorPolicy",
+    "Event",
+    "ExportError",
+    "InputError",
+    "LoadedRules",
+    "LogSource",
+    "Match",
+    "Prefilter",
+    "RuleCompileError",
+    "RuleLoadError",
+    "RuleSetMatcher",
+    "ScanSummary",
+    "TaintSigmaError",
+    "TargetNotFoundError",
+    "TranslationWarning",
+    "UnsupportedByTarget",
+    "attack_version",
+    "check_rules",
+    "check_samples",
+    "compile_rules",
+    "convert_rule",
+    "convert_rules",
+    "export_rule",
+    "export_rules",
+    "load_attack",
+    "load_metadata",
+    "load_rules",
+    "load_target",
+    "load_targets",
+    "map_attack_tags",
+    "read_events",
+    "scan_events",
+    "scan_paths",
+    "target_ids",
+    "threat_from_tags",
+]  # tests/test_typing.py checks it lists exactly _EXPORTS
 
 
 def __getattr__(name: str) -> Any:

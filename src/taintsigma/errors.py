@@ -23,14 +23,27 @@ class TaintSigmaError(Exception):
         path: Path | str | None = None,
         line: int | None = None,
         rule_id: str | None = None,
+        hint: str | None = None,
+        cli_hint: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
         self.path = Path(path) if path is not None else None
         self.line = line
         self.rule_id = rule_id
+        self.hint = hint
+        self.cli_hint = cli_hint
 
     def __str__(self) -> str:
+        return self._render(self.hint)
+
+    def cli_message(self) -> str:
+        """The line the CLI prints: its hint in command-line syntax (``--regex-engine re``)
+        where the library's names a Python argument (``regex_engine='re'``)."""
+        return self._render(self.cli_hint if self.cli_hint is not None else self.hint)
+
+    def _render(self, hint: str | None) -> str:
+        message = f"{self.message}; {hint}" if hint else self.message
         where = ""
         if self.path is not None:
             where = str(self.path)
@@ -38,7 +51,7 @@ class TaintSigmaError(Exception):
                 where += f":{self.line}"
             where += ": "
         rule = f"rule {self.rule_id}: " if self.rule_id and self.rule_id not in self.message else ""
-        return " ".join(f"{where}{rule}{self.message}".split())
+        return " ".join(f"{where}{rule}{message}".split())
 
 
 class RuleLoadError(TaintSigmaError):

@@ -168,7 +168,7 @@ def _judge_file(
         outcome.negatives += len(events)
     scan = scan_paths([sample], rules, timezone="UTC", jobs=1)
     matched = {alert.origin.line for alert in scan if alert.origin is not None}
-    for problem in scan.summary.problems + [str(e) for e in scan.summary.rule_errors]:  # type: ignore[operator]
+    for problem in [*scan.summary.problems, *scan.summary.rule_errors]:
         outcome.problems.append(str(problem))
     for event in events:
         line = event.origin.line if event.origin else 0

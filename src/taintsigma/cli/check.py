@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from taintsigma.cli.output import EXIT_FINDINGS, EXIT_USAGE, handle_errors
+from taintsigma.cli.output import EXIT_FINDINGS, EXIT_USAGE, handle_errors, note
 from taintsigma.cli.output import report as report_error
 from taintsigma.errors import ErrorPolicy
 from taintsigma.rules.check import check_rules
@@ -22,6 +22,8 @@ def check(rules: tuple[Path, ...]) -> int:
     Exit 0 when every rule passes, 1 when a check fails, 2 when a rule cannot be loaded.
     """
     loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
+    for line in loaded.notes:
+        note(line)
     report = check_rules(loaded)
     for err in report.errors:
         report_error(err)

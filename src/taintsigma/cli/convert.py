@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from taintsigma.cli.common import option_and_output_options, report_failures, write_output
-from taintsigma.cli.output import handle_errors, warn
+from taintsigma.cli.output import handle_errors, note, warn
 from taintsigma.convert.conversion import convert_rules
 from taintsigma.convert.targets import Target, load_targets
 from taintsigma.errors import ErrorPolicy, TaintSigmaError, TargetNotFoundError
@@ -36,15 +36,20 @@ def convert(
         elif not any(name in t.options for t in targets):
             raise TargetNotFoundError(f"no target has an option '{name}'")
     loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
+    for line in loaded.notes:
+        note(line)
     failures: list[TaintSigmaError] = list(loaded.errors)
     blocks: list[str] = []
+    warned: set[str] = set()  # a rule's value list may warn the same thing for each value
     for target in targets:
         usable = tuple(o for o in options if o in target.options)
         report = convert_rules(loaded, target, options=usable, on_error=ErrorPolicy.COLLECT)
         failures.extend(report.errors)
         for conversion in report.conversions:
             for message in conversion.warnings:
-                warn(message)
+                if message not in warned:
+                    warned.add(message)
+                    warn(message)
             if output is not None:
                 folder = output / target.id if target_id == "all" else output
                 write_output(folder / f"{conversion.stem}.{conversion.extension}", conversion.query)

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from taintsigma.cli.common import option_and_output_options, report_failures, write_output
-from taintsigma.cli.output import handle_errors, warn
+from taintsigma.cli.output import handle_errors, note, warn
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 from taintsigma.export.formats import FORMAT_DESCRIPTIONS, load_format
 from taintsigma.export.run import export_rules
@@ -45,6 +45,8 @@ def export(
     """
     fmt = load_format(format_id)  # fail early on an unknown format, before any output
     loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
+    for line in loaded.notes:
+        note(line)
     report = export_rules(
         loaded, fmt.id, options=options, on_error=ErrorPolicy.COLLECT, new_ids=new_ids
     )

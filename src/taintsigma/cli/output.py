@@ -31,7 +31,7 @@ def handle_errors(func: Callable[..., int | None]) -> Callable[..., None]:
         except TaintSigmaError as err:
             if debug:
                 traceback.print_exc()
-            error(str(err))
+            error(describe(err))
             sys.exit(EXIT_USAGE)
         except KeyboardInterrupt:
             error("interrupted")
@@ -56,7 +56,17 @@ def report(err: BaseException) -> None:
     ctx = click.get_current_context(silent=True)
     if ctx is not None and (ctx.find_root().obj or {}).get("debug"):
         traceback.print_exception(err, file=sys.stderr)
-    error(str(err))
+    error(describe(err))
+
+
+def describe(err: BaseException) -> str:
+    """The one line the CLI shows for an error: hints in command-line syntax."""
+    return err.cli_message() if isinstance(err, TaintSigmaError) else str(err)
+
+
+def note(message: str) -> None:
+    """Print one note line on stderr: something skipped on purpose, not an error."""
+    click.echo(f"taintsigma: note: {' '.join(message.split())}", err=True)
 
 
 def warn(message: str) -> None:

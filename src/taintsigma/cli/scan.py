@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, Any, Self
@@ -11,11 +12,19 @@ from typing import IO, Any, Self
 import click
 import orjson
 
-from taintsigma.cli.output import EXIT_FINDINGS, EXIT_USAGE, error, handle_errors
-from taintsigma.errors import ErrorPolicy, TaintSigmaError
+from taintsigma.cli.output import (
+    EXIT_FINDINGS,
+    EXIT_USAGE,
+    error,
+    handle_errors,
+    note,
+    report,
+    warn,
+)
+from taintsigma.errors import ErrorPolicy, RuleLoadError, TaintSigmaError
 from taintsigma.logs.event import Unparsed, get_field
 from taintsigma.logs.inputs import InputProblem
-from taintsigma.rules.loader import load_rules
+from taintsigma.rules import loader
 from taintsigma.scan.alerts import Alert
 from taintsigma.scan.routing import compile_for_scan
 from taintsigma.scan.run import SCAN_FORMATS, ScanSummary, scan_paths
@@ -69,8 +78,9 @@ def scan(
 ) -> int:
     """Scan INPUTs (log files, folders, .gz files, or - for stdin) with Sigma rules.
 
-    Alerts go to stdout: a table, or NDJSON with --json or -o FILE. Problems and the summary
-    go to stderr. Exit 0 without alerts, 1 with alerts, 2 when an input or a rule could not
+    Alerts go to stdout: a table on a terminal, one tab-separated line per alert otherwise
+    (file:line, level, rule, host, time, message), or NDJSON with --json or -o FILE. Problems
+    and the summary go to stderr. Exit 0 without alerts, 1 with alerts, 2 when an input or a rule could not
     be read (the other inputs are still scanned).
 
     \b
@@ -84,22 +94,34 @@ def scan(
       auditd    /var/log/audit/audit.log, ausearch --raw (execve → process_creation)
     """
     with ExitStack() as stack:
-        unparsed_file: IO[bytes] | None = None
+        unparsed_file: _Output | None = None
         if keep_unparsed is not None:
             unparsed_file = stack.enter_context(_open_for_writing(keep_unparsed))
-        sink: IO[bytes] | None = None
+        sink: _Output | None = None
         if output is not None:
             sink = stack.enter_context(_open_for_writing(output))
         elif as_json:
-            sink = sys.stdout.buffer
+            sink = _Output(sys.stdout.buffer, "standard output", owned=False)
 
         def on_unparsed(line: Unparsed) -> None:
             if unparsed_file is not None and not line.kept:  # kept lines were parsed
                 unparsed_file.write(line.raw.rstrip(b"\r\n") + b"\n")
 
-        loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
+        loaded = loader.load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
+        for line in loaded.notes:
+            note(line)
+        for rule, first in loader.shared_ids(loaded):
+            warn(
+                str(
+                    RuleLoadError(
+                        loader.shared_id_message(first),
+                        path=loader.rule_path(rule),
+                        rule_id=loader.rule_id(rule),
+                    )
+                )
+            )
         for err in loaded.errors:
-            error(str(err))
+            report(err)
         if not len(loaded):
             raise TaintSigmaError("no rule to scan with")
         progress = stack.enter_context(_Progress())
@@ -117,14 +139,22 @@ def scan(
         )
         progress.start(job.total_bytes)
         rows: list[Alert] = []
+        # On a terminal, a table; otherwise (`> file`, a pipe) one plain line per alert, all.
+        table = sink is None and sys.stdout.isatty()
+        plain = None
+        if sink is None and not table:
+            plain = _Output(sys.stdout.buffer, "standard output", owned=False)
         try:
             for alert in job:
                 if sink is not None:
                     sink.write(orjson.dumps(alert.to_dict(), default=str) + b"\n")
+                elif plain is not None:
+                    plain.write(plain_line(alert).encode("utf-8", "replace") + b"\n")
                 elif len(rows) < TABLE_LIMIT:
                     rows.append(alert)
-            if sink is not None:
-                sink.flush()
+            for stream in (sink, plain):
+                if stream is not None:
+                    stream.flush()
         except BrokenPipeError:
             # The reader went away (`| head`): stop quietly, as grep does.
             progress.stop()
@@ -132,20 +162,77 @@ def scan(
             return EXIT_FINDINGS
         progress.stop()
         for err in job.rules.errors[len(loaded.errors) :]:  # compile errors, known by now
-            error(str(err))
-        if sink is None:
+            report(err)
+        if table:
             _print_table(rows, job.summary.alerts)
-        _print_summary(job.summary, job.rules.errors)
+        _print_summary(job.summary, job.rules.errors[len(loaded.errors) :])
         if job.summary.errors or job.rules.errors:
             return EXIT_USAGE
         return EXIT_FINDINGS if job.summary.alerts else 0
 
 
-def _open_for_writing(path: Path) -> IO[bytes]:
+def _open_for_writing(path: Path) -> _Output:
     try:
-        return path.open("wb")
+        return _Output(path.open("wb"), path)
     except OSError as err:
-        raise click.UsageError(f"cannot write {path}: {err.strerror}") from err
+        raise TaintSigmaError(f"cannot write: {_reason(err)}", path=path) from err
+
+
+def _reason(err: OSError) -> str:
+    return (err.strerror or str(err)).lower()
+
+
+class _Output:
+    """A file written by ``-o``/``--keep-unparsed``: a failed write (a full disk, /dev/full)
+    is one error naming the file, not an internal error."""
+
+    def __init__(self, stream: IO[bytes], path: Path | str, *, owned: bool = True) -> None:
+        self._stream = stream
+        self._path = path
+        self._owned = owned
+
+    def write(self, data: bytes) -> int:
+        return self._guard(lambda: self._stream.write(data))
+
+    def flush(self) -> None:
+        self._guard(self._stream.flush)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if not self._owned:
+            return
+        try:
+            self._stream.close()
+        except OSError as err:
+            if exc[0] is None:  # report only when no other error is on its way
+                raise TaintSigmaError(f"cannot write: {_reason(err)}", path=self._path) from err
+
+    def _guard(self, action: Callable[[], Any]) -> Any:
+        try:
+            return action()
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): the command stops quietly
+        except OSError as err:
+            raise TaintSigmaError(f"cannot write: {_reason(err)}", path=self._path) from err
+
+
+def plain_line(alert: Alert) -> str:
+    """One alert as one line of tab-separated text: ``file:line``, level, rule, host, time,
+    message (tabs and line breaks inside a value become spaces)."""
+    fields = alert.event.fields
+    host = get_field(fields, "host.hostname") or get_field(fields, "hostname") or ""
+    message = get_field(fields, "message") or ""
+    values = (
+        str(alert.origin) if alert.origin else "",
+        alert.rule.level or "",
+        alert.rule.name,
+        str(host),
+        alert.timestamp or "",
+        str(message),
+    )
+    return "\t".join(" ".join(value.split()) for value in values)
 
 
 def _print_problem(problem: InputProblem) -> None:
@@ -159,13 +246,16 @@ def _print_table(alerts: list[Alert], total: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
+    console = Console(soft_wrap=False)
     if not alerts:
         console.print("no alerts")
         return
+    # The table takes the terminal's width: narrow columns give way with an ellipsis, the
+    # rule name and the message wrap.
     table = Table(show_lines=False, header_style="bold")
-    for name in ("rule", "level", "host", "time", "file:line"):
-        table.add_column(name, no_wrap=name != "rule")
+    table.add_column("rule", overflow="fold")
+    for name in ("level", "host", "time", "file:line"):
+        table.add_column(name, overflow="fold")
     table.add_column("message", overflow="fold")
     for alert in alerts:
         fields = alert.event.fields
@@ -223,6 +313,11 @@ def _print_summary(summary: ScanSummary, rule_errors: list[Any]) -> None:
         f"{_count(summary.events, 'event')} parsed",
         f"{summary.unparsed:,} unparsable",
     ]
+    # Every line is in one count: these two only when there are some.
+    if summary.blank:
+        parts.append(f"{summary.blank:,} blank")
+    if summary.joined:
+        parts.append(f"{summary.joined:,} continuing the line before")
     if summary.truncated:
         parts.append(f"{summary.truncated:,} cut at 10 MiB")
     if summary.damaged:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from taintsigma.cli.output import EXIT_FINDINGS, EXIT_USAGE, error, handle_errors
+from taintsigma.cli.output import EXIT_FINDINGS, EXIT_USAGE, describe, error, handle_errors
 from taintsigma.ruletest import check_samples
 
 
@@ -24,7 +24,7 @@ def test(rules: tuple[Path, ...]) -> int:
     """
     report = check_samples(list(rules) or None)
     for err in report.errors:
-        error(str(err))
+        error(describe(err))
     for outcome in report.rules:
         if not outcome.has_samples:
             click.echo(f"FAIL        {outcome.title} ({outcome.rule_id}): {outcome.untested}")

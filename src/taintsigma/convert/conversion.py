@@ -7,6 +7,7 @@ import re
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 import orjson
 from sigma.collection import SigmaCollection
@@ -137,7 +138,7 @@ def _one_condition(rule: SigmaRule | SigmaCorrelationRule) -> None:
     detections.parsed_condition = [SigmaCondition(joined, detections, detections.source)]
 
 
-def _convert_one(backend, rule, target: Target) -> tuple[str | None, tuple[str, ...]]:
+def _convert_one(backend: Any, rule: Any, target: Target) -> tuple[str | None, tuple[str, ...]]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", TranslationWarning)
         if isinstance(rule, SigmaCorrelationRule):
@@ -158,7 +159,7 @@ def _convert_one(backend, rule, target: Target) -> tuple[str | None, tuple[str, 
     return "\n".join(texts), messages
 
 
-def _text_field_notes(backend, rule, target: Target) -> tuple[str, ...]:
+def _text_field_notes(backend: Any, rule: Any, target: Target) -> tuple[str, ...]:
     """The target's ``text_field_note`` for each text field the (processed) rule searches, and
     the pipelines' ``taintsigma_field_notes`` (target field: why the query may be broader)."""
     if not isinstance(rule, SigmaRule):
@@ -207,14 +208,19 @@ def _as_text(query: object) -> str:
     return orjson.dumps(query, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
 
 
-def _warning_text(message: Warning | str, rule, target: Target) -> str:
+def _warning_text(message: Warning | str, rule: Any, target: Target) -> str:
     text = str(message)
     prefix = f"rule {rule_id(rule)} ({target.id})"
     return text if rule_id(rule) in text else f"{prefix}: {text}"
 
 
 def _wrap(
-    err: Exception, rule, target: Target, *, original=None, options: tuple[str, ...] = ()
+    err: Exception,
+    rule: Any,
+    target: Target,
+    *,
+    original: Any = None,
+    options: tuple[str, ...] = (),
 ) -> TaintSigmaError:
     if isinstance(err, TaintSigmaError):
         return as_error(err, rule)

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 from sigma.conversion.base import Backend
@@ -186,7 +186,8 @@ def _with_attributes(cls: type[Backend], attributes: dict[str, Any], spec: Path)
                 f"backend_attributes: '{name}' must be a {type(current).__name__}", path=spec
             )
         namespace[name] = value
-    return type(cls)(cls.__name__, (cls,), namespace)
+    metaclass: type = type(cls)  # pySigma's Backend may have its own metaclass
+    return cast("type[Backend]", metaclass(cls.__name__, (cls,), namespace))
 
 
 _MISSING = object()

@@ -23,7 +23,7 @@ from sigma.rule import SigmaRule
 from taintsigma.errors import ErrorPolicy, RuleCompileError, TaintSigmaError
 from taintsigma.evaluate.matchers import Compiled, Node, combine, compile_condition
 from taintsigma.evaluate.values import CompileContext
-from taintsigma.rules.loader import LoadedRules, rule_id
+from taintsigma.rules.loader import LoadedRules, rule_id, rule_path
 
 REGEX_ENGINES = ("re2", "re")
 KEYWORD_FIELD_VAR = "taintsigma_keyword_field"
@@ -170,13 +170,24 @@ def compile_rule(
         node = combine(False, trees).node
     except TaintSigmaError as err:
         err.rule_id = err.rule_id or ident
+        err.path = err.path or rule_path(rule)
         raise
     except SigmaError as err:
         message = ValueError.__str__(err).strip() or type(err).__name__
-        raise RuleCompileError(f"rule {ident}: {message}", rule_id=ident) from err
-    except (TypeError, ValueError, KeyError, AttributeError, RecursionError) as err:
         raise RuleCompileError(
-            f"rule {ident}: cannot compile: {type(err).__name__}: {err}", rule_id=ident
+            f"rule {ident}: {message}", rule_id=ident, path=rule_path(rule)
+        ) from err
+    except RecursionError as err:
+        raise RuleCompileError(
+            f"rule {ident}: cannot compile: the detection or condition is nested too deeply",
+            rule_id=ident,
+            path=rule_path(rule),
+        ) from err
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        raise RuleCompileError(
+            f"rule {ident}: cannot compile: {type(err).__name__}: {err}",
+            rule_id=ident,
+            path=rule_path(rule),
         ) from err
     return RuleMatcher(
         rule=rule,

@@ -50,8 +50,12 @@ class CompileContext:
     # Fields searched by keywords (unbound values); None searches every value of the event.
     keyword_fields: tuple[str, ...] | None = None
 
-    def error(self, construct: str) -> RuleCompileError:
-        return RuleCompileError(f"rule {self.rule_id}: {construct}", rule_id=self.rule_id)
+    def error(
+        self, construct: str, *, hint: str | None = None, cli_hint: str | None = None
+    ) -> RuleCompileError:
+        return RuleCompileError(
+            f"rule {self.rule_id}: {construct}", rule_id=self.rule_id, hint=hint, cli_hint=cli_hint
+        )
 
 
 # --- regular expressions -----------------------------------------------------------------
@@ -74,8 +78,10 @@ def compile_regex(pattern: str, ctx: CompileContext, *, anchored: bool = False) 
     program = re2._re2.RE2(pattern.encode("utf-8", "surrogatepass"), _RE2_OPTIONS)
     if not program.ok():
         raise ctx.error(
-            f"regular expression {pattern!r} cannot run in RE2 ({program.error().decode(errors='replace')}); "
-            "compile with regex_engine='re' to use Python's backtracking engine"
+            f"regular expression {_shown(pattern)} cannot run in RE2 "
+            f"({program.error().decode(errors='replace')})",
+            hint="compile with regex_engine='re' to use Python's backtracking engine",
+            cli_hint="scan with --regex-engine re to use Python's backtracking engine",
         )
     anchor = _ANCHOR_BOTH if anchored else _UNANCHORED
     match = program.Match
@@ -138,9 +144,7 @@ def string_pattern(value: SigmaString, ctx: CompileContext) -> StringPattern:
     parts: list[str | SpecialChars] = []
     for part in value.s:
         if isinstance(part, Placeholder):
-            raise ctx.error(
-                f"placeholder %{part.name}% has no values; pass placeholders={{'{part.name}': [...]}}"
-            )
+            raise _no_placeholder_values(ctx, part.name)
         if isinstance(part, str) and parts and isinstance(parts[-1], str):
             parts[-1] += part
         elif part is SpecialChars.WILDCARD_MULTI and parts and parts[-1] is part:
@@ -364,10 +368,22 @@ def _placeholder_values(ctx: CompileContext) -> Callable[[Placeholder], list[Sig
     def replace(placeholder: Placeholder) -> list[SigmaString]:
         values = ctx.placeholders.get(placeholder.name)
         if values is None:
-            raise ctx.error(
-                f"placeholder %{placeholder.name}% has no values; "
-                f"pass placeholders={{'{placeholder.name}': [...]}}"
-            )
+            raise _no_placeholder_values(ctx, placeholder.name)
         return [SigmaString(str(v)) for v in values]
 
     return replace
+
+
+def _no_placeholder_values(ctx: CompileContext, name: str) -> RuleCompileError:
+    return ctx.error(
+        f"placeholder %{name}% has no values",
+        hint=f"pass placeholders={{'{name}': [...]}}",
+        cli_hint=f"the command line cannot give placeholder values: replace %{name}% in the rule",
+    )
+
+
+def _shown(pattern: str, limit: int = 80) -> str:
+    """A pattern quoted for a one-line message, cut when long (a huge value list makes one)."""
+    if len(pattern) <= limit:
+        return repr(pattern)
+    return f"{pattern[:limit]!r}… ({len(pattern):,} characters)"

@@ -14,13 +14,21 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 
 from sigma.collection import SigmaCollection
-from sigma.rule import SigmaRule
+from sigma.correlations import SigmaCorrelationRule
+from sigma.rule import SigmaRule, SigmaRuleBase
 
 from taintsigma.convert.targets import Target, load_target
 from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, TargetNotFoundError
 from taintsigma.export.common import ExportReport, QuerySource, RulePackage
 from taintsigma.export.formats import ExportFormat, load_format
-from taintsigma.rules.loader import LoadedRules, as_error, output_stems, rule_id
+from taintsigma.rules.loader import (
+    LoadedRules,
+    as_error,
+    output_stems,
+    rule_id,
+    shared_id_message,
+    shared_ids,
+)
 from taintsigma.rules.metadata import RuleMetadata, load_metadata
 
 # --new-ids: uuid5(NEW_ID_NAMESPACE, original id). Fixed forever: the same rule always gets the
@@ -62,10 +70,14 @@ def export_rules(
     collection = rules.collection if isinstance(rules, LoadedRules) else rules
     queries = QuerySource(collection, targets, options)
     report = ExportReport(format=fmt.id, separator=fmt.separator)
+    # Two packages with one rule_id would overwrite each other in the SIEM: the later is refused.
+    duplicates = {id(rule): first for rule, first in shared_ids(collection.rules)}
     for rule, stem in zip(collection.rules, output_stems(collection.rules)):
         if isinstance(rule, SigmaRule) and rule._backreferences:
             continue  # emitted as part of the correlation that uses it
         try:
+            if id(rule) in duplicates:
+                raise ExportError(shared_id_message(duplicates[id(rule)]))
             package = _export_one(rule, stem, fmt, build, queries, new_ids)
         except Exception as err:  # every failure becomes one line naming the rule
             error = _wrap(err, rule, fmt.id)
@@ -80,7 +92,11 @@ def export_rules(
 
 
 def export_rule(
-    rule: object, format_id: str, *, options: Iterable[str] = (), new_ids: bool = False
+    rule: SigmaRule | SigmaCorrelationRule,
+    format_id: str,
+    *,
+    options: Iterable[str] = (),
+    new_ids: bool = False,
 ) -> str:
     """The package text of a single rule in one format (raises ExportError if it cannot)."""
     report = export_rules(
@@ -131,7 +147,7 @@ def _renamed(meta: RuleMetadata, queries: QuerySource) -> RuleMetadata:
     return dataclasses.replace(meta, rule_id=fresh)
 
 
-def _wrap(err: Exception, rule: object, format_id: str) -> TaintSigmaError:
+def _wrap(err: Exception, rule: SigmaRuleBase, format_id: str) -> TaintSigmaError:
     if isinstance(err, TaintSigmaError):
         return as_error(err, rule)
     return ExportError(

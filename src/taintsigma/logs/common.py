@@ -56,7 +56,10 @@ def parse_timezone(name: str | None) -> tzinfo:
     text = name.replace(":", "")
     if len(text) == 5 and text[0] in "+-" and text[1:].isdigit():
         sign = 1 if text[0] == "+" else -1
-        return timezone(sign * timedelta(hours=int(text[1:3]), minutes=int(text[3:5])))
+        hours, minutes = int(text[1:3]), int(text[3:5])
+        if hours > 23 or minutes > 59:
+            raise TaintSigmaError(f"time zone offset {name!r} out of range: use -23:59 to +23:59")
+        return timezone(sign * timedelta(hours=hours, minutes=minutes))
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as err:

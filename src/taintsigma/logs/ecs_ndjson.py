@@ -7,6 +7,8 @@ the ``linux``/``syslog`` log source; others to none, so every rule is tried on t
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import orjson
 
 from taintsigma.logs.base import Adapter
@@ -34,9 +36,36 @@ class EcsNdjsonAdapter(Adapter):
         source = document.get("_source")
         if isinstance(source, dict):
             document = source
+        stamp = document.get("@timestamp")
+        if stamp is not None and not valid_time(stamp):
+            # Not a time (`"yesterday"`): kept out of the alert's @timestamp, and said so.
+            document = {k: v for k, v in document.items() if k != "@timestamp"}
+            document.setdefault("error", {"message": f"invalid @timestamp {repr(stamp)[:40]}"})
         dataset = get_field(document, "event.dataset") or get_field(document, "data_stream.dataset")
         logsource = LINUX_SYSLOG if dataset in SYSLOG_DATASETS else None
         return Event(fields=document, origin=origin, logsource=logsource)
+
+
+def valid_time(value: object) -> bool:
+    """Whether a ``@timestamp`` is one Elasticsearch's default date format takes: an ISO 8601
+    date (and time), or milliseconds since the epoch (a number, or digits).
+
+    >>> valid_time("2026-11-26T03:06:02.901Z"), valid_time(1764126362901), valid_time("yesterday")
+    (True, True, False)
+    """
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    if not isinstance(value, str):
+        return False
+    if value.isdigit():
+        return True
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
 
 
 def parse_json_line(raw: bytes, origin: Location) -> dict[str, object] | Unparsed | None:

@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Self
 
 from taintsigma.logs.sniff import magic
 
@@ -44,16 +44,25 @@ class InputProblem:
         return f"{self.path}: {self.message}"
 
 
-def expand_inputs(paths: Iterable[str | Path]) -> Iterator[InputSource | InputProblem]:
-    """Expand command-line inputs into sources, in order; folders are walked sorted.
+def expand_inputs(
+    paths: str | Path | Iterable[str | Path],
+) -> Iterator[InputSource | InputProblem]:
+    """Expand command-line inputs (one path, or several) into sources, in order; folders are
+    walked sorted.
 
     A named FIFO or character device (``<(journalctl -o json)``) is read like a file; inside
-    folders only regular files are read.
+    folders only regular files are read, and symbolic links to folders are not followed (a
+    note says so).
     """
-    for raw in paths:
+    stdin_seen = False
+    for raw in [paths] if isinstance(paths, str | Path) else paths:
         path = str(raw)
         if path == STDIN:
-            yield InputSource(STDIN)
+            if stdin_seen:  # its bytes are gone after the first reading
+                yield InputProblem(STDIN, "standard input named more than once")
+            else:
+                yield InputSource(STDIN)
+            stdin_seen = True
             continue
         try:
             info = os.stat(path)
@@ -92,7 +101,11 @@ def _walk(folder: str) -> Iterator[InputSource | InputProblem]:
             continue
         if stat.S_ISREG(info.st_mode):
             yield InputSource(path, explicit=False, size=info.st_size)
-        elif not stat.S_ISDIR(info.st_mode):
+        elif stat.S_ISDIR(info.st_mode):
+            yield InputProblem(
+                path, "skipped: symbolic link to a folder (not followed)", error=False
+            )
+        else:
             yield InputProblem(path, "skipped: not a regular file", error=False)
 
 
@@ -109,8 +122,92 @@ def open_input(source: InputSource) -> tuple[BinaryIO, bool]:
     peek = getattr(raw, "peek", None)
     head = peek(2)[:2] if peek is not None else b""
     if magic(head) == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
+        return GzipReader(raw), True  # type: ignore[return-value]
     return raw, False
+
+
+class GzipReader:
+    """The decompressed bytes of a gzip stream (members one after another, as ``zcat``).
+
+    Unlike ``gzip.GzipFile``, a truncated or corrupt stream does not raise and lose the bytes
+    decoded before the damage: they are all returned, then end of data, and ``problem`` says
+    what was wrong. Memory stays bounded by the read size, whatever the compression ratio.
+    """
+
+    def __init__(self, fileobj: BinaryIO, *, block: int = 1 << 16) -> None:
+        self.fileobj = fileobj
+        self.problem: str | None = None
+        self._block = block
+        self._inflate = zlib.decompressobj(wbits=31)
+        self._fed = False  # whether the current member got any byte
+        self._eof = False
+
+    def read(self, size: int = -1) -> bytes:
+        """Up to ``size`` decompressed bytes (all that is left when negative); b"" at the end."""
+        parts: list[bytes] = []
+        got = 0
+        while not self._eof and (size < 0 or got < size):
+            piece = self._next(self._block if size < 0 else max(size - got, 1))
+            parts.append(piece)
+            got += len(piece)
+        return b"".join(parts)
+
+    def _next(self, limit: int) -> bytes:
+        data = self._inflate.unconsumed_tail or self.fileobj.read(self._block)
+        if data and not self._fed and not data.strip(b"\x00"):
+            return b""  # zero padding after the last member, as gzip tolerates
+        if not data:
+            self._eof = True
+            if self._fed and not self._inflate.eof:
+                self.problem = "truncated gzip file (compressed data ends early)"
+            return b""
+        self._fed = True
+        try:
+            out = self._inflate.decompress(data, limit)
+        except zlib.error as err:
+            self._eof = True
+            self.problem = f"corrupt gzip data ({err})"
+            return b""
+        if self._inflate.eof:
+            rest = self._inflate.unused_data
+            self._inflate = zlib.decompressobj(wbits=31)
+            self._fed = False
+            if rest.strip(b"\x00"):  # another member follows (zero padding is ignored)
+                self._fed = True
+                try:
+                    out += self._inflate.decompress(rest, limit)
+                except zlib.error as err:
+                    self._eof = True
+                    self.problem = f"corrupt gzip data ({err})"
+        return out
+
+    def close(self) -> None:
+        self.fileobj.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def stream_problem(stream: BinaryIO, bytes_read: int) -> str | None:
+    """What went wrong with a stream read to its end without raising: a damaged ``.gz``, or a
+    regular file now shorter than what was read from it (truncated meanwhile, as logrotate's
+    ``copytruncate`` does: lines written after that were not read)."""
+    problem = getattr(stream, "problem", None)
+    if problem is not None:
+        return str(problem)
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError, AttributeError):
+        return None
+    if stat.S_ISREG(info.st_mode) and info.st_size < bytes_read:
+        return (
+            f"the file was truncated while being read (now {info.st_size:,} bytes, "
+            f"{bytes_read:,} read; log rotation with copytruncate?)"
+        )
+    return None
 
 
 def read_error_message(err: BaseException) -> str:

@@ -55,13 +55,17 @@ class JournaldAdapter(Adapter):
         stamp = _first(entry.get("__REALTIME_TIMESTAMP"))
         if stamp is not None:
             try:
-                micros = int(stamp)
+                micros = int(str(stamp))
                 moment = datetime.fromtimestamp(micros // 1_000_000, UTC).replace(
                     microsecond=micros % 1_000_000
                 )
-            except (ValueError, OverflowError, OSError):
-                return Unparsed(origin=origin, reason="invalid __REALTIME_TIMESTAMP", raw=raw)
-            document["@timestamp"] = format_timestamp(moment)
+            except (TypeError, ValueError, OverflowError, OSError):
+                # The entry is kept (its message may be the one that matters), without a
+                # time, and says why, as Filebeat's error.message does.
+                shown = repr(stamp)[:40]
+                document["error"] = {"message": f"invalid __REALTIME_TIMESTAMP {shown}"}
+            else:
+                document["@timestamp"] = format_timestamp(moment)
         hostname = _text(entry.get("_HOSTNAME"))
         if hostname:
             document["host"] = {"hostname": hostname}

@@ -33,12 +33,14 @@ Searcher = Callable[[bytes, int], int]
 
 @dataclass
 class ReadStats:
-    """What reading one input saw: lines, lines cut at MAX_LINE, bytes, lines handed out."""
+    """What reading one input saw: lines, lines cut at MAX_LINE, bytes, lines handed out, and
+    of those the lines joined to the line before them (a multi-line group's continuations)."""
 
     lines: int = 0
     truncated: int = 0
     bytes: int = 0
     yielded: int = 0  # lines handed out (a group counts each of its lines)
+    joined: int = 0
 
 
 def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> Searcher:
@@ -51,7 +53,7 @@ def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> 
     """
     unique = sorted(set(literals), key=len, reverse=True)
     extra = list(patterns) + [re2.escape(c.encode()) for c in FOLDING_TO_ASCII]
-    folding = re2.compile(b"|".join(extra))
+    folding = re2.compile(b"|".join(extra), options=_RE2_OPTIONS)
     if len(unique) == 1 and not patterns:
         literal = unique[0]
         # Per chunk, not per call: whether it is ASCII, and its first folding character at or
@@ -75,18 +77,40 @@ def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> 
             return hit
 
         return find_one
-    # Many literals and patterns (an audit log's hex forms) need more than RE2's default
-    # 8 MiB of DFA memory; without it RE2 falls back to its far slower NFA.
-    options = re2.Options()
-    options.max_mem = 128 << 20
-    options.log_errors = False
-    combined = re2.compile(b"|".join([re2.escape(lit) for lit in unique] + extra), options)
+    alternations = _alternations([re2.escape(lit) for lit in unique] + extra)
+    if len(alternations) == 1:
+        (combined,) = alternations
 
-    def find_any(lowered: bytes, pos: int) -> int:
-        found = combined.search(lowered, pos)
-        return -1 if found is None else found.start()
+        def find_any(lowered: bytes, pos: int) -> int:
+            found = combined.search(lowered, pos)
+            return -1 if found is None else found.start()
 
-    return find_any
+        return find_any
+
+    def find_first(lowered: bytes, pos: int) -> int:
+        hits = [found.start() for a in alternations if (found := a.search(lowered, pos))]
+        return min(hits, default=-1)
+
+    return find_first
+
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # a pattern too large is handled below, not logged on stderr
+# Many literals and patterns (an audit log's hex forms) need more than RE2's default 8 MiB of
+# DFA memory; without it RE2 falls back to its far slower NFA.
+_RE2_OPTIONS.max_mem = 128 << 20
+
+
+def _alternations(pieces: list[bytes]) -> list[re2._Regexp]:
+    """The pieces as few RE2 alternations as RE2's memory budget allows (a rule with a huge
+    value list makes one too large to compile: it is split in halves until each compiles)."""
+    try:
+        return [re2.compile(b"|".join(pieces), options=_RE2_OPTIONS)]
+    except re2.error:
+        if len(pieces) == 1:
+            raise
+        half = len(pieces) // 2
+        return _alternations(pieces[:half]) + _alternations(pieces[half:])
 
 
 def read_lines(
@@ -274,6 +298,7 @@ def _group_end(buf: bytes) -> int:
 def _joined(lines: list[bytes], max_line: int, stats: ReadStats) -> bytes:
     """One group's lines as one event text: CRs dropped, at most MAX_GROUP_LINES lines and
     ``max_line`` bytes."""
+    stats.joined += len(lines) - 1
     if len(lines) > MAX_GROUP_LINES:
         lines = lines[:MAX_GROUP_LINES]
     text = b"\n".join(line[:-1] if line.endswith(b"\r") else line for line in lines)

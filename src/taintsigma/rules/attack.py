@@ -192,9 +192,9 @@ class AttackMapping:
                 "framework": FRAMEWORK,
                 "tactic": _ref(entry.tactic),
             }
-            techniques = []
+            techniques: list[dict[str, Any]] = []
             for tt in entry.techniques:
-                technique = _ref(tt.technique)
+                technique: dict[str, Any] = _ref(tt.technique)
                 if tt.subtechniques:
                     technique["subtechnique"] = [_ref(s) for s in tt.subtechniques]
                 techniques.append(technique)

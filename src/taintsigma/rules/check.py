@@ -56,7 +56,7 @@ def check_rules(rules: LoadedRules, *, on_error: ErrorPolicy = ErrorPolicy.COLLE
     for rule in rules:
         report.checked += 1
         try:
-            issues = validator.validate_rule(rule)
+            issues = validator.validate_rule(rule)  # type: ignore[arg-type]  # correlations too
         except Exception as err:  # a validator crashing on a rule is a finding, not a crash
             report.errors.append(
                 TaintSigmaError(

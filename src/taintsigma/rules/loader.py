@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 from sigma.collection import SigmaCollection
-from sigma.correlations import SigmaCorrelationRule
+from sigma.correlations import SigmaCorrelationRule, SigmaExtendedCorrelationCondition
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.rule import SigmaRule, SigmaRuleBase
 
@@ -26,11 +27,13 @@ class LoadedRules:
 
     ``collection`` is pySigma's SigmaCollection (filters already applied, correlation
     references resolved); ``errors`` holds one RuleLoadError per broken file when loaded
-    with ``on_error=ErrorPolicy.COLLECT``.
+    with ``on_error=ErrorPolicy.COLLECT``; ``notes`` what a folder walk skipped on purpose
+    (symbolic links to folders), one line each.
     """
 
     collection: SigmaCollection
     errors: list[RuleLoadError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def __iter__(self) -> Iterator[SigmaRule | SigmaCorrelationRule]:
         return iter(self.collection.rules)
@@ -39,22 +42,38 @@ class LoadedRules:
         return len(self.collection.rules)
 
 
+PathArg = str | Path | Iterable[str | Path]
+
+
+def as_paths(paths: PathArg) -> list[str | Path]:
+    """One path (``str`` or ``Path``) or several, as a list: a lone string is never iterated
+    character by character."""
+    if isinstance(paths, str | Path):
+        return [paths]
+    return list(paths)
+
+
 def rule_files(
-    paths: Iterable[Path | str], *, errors: list[RuleLoadError] | None = None
+    paths: PathArg,
+    *,
+    errors: list[RuleLoadError] | None = None,
+    notes: list[str] | None = None,
 ) -> list[Path]:
     """Expand files and folders into the rule files they hold, sorted within each folder.
 
     Folders are searched recursively for ``*.yml``/``*.yaml``; ``<stem>.events/`` folders (a
-    rule's sample events) and hidden entries are skipped. A path that does not exist, or a
-    folder that cannot be read, raises RuleLoadError; when an ``errors`` list is given, the
-    error is appended to it instead and the other paths are still expanded.
+    rule's sample events) and hidden entries are skipped, and so are symbolic links to folders
+    met inside a folder (a link loop would load the same rules again and again, or never end),
+    each with a line in ``notes``. A path that does not exist, or a folder that cannot be read,
+    raises RuleLoadError; when an ``errors`` list is given, the error is appended to it
+    instead and the other paths are still expanded.
     """
     found: list[Path] = []
-    for raw in paths:
+    for raw in as_paths(paths):
         path = Path(raw)
         try:
             if path.is_dir():
-                found.extend(_walk(path, errors))
+                found.extend(_walk(path, errors, notes))
             elif path.is_file():
                 found.append(path)
             elif path.exists():
@@ -76,7 +95,9 @@ def _raise_or_collect(err: RuleLoadError, errors: list[RuleLoadError] | None) ->
     errors.append(err)
 
 
-def _walk(folder: Path, errors: list[RuleLoadError] | None) -> Iterator[Path]:
+def _walk(
+    folder: Path, errors: list[RuleLoadError] | None, notes: list[str] | None
+) -> Iterator[Path]:
     try:
         entries = sorted(folder.iterdir())
     except OSError as err:
@@ -85,8 +106,12 @@ def _walk(folder: Path, errors: list[RuleLoadError] | None) -> Iterator[Path]:
         if entry.name.startswith(".") or entry.name.endswith(EVENTS_SUFFIX):
             continue
         if entry.is_dir():
+            if entry.is_symlink():  # as the log-input walk: folder links are not followed
+                if notes is not None:
+                    notes.append(f"{entry}: skipped: symbolic link to a folder (not followed)")
+                continue
             try:
-                yield from _walk(entry, errors)
+                yield from _walk(entry, errors, notes)
             except RuleLoadError as err:
                 _raise_or_collect(err, errors)
         elif entry.suffix in RULE_SUFFIXES:
@@ -97,15 +122,16 @@ def _walk(folder: Path, errors: list[RuleLoadError] | None) -> Iterator[Path]:
 
 
 def load_rules(
-    paths: Iterable[Path | str] | None = None,
+    paths: PathArg | None = None,
     *,
     on_error: ErrorPolicy = ErrorPolicy.RAISE,
 ) -> LoadedRules:
-    """Load Sigma rules from files and folders (default: the bundled rules).
+    """Load Sigma rules from a file or folder, or several (default: the bundled rules).
 
     Every file is parsed by pySigma once. With ``on_error=ErrorPolicy.RAISE`` the first broken
     file raises RuleLoadError; with ``COLLECT`` broken files are reported in ``errors`` and the
-    good ones are still loaded.
+    good ones are still loaded. A correlation rule referring to a rule that is not there is
+    such an error, naming the correlation's file.
 
     >>> rules = load_rules()
     >>> [r.title for r in rules]
@@ -113,10 +139,12 @@ def load_rules(
     """
     collections: list[SigmaCollection] = []
     errors: list[RuleLoadError] = []
+    notes: list[str] = []
     # When collecting, a missing or unreadable path is reported while the others still load.
     files = rule_files(
         [bundled_rules_dir()] if paths is None else paths,
         errors=errors if on_error is ErrorPolicy.COLLECT else None,
+        notes=notes,
     )
     for path in files:
         try:
@@ -128,10 +156,54 @@ def load_rules(
     try:
         merged = SigmaCollection.merge(collections, resolve_references=False)
         _apply_filters(merged)
+        merged = _without_dangling_correlations(merged, on_error, errors)
         merged.resolve_rule_references()
     except SigmaError as err:
         raise RuleLoadError(_sigma_message(err), path=_source_path(err)) from err
-    return LoadedRules(collection=merged, errors=errors)
+    return LoadedRules(collection=merged, errors=errors, notes=notes)
+
+
+def _without_dangling_correlations(
+    collection: SigmaCollection, on_error: ErrorPolicy, errors: list[RuleLoadError]
+) -> SigmaCollection:
+    """Drop each correlation rule referring to a rule the collection lacks (and, in turn, those
+    referring to a dropped one), as an error naming its file; raise it under RAISE."""
+    while True:
+        dangling: list[tuple[SigmaCorrelationRule, str]] = []
+        for rule in collection.rules:
+            if isinstance(rule, SigmaCorrelationRule):
+                try:
+                    for reference in _references(rule):
+                        collection[reference]  # raises SigmaRuleNotFoundError
+                except SigmaError:
+                    dangling.append((rule, reference))
+        if not dangling:
+            return collection
+        for rule, reference in dangling:
+            wrapped = RuleLoadError(
+                f"the correlation refers to rule '{reference}', which is not among the loaded "
+                "rules (load the file that holds it too)",
+                path=rule_path(rule),
+                rule_id=rule_id(rule),
+            )
+            if on_error is ErrorPolicy.RAISE:
+                raise wrapped
+            errors.append(wrapped)
+        dropped = {id(rule) for rule, _ in dangling}
+        collection = SigmaCollection(
+            init_rules=[r for r in collection.rules if id(r) not in dropped],
+            errors=collection.errors,
+            collect_filters=True,
+            resolve_references=False,
+        )
+
+
+def _references(rule: SigmaCorrelationRule) -> list[str]:
+    if rule.rules is not None:
+        return [ref.reference for ref in rule.rules]
+    if isinstance(rule.condition, SigmaExtendedCorrelationCondition):
+        return list(rule.condition.get_referenced_rules())
+    return []
 
 
 def load_rule_file(path: Path) -> SigmaCollection:
@@ -145,6 +217,8 @@ def load_rule_file(path: Path) -> SigmaCollection:
         raise RuleLoadError(f"cannot read: {err.strerror}", path=path) from err
     try:
         documents = list(yaml.safe_load_all(text))
+    except RecursionError as err:
+        raise RuleLoadError("invalid YAML: nested too deeply", path=path) from err
     except yaml.MarkedYAMLError as err:
         line = err.problem_mark.line + 1 if err.problem_mark else None
         problem = err.problem or str(err)
@@ -167,6 +241,10 @@ def load_rule_file(path: Path) -> SigmaCollection:
         )
     except SigmaError as err:
         raise RuleLoadError(_sigma_message(err), path=path, rule_id=_doc_id(documents)) from err
+    except RecursionError as err:
+        raise RuleLoadError(
+            "malformed rule: nested too deeply", path=path, rule_id=_doc_id(documents)
+        ) from err
     except (TypeError, ValueError, AttributeError, KeyError) as err:
         # pySigma raises plain Python errors for some malformed shapes (a list where a map
         # belongs, say); they still name this file, never a traceback.
@@ -176,7 +254,7 @@ def load_rule_file(path: Path) -> SigmaCollection:
     return collection
 
 
-def _check_shape(doc: dict, path: Path) -> None:
+def _check_shape(doc: dict[str, Any], path: Path) -> None:
     kinds = [k for k in ("detection", "correlation", "filter") if k in doc]
     if doc.get("action") in ("global", "reset", "repeat"):
         return
@@ -193,13 +271,14 @@ def _apply_filters(collection: SigmaCollection) -> None:
         collection.apply_filters(collection.filters)
 
 
-def _doc_id(documents: list[dict]) -> str | None:
+def _doc_id(documents: list[dict[str, Any]]) -> str | None:
     ids = [str(d["id"]) for d in documents if isinstance(d, dict) and d.get("id")]
     return ids[0] if len(ids) == 1 else None
 
 
 def _source_path(err: SigmaError) -> Path | None:
-    return err.source.path if getattr(err, "source", None) is not None else None
+    source = getattr(err, "source", None)
+    return source.path if source is not None else None
 
 
 def _sigma_message(err: SigmaError) -> str:
@@ -210,6 +289,29 @@ def _sigma_message(err: SigmaError) -> str:
 def rule_id(rule: SigmaRuleBase) -> str:
     """Return the rule's id as text, or its title when it has none."""
     return str(rule.id) if rule.id is not None else rule.title
+
+
+def shared_ids(rules: Iterable[SigmaRuleBase]) -> list[tuple[SigmaRuleBase, SigmaRuleBase]]:
+    """``(rule, first)`` for each rule whose id an earlier rule already has, in order."""
+    first: dict[str, SigmaRuleBase] = {}
+    pairs: list[tuple[SigmaRuleBase, SigmaRuleBase]] = []
+    for rule in rules:
+        if rule.id is None:
+            continue
+        earlier = first.setdefault(str(rule.id), rule)
+        if earlier is not rule:
+            pairs.append((rule, earlier))
+    return pairs
+
+
+def shared_id_message(first: SigmaRuleBase) -> str:
+    """What to say of a rule that has the id of ``first``."""
+    where = rule_path(first)
+    return (
+        f"same id as rule '{first.title}'"
+        + (f" in {where}" if where is not None else "")
+        + ": give each rule its own id"
+    )
 
 
 def rule_path(rule: SigmaRuleBase) -> Path | None:

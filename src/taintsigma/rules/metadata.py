@@ -272,7 +272,7 @@ def _logsource(rule: Any) -> Any:
     """The rule's log source; a correlation's is that of its rules when they share one."""
     if getattr(rule, "logsource", None) is not None:
         return rule.logsource
-    sources = []
+    sources: list[Any] = []
     for reference in getattr(rule, "rules", None) or []:
         base = getattr(reference, "rule", None)
         source = _logsource(base) if base is not None else None

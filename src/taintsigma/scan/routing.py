@@ -72,7 +72,7 @@ class RuleSetView:
         self.schema = schema
         self.linux = RuleSetMatcher(rules=[r for r in matcher.rules if syslog_borne(r.rule)])
         self._linux_ids = frozenset(r.rule_id for r in self.linux.rules)
-        self._infos: dict[str, RuleInfo] = {}
+        self._infos: dict[int, RuleInfo] = {}
         self._plans: dict[str, Plan | None] = {}
 
     def _matcher_for(self, logsource: LogSourceKey | None) -> Any:
@@ -103,10 +103,8 @@ class RuleSetView:
         return found
 
     def info(self, rule: Any) -> RuleInfo:
-        """The alert's view of a rule (cached per rule id)."""
-        from taintsigma.rules.loader import rule_id
-
-        key = rule_id(rule)
+        """The alert's view of a rule (cached per rule: two rules may share an id)."""
+        key = id(rule)
         found = self._infos.get(key)
         if found is None:
             found = self._infos[key] = rule_info(rule)
@@ -439,6 +437,8 @@ def compile_for_scan(
     """
     from taintsigma.rules.loader import LoadedRules, load_rules
 
+    if isinstance(rules, str | Path):
+        rules = [rules]  # one path: never its characters
     if rules is None or (
         isinstance(rules, Iterable)
         and not isinstance(rules, LoadedRules)

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from taintsigma.errors import InputError, TaintSigmaError
 from taintsigma.logs.auditd import AuditdAdapter
@@ -31,6 +31,7 @@ from taintsigma.logs.inputs import (
     expand_inputs,
     open_input,
     read_error_message,
+    stream_problem,
 )
 from taintsigma.logs.journald import JournaldAdapter
 from taintsigma.logs.json_lines import JsonLinesAdapter
@@ -39,6 +40,11 @@ from taintsigma.logs.sniff import FORMATS, magic, sniff
 from taintsigma.logs.syslog import SyslogAdapter
 from taintsigma.scan.alerts import Alert
 from taintsigma.scan.routing import CompiledRules, compile_for_scan
+
+if TYPE_CHECKING:  # the loader imports pySigma: only where rules are loaded
+    from taintsigma.rules.loader import LoadedRules, PathArg
+
+    Rules = CompiledRules | LoadedRules | PathArg | None
 
 SCAN_FORMATS = ("auto", *FORMATS)
 # Below this much input, one process scans everything: forking costs more than it saves.
@@ -49,7 +55,12 @@ MAX_REASONS = 20
 
 @dataclass
 class FileSummary:
-    """What scanning one input found."""
+    """What scanning one input found.
+
+    Every line read is counted once: ``lines == skipped + blank + joined + events + unparsed``
+    (``skipped`` by the prefilter, ``blank`` lines, lines ``joined`` to the line before them
+    as one multi-line event).
+    """
 
     path: str
     format: str | None = None
@@ -62,6 +73,8 @@ class FileSummary:
     damaged: int = 0  # lines kept as events though part of them was damaged (Unparsed.kept)
     derived: int = 0  # events built from others (process_creation from audit, Sysmon)
     reasons: dict[str, int] = field(default_factory=dict)  # why unparsable/damaged: count
+    blank: int = 0
+    joined: int = 0
 
 
 @dataclass
@@ -114,6 +127,14 @@ class ScanSummary:
             for reason, count in summary.reasons.items():
                 total[reason] = total.get(reason, 0) + count
         return dict(sorted(total.items(), key=lambda item: -item[1]))
+
+    @property
+    def blank(self) -> int:
+        return sum(f.blank for f in self.files)
+
+    @property
+    def joined(self) -> int:
+        return sum(f.joined for f in self.files)
 
     @property
     def alerts(self) -> int:
@@ -182,8 +203,18 @@ class Scan:
         self.on_progress = on_progress
         self.summary = ScanSummary(rule_errors=list(rules.errors), rules=rules.count)
         self.total_bytes = sum(s.size or 0 for s in sources if isinstance(s, InputSource))
+        self._started = False
 
     def __iter__(self) -> Iterator[Alert]:
+        if self._started:
+            raise TaintSigmaError(
+                "this scan was already iterated: its inputs (stdin, say) may be gone and its "
+                "summary is complete; call scan_paths again to scan again"
+            )
+        self._started = True
+        return self._run()
+
+    def _run(self) -> Iterator[Alert]:
         files = [s for s in self.sources if isinstance(s, InputSource)]
         jobs = self.jobs if self.jobs is not None else min(2, os.cpu_count() or 1)
         parallel = jobs > 1 and len(files) > 1 and self.total_bytes >= PARALLEL_MIN_BYTES
@@ -191,8 +222,12 @@ class Scan:
         results = self._parallel(jobs) if parallel else self._sequential()
         for item in results:
             if isinstance(item, Alert):
-                name, count = self.summary.alerts_per_rule.get(item.rule.id, (item.rule.name, 0))
-                self.summary.alerts_per_rule[item.rule.id] = (name, count + 1)
+                key = item.rule.id
+                name, count = self.summary.alerts_per_rule.get(key, (item.rule.name, 0))
+                if name != item.rule.name:  # two rules share an id: count each apart
+                    key = f"{item.rule.id} ({item.rule.name})"
+                    name, count = self.summary.alerts_per_rule.get(key, (item.rule.name, 0))
+                self.summary.alerts_per_rule[key] = (name, count + 1)
                 yield item
             elif isinstance(item, Unparsed):
                 if self.on_unparsed is not None:
@@ -305,6 +340,12 @@ def iter_source(
             yield from _scan_stream(
                 stream, first, name, source, rules, options, summary, stats, progress
             )
+            damage = stream_problem(stream, stats.bytes)
+            if damage is not None:
+                yield InputProblem(
+                    source.path,
+                    f"{damage} after line {stats.lines}; the lines before it were scanned",
+                )
     except READ_ERRORS as err:
         summary.lines = stats.lines
         yield InputProblem(
@@ -363,7 +404,9 @@ def _scan_stream(
         ):  # fmt: skip
             origin = Location(path=path, line=number, offset=offset)
             item = adapter.parse(line, origin)
-            if item is not None:
+            if item is None:
+                summary.blank += 1
+            else:
                 yield from _handle(item, ruleset, candidate, plan, summary, correlations)
             if adapter.derives:
                 for extra in adapter.derived():
@@ -379,6 +422,7 @@ def _scan_stream(
         summary.lines = stats.lines
         summary.truncated = stats.truncated
         summary.skipped = stats.lines - stats.yielded
+        summary.joined = stats.joined
 
 
 def _handle(
@@ -453,8 +497,8 @@ def _never(lowered: bytes, pos: int) -> int:
 
 
 def scan_paths(
-    paths: Iterable[str | Path],
-    rules: Any = None,
+    paths: PathArg,
+    rules: Rules = None,
     *,
     format: str = "auto",
     timezone: str | tzinfo | None = None,
@@ -469,8 +513,9 @@ def scan_paths(
 ) -> Scan:
     """Scan files, folders, ``.gz`` files or ``-`` (stdin) with rules; iterate for alerts.
 
-    ``rules`` is anything :func:`taintsigma.load_rules` returns, or paths to load (default:
-    the bundled rules). ``format`` is ``auto`` (sniff each input) or one of ``syslog``,
+    ``paths`` is one path or several. ``rules`` is what :func:`taintsigma.load_rules`
+    returns, or a path or paths to load (default: the bundled rules). A Scan is iterated
+    once; iterating it again raises TaintSigmaError. ``format`` is ``auto`` (sniff each input) or one of ``syslog``,
     ``journald``, ``dmesg``, ``ecs``, ``json``. ``timezone`` (``local``, ``UTC``, ``+02:00``,
     an IANA name; default ``local``) reads time stamps that carry no offset; ``now`` is the
     reference for the year of RFC 3164 time stamps. With ``keep_unparsed`` every line is
@@ -521,7 +566,7 @@ def read_events(
     path: str | Path,
     *,
     format: str = "auto",
-    timezone: str | tzinfo | None = "UTC",
+    timezone: str | tzinfo | None = None,
     now: datetime | None = None,
 ) -> Iterator[Event | Unparsed]:
     """Parse every line of one input into Events and Unparsed lines (blank lines skipped),
@@ -529,7 +574,10 @@ def read_events(
     audit records, the audit records and Sysmon events inside syslog lines or journal entries)
     and notes on damaged lines kept (``Unparsed.kept``).
 
-    Raises InputError when the input cannot be read or its format not recognised.
+    ``timezone`` reads time stamps without an offset, as in :func:`scan_paths` (default:
+    ``local``, as ``taintsigma scan``). Raises InputError when the input cannot be read or
+    its format not recognised, or, after yielding every line before it, at a damaged end
+    (a truncated ``.gz``).
 
     >>> [e.fields["message"] for e in read_events("samples/syslog")][:1]  # doctest: +SKIP
     ['Linux version 6.1.0-26-amd64 …']
@@ -546,7 +594,8 @@ def read_events(
                     raise InputError(sniffed.problem or "unknown format", path=source.path)
                 name = sniffed.format
             adapter = options.adapter(name)
-            lines = read_lines(stream, first=first, stats=ReadStats(), multiline=adapter.multiline)
+            stats = ReadStats(bytes=len(first))
+            lines = read_lines(stream, first=first, stats=stats, multiline=adapter.multiline)
             for line, number, offset, _ in lines:
                 item = adapter.parse(line, Location(path=source.path, line=number, offset=offset))
                 if item is not None:
@@ -555,6 +604,9 @@ def read_events(
                     yield from adapter.derived()
             if adapter.derives:
                 yield from adapter.finish()
+            damage = stream_problem(stream, stats.bytes)
+            if damage is not None:
+                raise InputError(f"{damage} after line {stats.lines}", path=source.path)
 
 
 @contextmanager
@@ -571,7 +623,7 @@ def _open_or_raise(source: InputSource | InputProblem) -> Iterator[BinaryIO]:
 
 
 def scan_events(
-    events: Iterable[Event], rules: Any = None, *, format: str = "syslog"
+    events: Iterable[Event], rules: Rules = None, *, format: str = "syslog"
 ) -> Iterator[Alert]:
     """Match already-built events (for example from an adapter) against rules.
 
