@@ -48,7 +48,8 @@ if TYPE_CHECKING:  # what type checkers see; at run time each name is imported o
     from taintsigma.rules.metadata import load_metadata
     from taintsigma.ruletest import check_samples
     from taintsigma.scan.alerts import Alert
-    from taintsigma.scan.run import ScanSummary, read_events, scan_events, scan_paths
+    from taintsigma.scan.run import read_events, scan_events, scan_paths
+    from taintsigma.scan.summary import ScanSummary
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -78,7 +79,7 @@ _EXPORTS: dict[str, str] = {
     "scan_paths": "taintsigma.scan.run",
     "scan_events": "taintsigma.scan.run",
     "read_events": "taintsigma.scan.run",
-    "ScanSummary": "taintsigma.scan.run",
+    "ScanSummary": "taintsigma.scan.summary",
     "Alert": "taintsigma.scan.alerts",
     "Event": "taintsigma.logs.event",
     "check_samples": "taintsigma.ruletest",

@@ -173,6 +173,8 @@ def _text_field_notes(backend: Any, rule: Any, target: Target) -> tuple[str, ...
     for detection in rule.detection.detections.values():
         for item in _detection_items(detection):
             field_name = item.field if item.field is not None else keyword_field
+            if field_name is None:
+                continue
             if field_name in text_fields:
                 searched.add(field_name)
             if field_name in field_notes:
