@@ -1,10 +1,20 @@
-"""Test-wide fixtures: the whole suite runs with the network blocked."""
+"""Test-wide fixtures: the whole suite runs with the network blocked, property tests repeatably."""
 
 from __future__ import annotations
 
+import os
 import socket
 
 import pytest
+from hypothesis import settings
+
+# Property tests draw the same examples on every run (CI included): a pattern that makes
+# Python's backtracking `re` (the reference some tests compare with) run for minutes cannot
+# turn up by chance in CI. Explore new examples with HYPOTHESIS_PROFILE=random
+# (docs/development.md).
+settings.register_profile("repeatable", derandomize=True, database=None)
+settings.register_profile("random", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
 
 
 class NetworkBlocked(RuntimeError):

@@ -238,6 +238,7 @@ def test_unreadable_inputs_are_reported_and_the_scan_goes_on(tmp_path: Path) -> 
     problems = []
     scan = scan_paths(
         [bad, binary, prose, tmp_path / "missing", files["syslog"]],
+        bundled_rules_dir() / "tainted_kernel_module_load.yml",
         timezone="UTC",
         now=NOW,
         on_problem=problems.append,
