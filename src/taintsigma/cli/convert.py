@@ -38,9 +38,12 @@ def convert(
     loaded = load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
     failures: list[TaintSigmaError] = list(loaded.errors)
     blocks: list[str] = []
-    for target in targets:
+    for number, target in enumerate(targets, start=1):
         usable = tuple(o for o in options if o in target.options)
-        report = convert_rules(loaded, target, options=usable, on_error=ErrorPolicy.COLLECT)
+        report = convert_rules(  # the last target may rewrite the rules: no copy needed
+            loaded, target, options=usable, on_error=ErrorPolicy.COLLECT,
+            consume=number == len(targets),
+        )  # fmt: skip
         failures.extend(report.errors)
         for conversion in report.conversions:
             for message in conversion.warnings:

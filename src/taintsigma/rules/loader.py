@@ -6,7 +6,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
@@ -14,7 +13,9 @@ from sigma.rule import SigmaRule, SigmaRuleBase
 
 from taintsigma.errors import ErrorPolicy, RuleLoadError, TaintSigmaError
 from taintsigma.resources import bundled_rules_dir
+from taintsigma.rules.batch import gc_paused
 from taintsigma.rules.modifiers import register_modifiers
+from taintsigma.rules.yamltext import load_documents
 
 RULE_SUFFIXES = (".yml", ".yaml")
 EVENTS_SUFFIX = ".events"
@@ -96,6 +97,7 @@ def _walk(folder: Path, errors: list[RuleLoadError] | None) -> Iterator[Path]:
                 _raise_or_collect(RuleLoadError("not a regular file", path=entry), errors)
 
 
+@gc_paused()  # a rule tree is millions of long-lived objects: see rules/batch.py
 def load_rules(
     paths: Iterable[Path | str] | None = None,
     *,
@@ -143,15 +145,7 @@ def load_rule_file(path: Path) -> SigmaCollection:
         raise RuleLoadError(f"not UTF-8 text (byte {err.start})", path=path) from err
     except OSError as err:
         raise RuleLoadError(f"cannot read: {err.strerror}", path=path) from err
-    try:
-        documents = list(yaml.safe_load_all(text))
-    except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else None
-        problem = err.problem or str(err)
-        raise RuleLoadError(f"invalid YAML: {problem}", path=path, line=line) from err
-    except yaml.YAMLError as err:
-        raise RuleLoadError(f"invalid YAML: {err}", path=path) from err
-    documents = [doc for doc in documents if doc is not None]
+    documents = load_documents(text, path)
     if not documents:
         raise RuleLoadError("empty file: no Sigma rule in it", path=path)
     for doc in documents:
