@@ -50,7 +50,9 @@ class Row:
     result: str
 
 
-def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str, str]:
+def run(
+    command: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0, 1)
+) -> tuple[float, float, str, str]:
     """Run a command once: wall seconds, peak RSS in MiB, stdout, stderr.
 
     Peak memory comes from GNU time (``/usr/bin/time -f %M``) when installed: the rusage of a
@@ -71,7 +73,7 @@ def run(command: list[str], env: dict[str, str] | None = None) -> tuple[float, f
         err.seek(0)
         stdout, stderr = out.read().decode(), err.read().decode()
         peak_kb = float(peak_file.read().strip() or 0) if gnu_time else usage.ru_maxrss
-    if code not in (0, 1):
+    if code not in ok:
         raise SystemExit(f"{' '.join(command)} failed ({code}): {stderr.strip()}")
     return wall, peak_kb / 1024, stdout, stderr
 

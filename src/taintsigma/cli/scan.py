@@ -146,13 +146,13 @@ def _print_problem(problem: InputProblem) -> None:
 
 
 def _print_table(alerts: list[Alert], total: int) -> None:
+    if not alerts:
+        click.echo("no alerts")  # rich (~0.1 s to import) only when there is a table
+        return
     from rich.console import Console
     from rich.table import Table
 
     console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
-    if not alerts:
-        console.print("no alerts")
-        return
     table = Table(show_lines=False, header_style="bold")
     for name in ("rule", "level", "host", "time", "file:line"):
         table.add_column(name, no_wrap=name != "rule")

@@ -117,9 +117,7 @@ def convert_rule(
     Raises UnsupportedByTarget when the target cannot express the rule, ConversionError when
     pySigma fails or produces no query.
     """
-    report = convert_rules(
-        SigmaCollection([clone(rule)]), target, options=options, consume=True
-    )
+    report = convert_rules(SigmaCollection([clone(rule)]), target, options=options, consume=True)
     if not report.conversions:
         raise ConversionError(
             "the backend produced no query", path=rule_path(rule), rule_id=rule_id(rule)

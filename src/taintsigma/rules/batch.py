@@ -43,4 +43,4 @@ def clone(value: T) -> T:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):
         return copy.deepcopy(value)
-    return pickle.loads(data)  # noqa: S301 - bytes this process made from its own objects
+    return pickle.loads(data)  # bytes this process made from its own objects

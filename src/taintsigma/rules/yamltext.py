@@ -24,7 +24,7 @@ def load_documents(text: str, path: Path, *, loader: type | None = None) -> list
     ``loader`` overrides the loader class (the tests run both).
     """
     try:
-        documents = list(yaml.load_all(text, Loader=loader or SAFE_LOADER))  # noqa: S506 (safe)
+        documents = list(yaml.load_all(text, Loader=loader or SAFE_LOADER))  # a safe loader
     except yaml.MarkedYAMLError as err:
         line = err.problem_mark.line + 1 if err.problem_mark else None
         problem = err.problem or str(err)
