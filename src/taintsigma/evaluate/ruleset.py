@@ -65,11 +65,14 @@ class _FieldIndex:
                 return value
         return self.text(event, memo)
 
-    def gate(self) -> Callable[[Mapping[str, Any]], bool]:
-        """A test that the field holds one of the literals (lower-cased), cheap when it does not.
+    def gated(
+        self, then: Callable[[Mapping[str, Any]], list]
+    ) -> Callable[[Mapping[str, Any]], list]:
+        """``then(event)`` when the field holds one of the literals (lower-cased), else ``[]``.
 
-        ASCII text is searched as it is, case-insensitively, and text shorter than every
-        literal is not searched at all: lower-casing ASCII keeps its length.
+        The test is inlined in the returned function (one call for an event it turns away,
+        the common case). ASCII text is searched as it is, case-insensitively, and text
+        shorter than every literal is not searched at all: lower-casing ASCII keeps its length.
         """
         get, literals = self.get, tuple(self.literals)
         shortest = min(map(len, literals))
@@ -82,22 +85,28 @@ class _FieldIndex:
 
         if "." in self.name:
 
-            def present(event: Mapping[str, Any]) -> bool:
+            def run_gated(event: Mapping[str, Any]) -> list:
                 value = get(event)
                 if type(value) is str and value.isascii():
-                    return len(value) >= shortest and search(value) is not None
-                return slow(event)
+                    if len(value) < shortest or search(value) is None:
+                        return []
+                elif not slow(event):
+                    return []
+                return then(event)
 
-            return present
+            return run_gated
         name = self.name
 
-        def present_plain(event: Mapping[str, Any]) -> bool:
+        def run_gated_plain(event: Mapping[str, Any]) -> list:
             value = event.get(name)  # a top-level field: no getter call
             if type(value) is str and value.isascii():
-                return len(value) >= shortest and search(value) is not None
-            return slow(event)
+                if len(value) < shortest or search(value) is None:
+                    return []
+            elif not slow(event):
+                return []
+            return then(event)
 
-        return present_plain
+        return run_gated_plain
 
     def text(self, event: Mapping[str, Any], memo: dict) -> str:
         value = self.get(event)
@@ -145,7 +154,7 @@ class _Route:
         self.rules = list(rules)
         self.always: tuple[int, ...] = ()
         self.fields: list[_FieldIndex] = []
-        self.gate: Callable[[Mapping[str, Any]], bool] | None = None
+        self.gate: _FieldIndex | None = None
         if len(self.rules) < _INDEX_FROM:
             self.always = tuple(range(len(self.rules)))
             need = needs[0] if len(self.rules) == 1 else None
@@ -153,7 +162,7 @@ class _Route:
                 (name,) = {f for f, _ in need}
                 if name != ANYWHERE:
                     index = _FieldIndex(name, sorted(lit for _, lit in need), [(0,)] * len(need))
-                    self.gate = index.gate()
+                    self.gate = index
             self.run = self._runner()
             return
         always: list[int] = []
@@ -180,19 +189,6 @@ class _Route:
         if len(rules) == 1:
             (only,) = rules
             node, to_match = only.node, only.to_match
-            if self.gate is not None:
-                # One rule needing a literal in one field: look for it before anything else.
-                gate = self.gate
-
-                def run_gated(event: Mapping[str, Any]) -> list[Match]:
-                    if not gate(event):
-                        return []
-                    memo: dict = {}
-                    if node(event, memo):
-                        return [to_match(event, memo)]
-                    return []
-
-                return run_gated
 
             def run_one(event: Mapping[str, Any]) -> list[Match]:
                 memo: dict = {}
@@ -200,6 +196,9 @@ class _Route:
                     return [to_match(event, memo)]
                 return []
 
+            if self.gate is not None:
+                # One rule needing a literal in one field: look for it before anything else.
+                return self.gate.gated(run_one)
             return run_one
         if not self.fields:
 
