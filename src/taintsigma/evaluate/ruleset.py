@@ -25,6 +25,7 @@ from taintsigma.evaluate.correlation import CorrelationEngine, check_correlation
 from taintsigma.evaluate.fields import MISSING, as_text, compile_getter
 from taintsigma.evaluate.prefilter import ANYWHERE, Prefilter, build_prefilter, rule_requirement
 from taintsigma.evaluate.values import fold
+from taintsigma.rules.batch import gc_paused
 from taintsigma.rules.loader import LoadedRules, rule_id
 
 _INDEX_FROM = 3  # routes with fewer rules run them directly: an index would cost more
@@ -305,6 +306,7 @@ class RuleSetMatcher:
         return len(self.rules)
 
 
+@gc_paused()  # compiling builds many long-lived objects: see rules/batch.py
 def compile_rules(
     rules: LoadedRules | SigmaCollection | Iterable[Any],
     pipeline: ProcessingPipeline | None = None,
