@@ -392,6 +392,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"azuma, taxonomy events (first {len(few)})",
         ]
         ratios["multi"] = _print_rows("multi", engines, results, [mem_multi, None, mem_az_multi])
+        from mixed_events import make_mixed, mixed_pass
+
+        mixed = make_mixed(taxonomy, len(taxonomy))
+        ((micros, hits),) = timed([(mixed_pass(multi_tax), mixed)], args.repeat)
+        print(
+            f"{'multi':9} {'native, mixed taxonomy events (1/3 each)':40} {micros:9.2f} "
+            f"{1e6 / micros:10,.0f} {hits:8d} {'-':>10}"
+        )
+        print("  (process_creation, auditd and syslog events, each with its log source)")
         print()
         for line in agreement(multi_tax, az_multi_rules, few):
             print(line)

@@ -60,11 +60,13 @@ class _FieldIndex:
 
     def probe(self, event: Mapping[str, Any], memo: dict) -> str:
         """The text to give ``find``: ASCII text unchanged for caseless finders."""
-        if self.caseless:
-            value = self.get(event)
-            if type(value) is str and value.isascii():
-                return value
-        return self.text(event, memo)
+        return self.probe_value(self.get(event), memo)
+
+    def probe_value(self, value: Any, memo: dict) -> str:
+        """As :meth:`probe`, for the field's value already read from the event."""
+        if self.caseless and type(value) is str and value.isascii():
+            return value
+        return self.text_of(value, memo)
 
     def gated(
         self, then: Callable[[Mapping[str, Any]], list]
@@ -110,7 +112,10 @@ class _FieldIndex:
         return run_gated_plain
 
     def text(self, event: Mapping[str, Any], memo: dict) -> str:
-        value = self.get(event)
+        return self.text_of(self.get(event), memo)
+
+    def text_of(self, value: Any, memo: dict) -> str:
+        """The field's value as lower-cased text (a list's items one per line; memoised)."""
         if type(value) is str:
             lowered = memo.get(self.name)
             if lowered is None:
@@ -208,13 +213,22 @@ class _Route:
                 return [rule.to_match(event, memo) for rule in rules if rule.node(event, memo)]
 
             return run_all
-        always, fields = self.always, self.fields
+        always = self.always
+        # A top-level field the event does not have holds no literal: only the event's own
+        # keys are probed (an auditd route indexes a dozen fields, a record has a few).
+        plain = {index.name: index for index in self.fields if "." not in index.name}
+        plain_names = plain.keys()
+        dotted = [index for index in self.fields if "." in index.name]
 
         def run_indexed(event: Mapping[str, Any]) -> list[Match]:
             memo: dict = {}
             chosen = set(always)
-            for index in fields:
+            for index in dotted:
                 for hit in index.find(index.probe(event, memo)):
+                    chosen.update(index.rules[hit])
+            for name in plain_names & event.keys():
+                index = plain[name]
+                for hit in index.find(index.probe_value(event[name], memo)):
                     chosen.update(index.rules[hit])
             found = []
             for position in sorted(chosen):
