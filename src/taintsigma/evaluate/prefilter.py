@@ -9,7 +9,7 @@ to skip rules whose literals are absent; adapters use :class:`Prefilter` to skip
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,49 +32,54 @@ ANYWHERE = "*"  # the "field" of a keyword searching every value of the event
 Requirement = frozenset[tuple[str, str]] | None
 
 
-def rule_requirement(matcher: RuleMatcher) -> Requirement:
+def rule_requirement(matcher: RuleMatcher, *, indexed: bool = False) -> Requirement:
     """The (field, literal) pairs of which every event matching the rule has at least one.
 
     Only the rule's own detections count: conditions a pipeline adds (``host.os.type``,
-    ``event.dataset``, set by adapters rather than read from the raw line) never do.
+    ``event.dataset``, set by adapters rather than read from the raw line) never do. Where
+    an AND offers several, the one with the longest shortest literal is taken; ``indexed``
+    (for a rule set's literal index, which can look a keyword up in no single field) first
+    prefers one that names fields only, so ``type: EXECVE and keywords`` is indexed on
+    ``type`` rather than tried on every event.
     """
     rule = matcher.processed
+    key = _indexed_strength if indexed else _strength
     needs: list[Requirement] = []
     for condition in rule.detection.parsed_condition:
-        needs.append(_top(condition.parse(postprocess=False), matcher))
+        needs.append(_top(condition.parse(postprocess=False), matcher, key))
     return _any_of(needs)
 
 
-def _top(tree: Any, matcher: RuleMatcher) -> Requirement:
+def _top(tree: Any, matcher: RuleMatcher, key: Strength) -> Requirement:
     if isinstance(tree, ConditionIdentifier):
-        return _detection(tree.identifier, matcher)
+        return _detection(tree.identifier, matcher, key)
     if isinstance(tree, ConditionSelector):
         detections = matcher.processed.detection
         names = [i.identifier for i in tree.resolve_referenced_detections(detections)]
-        needs = [_detection(n, matcher) for n in names]
-        return _all_of(needs) if tree.cond_class is ConditionAND else _any_of(needs)
+        needs = [_detection(n, matcher, key) for n in names]
+        return _all_of(needs, key) if tree.cond_class is ConditionAND else _any_of(needs)
     if isinstance(tree, ConditionNOT):
         return None
     if isinstance(tree, ConditionAND):
-        return _all_of([_top(arg, matcher) for arg in tree.args])
+        return _all_of([_top(arg, matcher, key) for arg in tree.args], key)
     if isinstance(tree, ConditionOR):
-        return _any_of([_top(arg, matcher) for arg in tree.args])
+        return _any_of([_top(arg, matcher, key) for arg in tree.args])
     return None
 
 
-def _detection(name: str, matcher: RuleMatcher) -> Requirement:
+def _detection(name: str, matcher: RuleMatcher, key: Strength) -> Requirement:
     if name in matcher.added_detections:
         return None
     detections = matcher.processed.detection
     tree = detections.detections[name].postprocess(detections, None, matcher.processed.source)
-    return _node(tree, matcher) if tree is not None else None
+    return _node(tree, matcher, key) if tree is not None else None
 
 
-def _node(tree: Any, matcher: RuleMatcher) -> Requirement:
+def _node(tree: Any, matcher: RuleMatcher, key: Strength) -> Requirement:
     if isinstance(tree, ConditionAND):
-        return _all_of([_node(arg, matcher) for arg in tree.args])
+        return _all_of([_node(arg, matcher, key) for arg in tree.args], key)
     if isinstance(tree, ConditionOR):
-        return _any_of([_node(arg, matcher) for arg in tree.args])
+        return _any_of([_node(arg, matcher, key) for arg in tree.args])
     if isinstance(tree, ConditionFieldEqualsValueExpression):
         return _values(tree.value, (tree.field,), matcher)
     if isinstance(tree, ConditionValueExpression):
@@ -111,14 +116,21 @@ def _any_of(needs: Iterable[Requirement]) -> Requirement:
     return frozenset(union) or None
 
 
-def _all_of(needs: Iterable[Requirement]) -> Requirement:
+def _all_of(needs: Iterable[Requirement], key: Strength) -> Requirement:
     known = [need for need in needs if need]
-    return max(known, key=_strength) if known else None
+    return max(known, key=key) if known else None
 
 
-def _strength(need: frozenset[tuple[str, str]]) -> tuple[int, int]:
+def _strength(need: frozenset[tuple[str, str]]) -> tuple[int, ...]:
     # The weakest literal decides how often the rule is a candidate; fewer pairs break ties.
     return (min(len(lit) for _, lit in need), -len(need))
+
+
+def _indexed_strength(need: frozenset[tuple[str, str]]) -> tuple[int, ...]:
+    return (all(name != ANYWHERE for name, _ in need), *_strength(need))
+
+
+Strength = Callable[[frozenset[tuple[str, str]]], tuple[int, ...]]
 
 
 # --- raw-line prefilter --------------------------------------------------------------------

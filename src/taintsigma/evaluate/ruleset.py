@@ -288,7 +288,7 @@ class RuleSetMatcher:
 
     def _rule_needs(self) -> list[Any]:
         if self._needs is None:
-            self._needs = [rule_requirement(r) for r in self.rules]
+            self._needs = [rule_requirement(r, indexed=True) for r in self.rules]
         return self._needs
 
     def literal_prefilter(
