@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import traceback
 from pathlib import Path
 
 import click
@@ -45,6 +47,8 @@ def convert(
             consume=number == len(targets),
         )  # fmt: skip
         failures.extend(report.errors)
+        for failure in report.errors:
+            _drop_locals(failure)
         for conversion in report.conversions:
             for message in conversion.warnings:
                 warn(message)
@@ -55,6 +59,9 @@ def convert(
                 blocks.append(f"# {target.id}: {conversion.stem}\n{conversion.query}")
             else:
                 blocks.append(conversion.query)
+        if number < len(targets):  # this target's working copy of the rules is cyclic
+            report = conversion = None  # garbage: collected before the next target's copy
+            gc.collect()
     if blocks:
         click.echo("\n\n".join(blocks))
     return report_failures(failures)
@@ -73,3 +80,17 @@ def _installed(targets: list[Target]) -> list[Target]:
             continue
         usable.append(target)
     return usable
+
+
+def _drop_locals(error: BaseException) -> None:
+    """Clear the local variables of the (finished) frames an error's traceback holds.
+
+    They include the target's working copy of every rule: kept, six targets held six copies.
+    ``--debug`` still prints the traceback (files and lines need no locals).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__
