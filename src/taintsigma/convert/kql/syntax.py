@@ -139,7 +139,8 @@ def escape_unquoted(items: Sequence[str | None]) -> str:
             out.append("*")
             index += 1
             continue
-        keyword = _keyword_at(items, index)
+        starts = char[:1].lower() in _KEYWORD_STARTS  # most characters start no keyword
+        keyword = _keyword_at(items, index) if starts else None
         if keyword is not None:
             out.append(_escape_keyword_start(char))
             out.extend(items[index + 1 : index + len(keyword)])  # type: ignore[arg-type]
