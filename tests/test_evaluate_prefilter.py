@@ -132,3 +132,33 @@ def test_the_literal_index_of_a_rule_set_changes_no_verdict(data: st.DataObject)
         event = data.draw(events(drawn[data.draw(st.integers(0, len(drawn) - 1))][0]))
         alone = [str(r.id) for r in compiled if compile_rules([r]).match(event)]
         assert [m.rule_id for m in together.match(event, syslog)] == alone
+
+
+def test_the_literal_index_probes_only_the_fields_an_event_has() -> None:
+    # Four rules on four top-level fields and one dotted field: the route indexes them all, an
+    # event is probed on the fields it holds; absent, null and list values, and a mapping
+    # that is not a dict, give the verdicts of each rule alone.
+    from types import MappingProxyType
+
+    compiled = [
+        make_rule({"selection": {"Image|endswith": "/nc"}}, rule_id=f"{1:08d}-0000-0000-0000-000000000000"),
+        make_rule({"selection": {"CommandLine|contains": " -e "}}, rule_id=f"{2:08d}-0000-0000-0000-000000000000"),
+        make_rule({"selection": {"a0": "chmod", "a1": "+s"}}, rule_id=f"{3:08d}-0000-0000-0000-000000000000"),
+        make_rule({"selection": {"process.name": "insmod"}}, rule_id=f"{4:08d}-0000-0000-0000-000000000000"),
+        make_rule({"selection": {"type": "PATH"}}, rule_id=f"{5:08d}-0000-0000-0000-000000000000"),
+    ]  # fmt: skip
+    together = compile_rules(compiled)
+    linux = LogSource(product="linux", service="syslog")
+    samples: list[Any] = [
+        {"Image": "/usr/bin/nc", "CommandLine": "nc -e /bin/sh"},
+        {"Image": None, "CommandLine": ["ls", "x -E y"]},
+        {"a0": "CHMOD", "a1": "+s", "type": "EXECVE"},
+        {"process": {"name": "insmod"}, "type": "path"},
+        {"process.name": "INSMOD"},
+        MappingProxyType({"Image": "/bin/NC", "a0": "chmod"}),
+        {},
+    ]
+    for event in samples:
+        alone = [str(r.id) for r in compiled if compile_rules([r]).match(event)]
+        assert [m.rule_id for m in together.match(event, linux)] == alone, event
+    assert [m.rule_id[:8] for m in together.match(samples[0], linux)] == ["00000001", "00000002"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import traceback
 from pathlib import Path
 
 import click
@@ -41,10 +43,15 @@ def convert(
     failures: list[TaintSigmaError] = list(loaded.errors)
     blocks: list[str] = []
     warned: set[str] = set()  # a rule's value list may warn the same thing for each value
-    for target in targets:
+    for number, target in enumerate(targets, start=1):
         usable = tuple(o for o in options if o in target.options)
-        report = convert_rules(loaded, target, options=usable, on_error=ErrorPolicy.COLLECT)
+        report = convert_rules(  # the last target may rewrite the rules: no copy needed
+            loaded, target, options=usable, on_error=ErrorPolicy.COLLECT,
+            consume=number == len(targets),
+        )  # fmt: skip
         failures.extend(report.errors)
+        for failure in report.errors:
+            _drop_locals(failure)
         for conversion in report.conversions:
             for message in conversion.warnings:
                 if message not in warned:
@@ -57,6 +64,9 @@ def convert(
                 blocks.append(f"# {target.id}: {conversion.stem}\n{conversion.query}")
             else:
                 blocks.append(conversion.query)
+        if number < len(targets):  # this target's working copy of the rules is cyclic
+            report = conversion = None  # garbage: collected before the next target's copy
+            gc.collect()
     if blocks:
         click.echo("\n\n".join(blocks))
     return report_failures(failures)
@@ -75,3 +85,17 @@ def _installed(targets: list[Target]) -> list[Target]:
             continue
         usable.append(target)
     return usable
+
+
+def _drop_locals(error: BaseException) -> None:
+    """Clear the local variables of the (finished) frames an error's traceback holds.
+
+    They include the target's working copy of every rule: kept, six targets held six copies.
+    ``--debug`` still prints the traceback (files and lines need no locals).
+    """
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        traceback.clear_frames(current.__traceback__)
+        current = current.__cause__ or current.__context__

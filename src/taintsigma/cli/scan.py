@@ -243,13 +243,13 @@ def _print_problem(problem: InputProblem) -> None:
 
 
 def _print_table(alerts: list[Alert], total: int) -> None:
+    if not alerts:
+        click.echo("no alerts")  # rich (~0.1 s to import) only when there is a table
+        return
     from rich.console import Console
     from rich.table import Table
 
     console = Console(soft_wrap=False)
-    if not alerts:
-        console.print("no alerts")
-        return
     # The table takes the terminal's width: narrow columns give way with an ellipsis, the
     # rule name and the message wrap.
     table = Table(show_lines=False, header_style="bold")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import re
 import warnings
 from collections.abc import Iterable
@@ -29,6 +28,7 @@ from taintsigma.errors import (
     TranslationWarning,
     UnsupportedByTarget,
 )
+from taintsigma.rules.batch import clone, gc_paused
 from taintsigma.rules.loader import LoadedRules, as_error, output_stems, rule_id, rule_path
 
 
@@ -53,17 +53,20 @@ class ConversionReport:
     errors: list[TaintSigmaError] = field(default_factory=list)
 
 
+@gc_paused()
 def convert_rules(
     rules: LoadedRules | SigmaCollection,
     target: Target | str,
     *,
     options: Iterable[str] = (),
     on_error: ErrorPolicy = ErrorPolicy.RAISE,
+    consume: bool = False,
 ) -> ConversionReport:
     """Convert every rule of a collection for one target.
 
     The collection is not modified (pipelines rewrite rules in place, so each target works on
-    a copy). A rule the target cannot express raises UnsupportedByTarget, or with
+    a copy) unless ``consume=True``: the caller hands the rules over and they are converted in
+    place, saving the copy (a CLI run's last target does this). A rule the target cannot express raises UnsupportedByTarget, or with
     ``on_error=ErrorPolicy.COLLECT`` lands in ``report.errors`` while the others convert.
 
     >>> from taintsigma import load_rules
@@ -73,8 +76,8 @@ def convert_rules(
     """
     target = load_target(target) if isinstance(target, str) else target
     collection = rules.collection if isinstance(rules, LoadedRules) else rules
-    # Deep-copy the whole collection at once so correlation references stay consistent.
-    working: SigmaCollection = copy.deepcopy(collection)
+    # Copy the whole collection at once so correlation references stay consistent.
+    working: SigmaCollection = collection if consume else clone(collection)
     backend = target.create_backend(tuple(options))
     backend.init_processing_pipeline(target.format)
     report = ConversionReport()
@@ -115,7 +118,7 @@ def convert_rule(
     Raises UnsupportedByTarget when the target cannot express the rule, ConversionError when
     pySigma fails or produces no query.
     """
-    report = convert_rules(SigmaCollection([copy.deepcopy(rule)]), target, options=options)
+    report = convert_rules(SigmaCollection([clone(rule)]), target, options=options, consume=True)
     if not report.conversions:
         raise ConversionError(
             "the backend produced no query", path=rule_path(rule), rule_id=rule_id(rule)

@@ -319,26 +319,46 @@ def _literal_set(ranges: Intervals, flags: int) -> Intervals:
     """Characters matching any of ``ranges`` (literals), folded as Python does under ``i``.
 
     Python compares ``tolower(x)`` with the lowered pattern characters, plus a few extra
-    equivalences (``re._casefix``, e.g. ``s`` and the long s).
+    equivalences (``re._casefix``, e.g. ``s`` and the long s). Memoised: a rule set's regexes
+    fold the same few characters over and over, each fold a walk of the case tables.
     """
-    chars = _normalize(ranges)
+    return list(_literal_set_of(tuple(ranges), flags))
+
+
+@cache
+def _literal_set_of(ranges: tuple[tuple[int, int], ...], flags: int) -> tuple[tuple[int, int], ...]:
+    chars = _normalize(list(ranges))
     if not flags & re.IGNORECASE:
-        return chars
+        return tuple(chars)
     ascii_only = bool(flags & re.ASCII)
     moved, _preimage, extra = _case_tables(ascii_only)
-    lowered = _subtract(chars, _points(moved))
+    lowered = _subtract(chars, _moved_points(ascii_only))
     lowered = _union(lowered, _points({lo for x, lo in moved.items() if _contains(chars, x)}))
     additions = {e for key, extras in extra.items() if _contains(lowered, key) for e in extras}
     lowered = _union(lowered, _points(additions))
-    return _lower_preimage(lowered, flags)
+    return tuple(_lower_preimage(lowered, flags))
 
 
 def _lower_preimage(chars: Intervals, flags: int) -> Intervals:
-    """``{x : tolower(x) in chars}``."""
-    moved, preimage, _extra = _case_tables(bool(flags & re.ASCII))
-    kept = _subtract(chars, _points(moved))
-    added = {x for lo, xs in preimage.items() if _contains(chars, lo) for x in xs}
-    return _union(kept, _points(added))
+    """``{x : tolower(x) in chars}`` (memoised)."""
+    return list(_lower_preimage_of(tuple(chars), flags))
+
+
+@cache
+def _lower_preimage_of(
+    chars: tuple[tuple[int, int], ...], flags: int
+) -> tuple[tuple[int, int], ...]:
+    ascii_only = bool(flags & re.ASCII)
+    _moved, preimage, _extra = _case_tables(ascii_only)
+    kept = _subtract(list(chars), _moved_points(ascii_only))
+    added = {x for lo, xs in preimage.items() if _contains(chars, lo) for x in xs}  # type: ignore[arg-type]
+    return tuple(_union(kept, _points(added)))
+
+
+@cache
+def _moved_points(ascii_only: bool) -> Intervals:
+    """The characters ``tolower`` changes, as intervals (callers do not modify the list)."""
+    return _points(_case_tables(ascii_only)[0])
 
 
 @cache

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +22,7 @@ from sigma.rule import SigmaRule
 from taintsigma.errors import ErrorPolicy, RuleCompileError, TaintSigmaError
 from taintsigma.evaluate.matchers import Compiled, Node, combine, compile_condition
 from taintsigma.evaluate.values import CompileContext
+from taintsigma.rules.batch import clone
 from taintsigma.rules.loader import LoadedRules, rule_id, rule_path
 
 REGEX_ENGINES = ("re2", "re")
@@ -140,7 +140,7 @@ def compile_rule(
         raise RuleCompileError(f"unknown regex engine {regex_engine!r}; use 're2' or 're'")
     ident = rule_id(rule)
     try:
-        processed = copy.deepcopy(rule)
+        processed = clone(rule)
         if pipeline is not None:
             pipeline.apply(processed)
         vars_ = dict(pipeline.vars) if pipeline is not None else {}

@@ -45,6 +45,7 @@ from taintsigma.evaluate.values import (
 
 Node = Callable[[Mapping[str, Any], dict], bool]
 ALL_VALUES = "\0all"  # memo key of the lower-cased text of every value of the event
+ALL_JOINED = "\0joined"  # memo key of those lower-cased texts joined by NUL characters
 
 _COST = {"eq": 1, "prefix": 2, "suffix": 2, "contains": 3, "glob": 4, "wild": 15}
 
@@ -371,6 +372,27 @@ def compile_keywords(values: Sequence[SigmaType], ctx: CompileContext) -> Compil
         return any(t(text) for t in raw)
 
     fields = ctx.keyword_fields
+    if (
+        fields is None
+        and not raw
+        and folded
+        and all(p.kind == "contains" and "\0" not in p.literal for p in folded)
+    ):
+        # Plain keywords: one search of every value's text joined by NULs. The keywords hold
+        # no NUL, so a match lies within one value's text: the verdict of one search per value.
+        assert folded_test is not None
+
+        def anywhere_joined(event: Mapping[str, Any], memo: dict) -> bool:
+            joined = memo.get(ALL_JOINED)
+            if joined is None:
+                texts = memo.get(ALL_VALUES)
+                if texts is None:
+                    texts = memo[ALL_VALUES] = [(t, fold(t)) for t in iter_strings(event)]
+                # None when the event has no text at all: even an empty keyword fails then.
+                joined = memo[ALL_JOINED] = "\0".join(low for _, low in texts) if texts else None
+            return joined is not None and folded_test(joined)
+
+        return Compiled(anywhere_joined, 20)
     if fields is None:
 
         def anywhere(event: Mapping[str, Any], memo: dict) -> bool:

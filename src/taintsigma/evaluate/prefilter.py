@@ -35,53 +35,60 @@ Requirement = frozenset[tuple[str, str]] | None
 Usable = Callable[[str], int] | None
 
 
-def rule_requirement(matcher: RuleMatcher, usable: Usable = None) -> Requirement:
+def rule_requirement(
+    matcher: RuleMatcher, usable: Usable = None, *, indexed: bool = False
+) -> Requirement:
     """The (field, literal) pairs of which every event matching the rule has at least one.
 
     Only the rule's own detections count: conditions a pipeline adds (``host.os.type``,
     ``event.dataset``, set by adapters rather than read from the raw line) never do. Where
-    several parts of an ``and`` each give a set, the strongest is chosen; with ``usable`` (a
-    rank of field names: 0 for those an adapter's raw lines do not show verbatim, higher for
-    better ones) the strongest among those whose fields rank highest, so that a raw-line
+    an AND offers several, the one with the longest shortest literal is taken; ``indexed``
+    (for a rule set's literal index, which can look a keyword up in no single field) first
+    prefers one that names fields only, so ``type: EXECVE and keywords`` is indexed on
+    ``type`` rather than tried on every event. With ``usable`` (a rank of
+    field names: 0 for those an adapter's raw lines do not show verbatim, higher for better
+    ones) the strongest among those whose fields rank highest is taken, so that a raw-line
     prefilter can use it.
     """
     rule = matcher.processed
+    strength = _indexed_strength if indexed else _strength
+    key = strength if usable is None else _ranked(strength, usable)
     needs: list[Requirement] = []
     for condition in rule.detection.parsed_condition:
-        needs.append(_top(condition.parse(postprocess=False), matcher, usable))
+        needs.append(_top(condition.parse(postprocess=False), matcher, key))
     return _any_of(needs)
 
 
-def _top(tree: Any, matcher: RuleMatcher, usable: Usable = None) -> Requirement:
+def _top(tree: Any, matcher: RuleMatcher, key: Strength) -> Requirement:
     if isinstance(tree, ConditionIdentifier):
-        return _detection(tree.identifier, matcher, usable)
+        return _detection(tree.identifier, matcher, key)
     if isinstance(tree, ConditionSelector):
         detections = matcher.processed.detection
         names = [i.identifier for i in tree.resolve_referenced_detections(detections)]
-        needs = [_detection(n, matcher, usable) for n in names]
-        return _all_of(needs, usable) if tree.cond_class is ConditionAND else _any_of(needs)
+        needs = [_detection(n, matcher, key) for n in names]
+        return _all_of(needs, key) if tree.cond_class is ConditionAND else _any_of(needs)
     if isinstance(tree, ConditionNOT):
         return None
     if isinstance(tree, ConditionAND):
-        return _all_of([_top(arg, matcher, usable) for arg in tree.args], usable)
+        return _all_of([_top(arg, matcher, key) for arg in tree.args], key)
     if isinstance(tree, ConditionOR):
-        return _any_of([_top(arg, matcher, usable) for arg in tree.args])
+        return _any_of([_top(arg, matcher, key) for arg in tree.args])
     return None
 
 
-def _detection(name: str, matcher: RuleMatcher, usable: Usable = None) -> Requirement:
+def _detection(name: str, matcher: RuleMatcher, key: Strength) -> Requirement:
     if name in matcher.added_detections:
         return None
     detections = matcher.processed.detection
     tree = detections.detections[name].postprocess(detections, None, matcher.processed.source)
-    return _node(tree, matcher, usable) if tree is not None else None
+    return _node(tree, matcher, key) if tree is not None else None
 
 
-def _node(tree: Any, matcher: RuleMatcher, usable: Usable = None) -> Requirement:
+def _node(tree: Any, matcher: RuleMatcher, key: Strength) -> Requirement:
     if isinstance(tree, ConditionAND):
-        return _all_of([_node(arg, matcher, usable) for arg in tree.args], usable)
+        return _all_of([_node(arg, matcher, key) for arg in tree.args], key)
     if isinstance(tree, ConditionOR):
-        return _any_of([_node(arg, matcher, usable) for arg in tree.args])
+        return _any_of([_node(arg, matcher, key) for arg in tree.args])
     if isinstance(tree, ConditionFieldEqualsValueExpression):
         return _values(tree.value, (tree.field,), matcher)
     if isinstance(tree, ConditionValueExpression):
@@ -118,17 +125,30 @@ def _any_of(needs: Iterable[Requirement]) -> Requirement:
     return frozenset(union) or None
 
 
-def _all_of(needs: Iterable[Requirement], usable: Usable = None) -> Requirement:
+def _all_of(needs: Iterable[Requirement], key: Strength) -> Requirement:
     known = [need for need in needs if need]
-    if usable is None or not known:
-        return max(known, key=_strength) if known else None
-    # usable() ranks a field: 0 cannot be searched, higher is better (True counts as 1).
-    return max(known, key=lambda need: (min(int(usable(f)) for f, _ in need), _strength(need)))
+    return max(known, key=key) if known else None
 
 
-def _strength(need: frozenset[tuple[str, str]]) -> tuple[int, int]:
+def _strength(need: frozenset[tuple[str, str]]) -> tuple[int, ...]:
     # The weakest literal decides how often the rule is a candidate; fewer pairs break ties.
     return (min(len(lit) for _, lit in need), -len(need))
+
+
+def _indexed_strength(need: frozenset[tuple[str, str]]) -> tuple[int, ...]:
+    return (all(name != ANYWHERE for name, _ in need), *_strength(need))
+
+
+Strength = Callable[[frozenset[tuple[str, str]]], tuple[int, ...]]
+
+
+def _ranked(strength: Strength, rank: Callable[[str], int]) -> Strength:
+    """``strength`` after the rank of the weakest field (0: cannot be searched; True is 1)."""
+
+    def key(need: frozenset[tuple[str, str]]) -> tuple[int, ...]:
+        return (min(int(rank(f)) for f, _ in need), *strength(need))
+
+    return key
 
 
 # --- raw-line prefilter --------------------------------------------------------------------

@@ -25,6 +25,7 @@ from taintsigma.evaluate.correlation import CorrelationEngine, check_correlation
 from taintsigma.evaluate.fields import MISSING, as_text, compile_getter
 from taintsigma.evaluate.prefilter import ANYWHERE, Prefilter, build_prefilter, rule_requirement
 from taintsigma.evaluate.values import fold
+from taintsigma.rules.batch import gc_paused
 from taintsigma.rules.loader import LoadedRules, rule_id
 
 _INDEX_FROM = 3  # routes with fewer rules run them directly: an index would cost more
@@ -59,17 +60,22 @@ class _FieldIndex:
 
     def probe(self, event: Mapping[str, Any], memo: dict) -> str:
         """The text to give ``find``: ASCII text unchanged for caseless finders."""
-        if self.caseless:
-            value = self.get(event)
-            if type(value) is str and value.isascii():
-                return value
-        return self.text(event, memo)
+        return self.probe_value(self.get(event), memo)
 
-    def gate(self) -> Callable[[Mapping[str, Any]], bool]:
-        """A test that the field holds one of the literals (lower-cased), cheap when it does not.
+    def probe_value(self, value: Any, memo: dict) -> str:
+        """As :meth:`probe`, for the field's value already read from the event."""
+        if self.caseless and type(value) is str and value.isascii():
+            return value
+        return self.text_of(value, memo)
 
-        ASCII text is searched as it is, case-insensitively, and text shorter than every
-        literal is not searched at all: lower-casing ASCII keeps its length.
+    def gated(
+        self, then: Callable[[Mapping[str, Any]], list]
+    ) -> Callable[[Mapping[str, Any]], list]:
+        """``then(event)`` when the field holds one of the literals (lower-cased), else ``[]``.
+
+        The test is inlined in the returned function (one call for an event it turns away,
+        the common case). ASCII text is searched as it is, case-insensitively, and text
+        shorter than every literal is not searched at all: lower-casing ASCII keeps its length.
         """
         get, literals = self.get, tuple(self.literals)
         shortest = min(map(len, literals))
@@ -82,25 +88,34 @@ class _FieldIndex:
 
         if "." in self.name:
 
-            def present(event: Mapping[str, Any]) -> bool:
+            def run_gated(event: Mapping[str, Any]) -> list:
                 value = get(event)
                 if type(value) is str and value.isascii():
-                    return len(value) >= shortest and search(value) is not None
-                return slow(event)
+                    if len(value) < shortest or search(value) is None:
+                        return []
+                elif not slow(event):
+                    return []
+                return then(event)
 
-            return present
+            return run_gated
         name = self.name
 
-        def present_plain(event: Mapping[str, Any]) -> bool:
+        def run_gated_plain(event: Mapping[str, Any]) -> list:
             value = event.get(name)  # a top-level field: no getter call
             if type(value) is str and value.isascii():
-                return len(value) >= shortest and search(value) is not None
-            return slow(event)
+                if len(value) < shortest or search(value) is None:
+                    return []
+            elif not slow(event):
+                return []
+            return then(event)
 
-        return present_plain
+        return run_gated_plain
 
     def text(self, event: Mapping[str, Any], memo: dict) -> str:
-        value = self.get(event)
+        return self.text_of(self.get(event), memo)
+
+    def text_of(self, value: Any, memo: dict) -> str:
+        """The field's value as lower-cased text (a list's items one per line; memoised)."""
         if type(value) is str:
             lowered = memo.get(self.name)
             if lowered is None:
@@ -145,7 +160,7 @@ class _Route:
         self.rules = list(rules)
         self.always: tuple[int, ...] = ()
         self.fields: list[_FieldIndex] = []
-        self.gate: Callable[[Mapping[str, Any]], bool] | None = None
+        self.gate: _FieldIndex | None = None
         if len(self.rules) < _INDEX_FROM:
             self.always = tuple(range(len(self.rules)))
             need = needs[0] if len(self.rules) == 1 else None
@@ -153,7 +168,7 @@ class _Route:
                 (name,) = {f for f, _ in need}
                 if name != ANYWHERE:
                     index = _FieldIndex(name, sorted(lit for _, lit in need), [(0,)] * len(need))
-                    self.gate = index.gate()
+                    self.gate = index
             self.run = self._runner()
             return
         always: list[int] = []
@@ -180,19 +195,6 @@ class _Route:
         if len(rules) == 1:
             (only,) = rules
             node, to_match = only.node, only.to_match
-            if self.gate is not None:
-                # One rule needing a literal in one field: look for it before anything else.
-                gate = self.gate
-
-                def run_gated(event: Mapping[str, Any]) -> list[Match]:
-                    if not gate(event):
-                        return []
-                    memo: dict = {}
-                    if node(event, memo):
-                        return [to_match(event, memo)]
-                    return []
-
-                return run_gated
 
             def run_one(event: Mapping[str, Any]) -> list[Match]:
                 memo: dict = {}
@@ -200,6 +202,9 @@ class _Route:
                     return [to_match(event, memo)]
                 return []
 
+            if self.gate is not None:
+                # One rule needing a literal in one field: look for it before anything else.
+                return self.gate.gated(run_one)
             return run_one
         if not self.fields:
 
@@ -208,13 +213,22 @@ class _Route:
                 return [rule.to_match(event, memo) for rule in rules if rule.node(event, memo)]
 
             return run_all
-        always, fields = self.always, self.fields
+        always = self.always
+        # A top-level field the event does not have holds no literal: only the event's own
+        # keys are probed (an auditd route indexes a dozen fields, a record has a few).
+        plain = {index.name: index for index in self.fields if "." not in index.name}
+        plain_names = plain.keys()
+        dotted = [index for index in self.fields if "." in index.name]
 
         def run_indexed(event: Mapping[str, Any]) -> list[Match]:
             memo: dict = {}
             chosen = set(always)
-            for index in fields:
+            for index in dotted:
                 for hit in index.find(index.probe(event, memo)):
+                    chosen.update(index.rules[hit])
+            for name in plain_names & event.keys():
+                index = plain[name]
+                for hit in index.find(index.probe_value(event[name], memo)):
                     chosen.update(index.rules[hit])
             found = []
             for position in sorted(chosen):
@@ -274,7 +288,7 @@ class RuleSetMatcher:
 
     def _rule_needs(self) -> list[Any]:
         if self._needs is None:
-            self._needs = [rule_requirement(r) for r in self.rules]
+            self._needs = [rule_requirement(r, indexed=True) for r in self.rules]
         return self._needs
 
     def literal_prefilter(
@@ -306,6 +320,7 @@ class RuleSetMatcher:
         return len(self.rules)
 
 
+@gc_paused()  # compiling builds many long-lived objects: see rules/batch.py
 def compile_rules(
     rules: LoadedRules | SigmaCollection | Iterable[Any],
     pipeline: ProcessingPipeline | None = None,

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -21,6 +20,7 @@ from taintsigma.convert.targets import Target, load_target
 from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, TargetNotFoundError
 from taintsigma.export.common import ExportReport, QuerySource, RulePackage
 from taintsigma.export.formats import ExportFormat, load_format
+from taintsigma.rules.batch import clone
 from taintsigma.rules.loader import (
     LoadedRules,
     as_error,
@@ -100,7 +100,7 @@ def export_rule(
 ) -> str:
     """The package text of a single rule in one format (raises ExportError if it cannot)."""
     report = export_rules(
-        SigmaCollection([copy.deepcopy(rule)]), format_id, options=options, new_ids=new_ids
+        SigmaCollection([clone(rule)]), format_id, options=options, new_ids=new_ids
     )
     return report.packages[0].text
 

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 from sigma.collection import SigmaCollection
 from sigma.correlations import SigmaCorrelationRule, SigmaExtendedCorrelationCondition
 from sigma.exceptions import SigmaError, SigmaRuleLocation
@@ -15,7 +14,9 @@ from sigma.rule import SigmaRule, SigmaRuleBase
 
 from taintsigma.errors import ErrorPolicy, RuleLoadError, TaintSigmaError
 from taintsigma.resources import bundled_rules_dir
+from taintsigma.rules.batch import gc_paused
 from taintsigma.rules.modifiers import register_modifiers
+from taintsigma.rules.yamltext import load_documents
 
 RULE_SUFFIXES = (".yml", ".yaml")
 EVENTS_SUFFIX = ".events"
@@ -121,6 +122,7 @@ def _walk(
                 _raise_or_collect(RuleLoadError("not a regular file", path=entry), errors)
 
 
+@gc_paused()  # a rule tree is millions of long-lived objects: see rules/batch.py
 def load_rules(
     paths: PathArg | None = None,
     *,
@@ -215,23 +217,15 @@ def load_rule_file(path: Path) -> SigmaCollection:
         raise RuleLoadError(f"not UTF-8 text (byte {err.start})", path=path) from err
     except OSError as err:
         raise RuleLoadError(f"cannot read: {err.strerror}", path=path) from err
-    try:
-        documents = list(yaml.safe_load_all(text))
-    except RecursionError as err:
-        raise RuleLoadError("invalid YAML: nested too deeply", path=path) from err
-    except yaml.MarkedYAMLError as err:
-        line = err.problem_mark.line + 1 if err.problem_mark else None
-        problem = err.problem or str(err)
-        raise RuleLoadError(f"invalid YAML: {problem}", path=path, line=line) from err
-    except yaml.YAMLError as err:
-        raise RuleLoadError(f"invalid YAML: {err}", path=path) from err
-    documents = [doc for doc in documents if doc is not None]
-    if not documents:
+    parsed = load_documents(text, path)
+    if not parsed:
         raise RuleLoadError("empty file: no Sigma rule in it", path=path)
-    for doc in documents:
+    documents: list[dict[str, Any]] = []
+    for doc in parsed:
         if not isinstance(doc, dict):
             raise RuleLoadError("not a Sigma rule: the document is not a mapping", path=path)
         _check_shape(doc, path)
+        documents.append(doc)
     try:
         collection = SigmaCollection.from_dicts(
             documents,

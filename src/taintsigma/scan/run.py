@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -162,6 +161,8 @@ class Scan:
             done += source.size or 0
 
     def _parallel(self, jobs: int) -> Iterator[Item]:
+        import multiprocessing  # here: most scans are one process, and it costs ~15 ms
+
         global _WORKER
         # Compile before forking, so that the workers share the compiled rules.
         self.rules.for_format("json" if self.options.format == "json" else "syslog")

@@ -18,6 +18,7 @@ SPECIAL_CHARACTERS = '\\():<>"*{}'
 _WHITESPACE_ESCAPES = {"\t": "\\t", "\r": "\\r", "\n": "\\n"}
 # Words the grammar reads as operators (rules Keyword, Or, And, Not).
 KEYWORDS = ("and", "or", "not")
+_KEYWORD_STARTS = frozenset(word[0] for word in KEYWORDS)
 # Unquoted values equal to these become booleans, null, or (Kibana 7 grammar) a number.
 _RESERVED_BARE = frozenset({"and", "or", "not", "true", "false", "null", "infinity", "nan"})
 _BARE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -86,6 +87,9 @@ def _is_space(item: str | None) -> bool:
 
 def _keyword_at(items: Sequence[str | None], index: int) -> str | None:
     """The keyword spelled by ``items`` at ``index`` that the grammar would read as operator."""
+    first = items[index]
+    if first is None or first[:1].lower() not in _KEYWORD_STARTS:
+        return None  # most characters start no keyword: skip the slicing below
     for word in KEYWORDS:
         end = index + len(word)
         chunk = items[index:end]
@@ -135,7 +139,8 @@ def escape_unquoted(items: Sequence[str | None]) -> str:
             out.append("*")
             index += 1
             continue
-        keyword = _keyword_at(items, index)
+        starts = char[:1].lower() in _KEYWORD_STARTS  # most characters start no keyword
+        keyword = _keyword_at(items, index) if starts else None
         if keyword is not None:
             out.append(_escape_keyword_start(char))
             out.extend(items[index + 1 : index + len(keyword)])  # type: ignore[arg-type]
@@ -200,9 +205,7 @@ def render_value(value: SigmaString) -> str:
         if part is SpecialChars.WILDCARD_MULTI:
             items.append(WILDCARD)
         elif part is SpecialChars.WILDCARD_SINGLE:
-            raise KqlSyntaxError(
-                "KQL has no single-character wildcard for the '?' of the value"
-            )
+            raise KqlSyntaxError("KQL has no single-character wildcard for the '?' of the value")
         elif isinstance(part, Placeholder):
             raise KqlSyntaxError(f"the placeholder %{part.name}% was not resolved by a pipeline")
         else:
