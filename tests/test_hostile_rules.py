@@ -3,6 +3,7 @@ others, every error names its file (issue 12)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -192,7 +193,12 @@ def test_twenty_thousand_nested_lists_are_an_error_naming_the_file(
     log.write_text(SYSLOG)
     code, out, err = run("scan", str(log), "-r", str(folder))
     assert code == 2
-    assert f"taintsigma: error: {folder}/deep.yml: invalid YAML: nested too deeply" in err
+    # libyaml stops at its nesting limit (naming the line); the pure-Python loader recurses
+    # until Python's limit: both are one line naming the file
+    assert re.search(
+        rf"taintsigma: error: {re.escape(str(folder))}/deep.yml(:\d+)?: invalid YAML: "
+        r"(nested too deeply|exceeded maximum nesting depth)", err
+    ), err
     assert "internal error" not in err
     assert "tainting kernel" in out
 

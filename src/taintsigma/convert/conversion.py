@@ -82,11 +82,14 @@ def convert_rules(
     backend.init_processing_pipeline(target.format)
     report = ConversionReport()
     for rule, original, stem in zip(working.rules, collection.rules, output_stems(working.rules)):
+        # What a refusal of unmapped fields names: the rule's fields before its pipeline ran
+        # (a consumed rule is converted in place, so they are read first).
+        before = _fields_before(rule if consume else original)
         try:
             _one_condition(rule)
             query, caught = _convert_one(backend, rule, target)
         except Exception as err:  # every failure becomes one line naming rule and target
-            error = _wrap(err, rule, target, original=original, options=tuple(options))
+            error = _wrap(err, rule, target, original=before, options=tuple(options))
             if on_error is ErrorPolicy.RAISE:
                 raise error from err
             report.errors.append(error)
@@ -235,7 +238,7 @@ def _wrap(
         message = str(err)
     # pySigma appends "(while converting rule <path>)"; the error names the file itself.
     message = _WHILE_CONVERTING.sub("", message).strip() or type(err).__name__
-    if message.startswith(UNMAPPED_MARKER) and isinstance(original, SigmaRule):
+    if message.startswith(UNMAPPED_MARKER) and original is not None:
         message = _unmapped_message(original, target, options) or message
     # A backend refusing a feature (pySigma's text backends raise NotImplementedError for an
     # expression they lack), or a target pipeline's failure transformation (a field the SIEM
@@ -262,16 +265,28 @@ def _wrap(
 UNMAPPED_MARKER = "unmapped field:"
 
 
-def _unmapped_message(rule: SigmaRule, target: Target, options: tuple[str, ...]) -> str | None:
-    from taintsigma.convert.mappings import logsource_key, unmapped_fields
+def _fields_before(rule: Any) -> tuple[Any, frozenset[str]] | None:
+    """A rule's logsource and field names, as its pipeline will find them."""
+    if not isinstance(rule, SigmaRule):
+        return None
+    from taintsigma.convert.mappings import rule_fields
 
-    fields = unmapped_fields(rule, target, options)
+    return rule.logsource, frozenset(rule_fields(rule))
+
+
+def _unmapped_message(
+    before: tuple[Any, frozenset[str]], target: Target, options: tuple[str, ...]
+) -> str | None:
+    from taintsigma.convert.mappings import logsource_key, unmapped_of
+
+    logsource, searched = before
+    fields = unmapped_of(searched, logsource, target, options)
     if not fields:
         return None
     names = ", ".join(f"'{f}'" for f in fields)
     return (
         f"field{'s' if len(fields) > 1 else ''} {names} of logsource "
-        f"{logsource_key(rule.logsource)} {'have' if len(fields) > 1 else 'has'} no mapping "
+        f"{logsource_key(logsource)} {'have' if len(fields) > 1 else 'has'} no mapping "
         f"in this target (see docs/taxonomy.md)"
     )
 

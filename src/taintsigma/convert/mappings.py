@@ -135,8 +135,18 @@ def unmapped_fields(
     rule: SigmaRule, target: Target | str, options: Iterable[str] = ()
 ) -> list[str]:
     """The fields of ``rule`` (before any pipeline ran) its logsource's mapping lacks."""
-    mapping = mapping_for(_pipeline(target, tuple(options)), rule.logsource)
-    return sorted({f for f in _rule_fields(rule) if f not in mapping})
+    return unmapped_of(rule_fields(rule), rule.logsource, target, options)
+
+
+def unmapped_of(
+    fields: Iterable[str],
+    logsource: SigmaLogSource,
+    target: Target | str,
+    options: Iterable[str] = (),
+) -> list[str]:
+    """Which of a rule's ``fields`` (read before its pipeline ran) ``logsource``'s mapping lacks."""
+    mapping = mapping_for(_pipeline(target, tuple(options)), logsource)
+    return sorted({f for f in fields if f not in mapping})
 
 
 def _pipeline(target: Target | str, options: tuple[str, ...]) -> ProcessingPipeline:
@@ -182,7 +192,8 @@ def _named_logsources(pipeline: ProcessingPipeline) -> list[SigmaLogSource]:
     return sorted(found.values(), key=logsource_key)
 
 
-def _rule_fields(rule: SigmaRule) -> set[str]:
+def rule_fields(rule: SigmaRule) -> set[str]:
+    """The field names a rule's detections search (keywords excluded)."""
     fields: set[str] = set()
 
     def walk(detection: SigmaDetection) -> None:
