@@ -84,8 +84,7 @@ def test_the_same_execution_from_auditd_sysmon_and_defend_raises_the_same_alerts
     seen = []
     for name in ("audit.log", "sysmon.log", "defend.ndjson"):
         alerts = list(scan_paths([SAME / name], rules, timezone="UTC"))
-        pids = [a.event.fields.get("ProcessId") or a.event.fields["process"]["pid"] for a in alerts]
-        seen.append(sorted((str(pid), a.rule.id) for pid, a in zip(pids, alerts, strict=True)))
+        seen.append(sorted((str(a.event.fields["ProcessId"]), a.rule.id) for a in alerts))
     assert seen[0] == seen[1] == seen[2]
     assert {pid for pid, _ in seen[2]} == {"4301", "4302", "4303", "4304", "4305"}
 
@@ -178,4 +177,21 @@ def test_auto_recognises_ecs_telemetry_and_the_cli_shows_the_alerts() -> None:
     assert result.exit_code == 1, result.output
     (alert,) = [json.loads(line) for line in result.stdout.splitlines()]
     assert alert["source"]["line"] == 7
-    assert alert["event"]["file"]["path"] == "/etc/doas.conf"  # the document as written
+    assert alert["event"]["file"]["path"] == "/etc/doas.conf"  # the document as written,
+    assert alert["event"]["TargetFilename"] == "/etc/doas.conf"  # with Sigma's names
+
+
+def test_correlations_count_ecs_documents_by_sigma_names(tmp_path: Path) -> None:
+    rules = tmp_path / "rules.yml"
+    rules.write_text(
+        "title: Any Linux process started\nid: 0a1b2c3d-0000-4000-8000-000000000001\n"
+        "name: any_linux_process\nlogsource: {product: linux, category: process_creation}\n"
+        "detection:\n  sel:\n    Image|startswith: /usr/\n  condition: sel\n---\n"
+        "title: Many processes by one parent\nid: 0a1b2c3d-0000-4000-8000-000000000002\n"
+        "correlation:\n  type: event_count\n  rules: [any_linux_process]\n"
+        "  group-by: [ParentImage]\n  timespan: 1m\n  condition: {gte: 5}\n"
+    )
+    alerts = list(scan_paths([SAME / "defend.ndjson"], [rules]))
+    (fired,) = [a for a in alerts if "correlation" in a.event.fields]
+    assert fired.event.fields["correlation"]["group"] == {"ParentImage": "/usr/bin/bash"}
+    assert fired.origin.line == 6

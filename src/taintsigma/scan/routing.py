@@ -95,15 +95,7 @@ class RuleSetView:
         return [self.info(m.rule) for m in self.matches(event, candidate, plan) if m.output]
 
     def matches(self, event: Event, candidate: bool = True, plan: Plan | None = None) -> list[Any]:
-        """The evaluator's Match objects for ``event`` (``generate: false`` rules included).
-
-        An ECS process, file or network document (its log source a category of
-        taintsigma.logs.ecs_ndjson.TELEMETRY) is matched in Sigma's names by the native rules."""
-        source = event.logsource
-        if self._native is not None and source is not None and source.category in TELEMETRY:
-            fields = sigma_fields(event.fields, event.logsource)
-            native = Event(fields=fields, origin=event.origin, logsource=source)
-            return self._native().matches(native)  # type: ignore[no-any-return]
+        """The evaluator's Match objects for ``event`` (``generate: false`` rules included)."""
         if candidate:
             matcher = self._matcher_for(event.logsource)
         else:
@@ -116,6 +108,17 @@ class RuleSetView:
             # events routed to that set.
             found = [m for m in found if m.rule_id in self._linux_ids]
         return found
+
+    def route(self, event: Event) -> tuple[RuleSetView, Event]:
+        """The view that matches ``event``, and the event as it sees it: an ECS process, file
+        or network document (its log source a category of taintsigma.logs.ecs_ndjson.TELEMETRY)
+        goes, with Sigma's names added (:func:`sigma_fields`), to the native rules; any other
+        event stays here as it is."""
+        source = event.logsource
+        if self._native is None or source is None or source.category not in TELEMETRY:
+            return self, event
+        fields = sigma_fields(event.fields, source)
+        return self._native(), Event(fields=fields, origin=event.origin, logsource=source)
 
     def info(self, rule: Any) -> RuleInfo:
         """The alert's view of a rule (cached per rule: two rules may share an id)."""
