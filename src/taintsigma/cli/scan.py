@@ -89,7 +89,8 @@ def scan(
                 kernel audit:) and Sysmon for Linux <Event> XML inside them too
       journald  journalctl -o json; _TRANSPORT=audit entries and Sysmon entries too
       dmesg     dmesg, plain or -T
-      ecs       ECS NDJSON (Elasticsearch exports, Filebeat)
+      ecs       ECS NDJSON (Elasticsearch exports, Filebeat); Elastic Defend, Auditbeat
+                and Auditd Manager process, file and network documents → Sigma's categories
       json      JSON lines already in the rules' own field names
       auditd    /var/log/audit/audit.log, ausearch --raw (execve → process_creation)
     """

@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sigma.processing.conditions import LogsourceCondition
+from sigma.processing.conditions import IncludeFieldCondition, LogsourceCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
-from sigma.processing.transformations import FieldMappingTransformation
+from sigma.processing.transformations import (
+    FieldMappingTransformation,
+    MapStringTransformation,
+)
 from sigma.rule import (
     SigmaDetection,
     SigmaDetectionItem,
@@ -68,6 +71,44 @@ def reverse_field_mappings(
                 back.setdefault(name, []).append(sigma)
         reverse[key] = {name: tuple(sigmas) for name, sigmas in back.items()}
     return reverse
+
+
+def reverse_value_mappings(
+    target: Target | str, options: Iterable[str] = ()
+) -> dict[str, dict[str, dict[str, str]]]:
+    """The pipelines' value mappings (``map_string`` items naming the Sigma fields they apply
+    to) the other way round: ``{logsource key: {target field: {target value: Sigma value}}}``.
+
+    >>> reverse_value_mappings("kibana-kql")["linux/network_connection"]["network.direction"]
+    {'egress': 'true', 'ingress': 'false'}
+    """
+    pipeline = _pipeline(target, tuple(options))
+    found: dict[str, dict[str, dict[str, str]]] = {}
+    for source in _named_logsources(pipeline):
+        probe = _probe(source)
+        fields = mapping_for(pipeline, source)
+        back: dict[str, dict[str, str]] = {}
+        for item in pipeline.items:
+            transformation = getattr(item, "transformation", None)
+            if not isinstance(transformation, MapStringTransformation):
+                continue
+            if not item.match_rule_conditions(probe):
+                continue
+            conditions = item.field_name_conditions
+            if isinstance(conditions, dict):
+                conditions = list(conditions.values())
+            for condition in conditions:
+                if not isinstance(condition, IncludeFieldCondition) or condition.mode != "plain":
+                    continue
+                for sigma in condition.fields:
+                    for name in fields.get(sigma, (sigma,)):
+                        values = back.setdefault(name, {})
+                        for value, mapped in transformation.mapping.items():
+                            for one in [mapped] if isinstance(mapped, str) else mapped:
+                                values.setdefault(one, value)
+        if back:
+            found[logsource_key(source)] = back
+    return found
 
 
 def logsource_indices(options: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:

@@ -6,19 +6,24 @@ Linux adapters yield ECS documents, matched by rules compiled after the
 without a pipeline, every rule being tried. Audit records and Sysmon events carry Sigma's own names and their log source (``service: auditd``,
 ``category: process_creation`` …): they are matched by rules compiled without a field mapping
 (keywords searching every value), each only by the rules of its log source
-(:class:`NativeRuleSetView`).
+(:class:`NativeRuleSetView`). ECS documents of Linux process, file and network events (Elastic
+Defend, Auditbeat: the ECS adapter tags them with their Sigma category) are read back into
+Sigma's names with the Elastic targets' own mapping, reversed (:func:`sigma_fields`), and
+matched by the same native rules.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 from taintsigma.logs.base import Adapter
-from taintsigma.logs.event import LINUX_SYSLOG, Event, LogSourceKey
+from taintsigma.logs.ecs_ndjson import TELEMETRY
+from taintsigma.logs.event import LINUX_SYSLOG, Event, LogSourceKey, get_field
 from taintsigma.scan.alerts import RuleInfo, rule_info
 
 # Characters of the values an adapter derives rather than copies (time stamps, offsets,
@@ -65,11 +70,13 @@ class RuleSetView:
     the index it is given).
     """
 
-    def __init__(self, matcher: Any, schema: str) -> None:
+    def __init__(self, matcher: Any, schema: str, native: Any = None) -> None:
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
         self.matcher = matcher
         self.schema = schema
+        # Returns the NativeRuleSetView for ECS telemetry documents (the ``ecs`` schema only).
+        self._native = native
         self.linux = RuleSetMatcher(rules=[r for r in matcher.rules if syslog_borne(r.rule)])
         self._linux_ids = frozenset(r.rule_id for r in self.linux.rules)
         self._infos: dict[int, RuleInfo] = {}
@@ -102,6 +109,17 @@ class RuleSetView:
             found = [m for m in found if m.rule_id in self._linux_ids]
         return found
 
+    def route(self, event: Event) -> tuple[RuleSetView, Event]:
+        """The view that matches ``event``, and the event as it sees it: an ECS process, file
+        or network document (its log source a category of taintsigma.logs.ecs_ndjson.TELEMETRY)
+        goes, with Sigma's names added (:func:`sigma_fields`), to the native rules; any other
+        event stays here as it is."""
+        source = event.logsource
+        if self._native is None or source is None or source.category not in TELEMETRY:
+            return self, event
+        fields = sigma_fields(event.fields, source)
+        return self._native(), Event(fields=fields, origin=event.origin, logsource=source)
+
     def info(self, rule: Any) -> RuleInfo:
         """The alert's view of a rule (cached per rule: two rules may share an id)."""
         key = id(rule)
@@ -129,7 +147,12 @@ class RuleSetView:
             relevant = list(self.linux.rules)
         else:
             relevant = list(self.matcher.rules)
-        return _plan_for(relevant, adapter, RuleSetMatcher)
+        plan = _plan_for(relevant, adapter, RuleSetMatcher)
+        always = adapter.always_parse
+        if self._native is not None and plan is not None and always and always not in plan.patterns:
+            # The native rules match the telemetry documents: their lines are always parsed.
+            plan = replace(plan, patterns=[*plan.patterns, always])
+        return plan
 
 
 def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan | None:
@@ -380,6 +403,54 @@ def _names_source(rule: Any) -> bool:
     return source.category is not None or source.service is not None
 
 
+_ARGUMENTS = (("CommandLine", "process.args"), ("ParentCommandLine", "process.parent.args"))
+ELASTIC_TARGET = "kibana-kql"  # every Elastic target shares backends/_common/ecs_linux.yml
+
+
+@lru_cache(maxsize=1)
+def _reverse() -> tuple[dict[str, Any], dict[str, Any]]:
+    from taintsigma.convert.mappings import reverse_field_mappings, reverse_value_mappings
+
+    return reverse_field_mappings(ELASTIC_TARGET), reverse_value_mappings(ELASTIC_TARGET)
+
+
+def sigma_fields(document: Any, source: LogSourceKey) -> dict[str, object]:
+    """An ECS document with, besides its own fields, Sigma's names for the fields the Elastic
+    targets' mapping of ``source`` knows (``process.executable`` → ``Image``), read back with
+    that same mapping (taintsigma.convert.mappings.reverse_field_mappings) and its value
+    mappings (``network.direction: egress`` → ``Initiated: 'true'``).
+
+    A document without ``process.command_line`` but with ``process.args`` (Auditbeat and
+    Auditd Manager write no command line) gets ``CommandLine`` from the arguments joined with
+    spaces, as the process_creation events built from audit records do; the same for the
+    parent.
+
+    >>> sigma_fields({"process": {"executable": "/usr/bin/id", "args": ["id", "-u"]}},
+    ...              LogSourceKey(product="linux", category="process_creation"))["CommandLine"]
+    'id -u'
+    """
+    reverse, values = _reverse()
+    key = f"{source.product}/{source.category}"
+    fields: dict[str, object] = dict(document)
+    found: dict[str, object] = {}
+    for name, sigmas in reverse.get(key, {}).items():
+        value = get_field(document, name)
+        if value is None:
+            continue
+        mapped = values.get(key, {}).get(name)
+        if mapped is not None and isinstance(value, str):
+            value = mapped.get(value.lower(), value)
+        for sigma in sigmas:
+            found.setdefault(sigma, value)
+    known = {sigma for sigmas in reverse.get(key, {}).values() for sigma in sigmas}
+    for sigma, name in _ARGUMENTS:
+        args = get_field(document, name)
+        if sigma in known and sigma not in found and isinstance(args, list) and args:
+            found[sigma] = " ".join(str(arg) for arg in args)
+    fields.update(found)
+    return fields
+
+
 @dataclass
 class CompiledRules:
     """Loaded rules, compiled lazily per schema (``ecs`` after the ECS pipeline, ``plain``)."""
@@ -424,6 +495,8 @@ class CompiledRules:
         self.errors.extend(err for rid, err in matcher.errors if rid not in known)
         if schema == "sigma":
             return NativeRuleSetView(matcher)
+        if schema == "ecs":
+            return RuleSetView(matcher, schema, native=lambda: self.for_format("sigma"))
         return RuleSetView(matcher, schema)
 
 

@@ -349,14 +349,17 @@ def _handle(
         summary.derived += 1
     else:
         summary.events += 1
-    origin = item.origin
-    matches = ruleset.matches(item, candidate, plan)
+    routed, event = ruleset.route(item)  # ECS telemetry: in Sigma's names, to the native rules
+    if routed is not ruleset:  # (its lines are always parsed: no prefilter plan applies)
+        ruleset, candidate, plan = routed, True, None
+    origin = event.origin
+    matches = ruleset.matches(event, candidate, plan)
     for match in matches:
         if match.output:
             summary.alerts += 1
-            yield Alert(rule=ruleset.info(match.rule), event=item, origin=origin)
+            yield Alert(rule=ruleset.info(match.rule), event=event, origin=origin)
     if correlations is not None and matches and origin is not None:
-        for alert in _correlate(correlations.feed, item, matches, ruleset, origin):
+        for alert in _correlate(correlations.feed, event, matches, ruleset, origin):
             summary.alerts += 1
             yield alert
 
@@ -538,8 +541,9 @@ def scan_events(
     """
     compiled = rules if isinstance(rules, CompiledRules) else compile_for_scan(rules)
     ruleset = compiled.for_format(format)
-    for event in events:
-        for info in ruleset.match(event):
+    for original in events:
+        view, event = ruleset.route(original)
+        for info in view.match(event):
             yield Alert(rule=info, event=event, origin=event.origin)
 
 
