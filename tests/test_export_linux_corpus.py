@@ -180,3 +180,23 @@ def test_splunk_searches_start_scoped_to_their_data(key):
     (stanza,) = parse_savedsearches(_package("splunk-savedsearches", stem).text).sections()
     search = parse_savedsearches(_package("splunk-savedsearches", stem).text)[stanza]["search"]
     assert search.startswith(scope) or scope in search.split(" ", 3)[:3], search
+
+
+# The options' data sources: Elastic Agent data streams, Defender XDR tables (two network
+# rules and the two OMIGOD rules refused by the xdr mapping), Sysmon for Linux in Splunk.
+WITH_OPTIONS = {
+    ("kibana-ndjson", "elastic-agent"): 208,
+    ("sentinel-arm", "xdr"): 206,
+    ("splunk-savedsearches", "sysmon"): 210,
+}
+
+
+@pytest.mark.parametrize(("fmt", "option"), sorted(WITH_OPTIONS))
+def test_every_package_passes_its_checks_with_each_option(fmt, option):
+    report = _export(fmt, (option,))
+    assert len(report.packages) + len(report.errors) == RULE_COUNT
+    assert len(report.packages) >= WITH_OPTIONS[fmt, option], [str(e) for e in report.errors]
+    for package in report.packages:
+        CHECKS[fmt](package.text)
+    for error in report.errors:
+        assert "\n" not in str(error) and error.rule_id, str(error)
