@@ -13,8 +13,9 @@ stem S (the bundled ``sigma_rules/`` and the test-only ``tests/rules/``) it writ
 
 plus ``tests/golden/T/S.warnings`` (one translation warning per line) when converting warned.
 
-For each export format F and rule stem S (``sigma_rules/``, and the correlations over them in
-``tests/fixtures/correlations/``) it writes, in the same way, ``tests/golden/export/F/S.<ext>`` (byte for byte what ``taintsigma export -f F -o DIR``
+For each export format F and rule stem S (``sigma_rules/``, the correlations over them in
+``tests/fixtures/correlations/``, and one SigmaHQ Linux rule per log source) it writes, in the
+same way, ``tests/golden/export/F/S.<ext>`` (byte for byte what ``taintsigma export -f F -o DIR``
 writes) or ``S.error``, plus ``S.warnings`` when exporting warned.
 """
 
@@ -42,6 +43,20 @@ RULE_DIRS = (BUNDLED, REPO / "tests" / "rules")
 # Correlation rules over the bundled rules, exported (with them) for the export goldens only.
 CORRELATIONS = REPO / "tests" / "fixtures" / "correlations"
 CORRELATION_STEMS = tuple(sorted(p.stem for p in CORRELATIONS.glob("*.yml")))
+# One SigmaHQ Linux rule per log source (the vendored corpus), exported alone for the export
+# goldens only: each pins its log source's index, integration, connectors and scoping.
+LINUX_CORPUS = REPO / "tests" / "corpus" / "sigmahq" / "rules" / "linux"
+LOGSOURCE_SAMPLES = tuple(
+    LINUX_CORPUS / path
+    for path in (
+        "process_creation/proc_creation_lnx_userdel.yml",
+        "file_event/file_event_lnx_doas_conf_creation.yml",
+        "network_connection/net_connection_lnx_ngrok_tunnel.yml",
+        "auditd/lnx_auditd_audio_capture.yml",
+        "builtin/sshd/lnx_sshd_susp_ssh.yml",
+    )
+)
+LOGSOURCE_STEMS = tuple(p.stem for p in LOGSOURCE_SAMPLES)
 # The conversion targets of PRODUCT.md, whose goldens tests/test_convert.py compares rule by rule
 # (sentinel's are compared by tests/test_export_sentinel_target.py). regenerate() writes the
 # goldens of every target in backends/, so a new target only needs its tests.
@@ -59,7 +74,8 @@ def export_golden_outputs(format_id: str) -> dict[str, str]:
     """Return ``{file name: content}`` of every golden file of one export format.
 
     The bundled rules, then the correlations of ``tests/fixtures/correlations/`` exported with
-    the bundled rules they correlate (only the correlations' files are kept from that run).
+    the bundled rules they correlate (only the correlations' files are kept from that run),
+    then the SigmaHQ Linux rules of ``LOGSOURCE_SAMPLES``, one per log source.
     """
     report = export_rules(load_rules([BUNDLED]), format_id, on_error=ErrorPolicy.COLLECT)
     files = {p.filename: p.text + "\n" for p in report.packages}
@@ -72,7 +88,12 @@ def export_golden_outputs(format_id: str) -> dict[str, str]:
         e for e in together.errors if e.path is not None and Path(e.path).stem in CORRELATION_STEMS
     ]
     mine = {p.filename: p.text + "\n" for p in packages}
-    return files | _with_warnings_and_errors(mine, packages, errors)
+    files |= _with_warnings_and_errors(mine, packages, errors)
+    samples = export_rules(
+        load_rules(list(LOGSOURCE_SAMPLES)), format_id, on_error=ErrorPolicy.COLLECT
+    )
+    theirs = {p.filename: p.text + "\n" for p in samples.packages}
+    return files | _with_warnings_and_errors(theirs, samples.packages, samples.errors)
 
 
 def _with_warnings_and_errors(

@@ -177,13 +177,26 @@ def test_timestamp_override_where_given() -> None:
 
 
 def test_logsource_without_default_index_needs_elastic_index() -> None:
+    # No pipeline of backends/esql/ gives linux/foo an index.
     rule = make_rule(
         {"selection": {"program": "sshd"}}, rule_id=RID, description="d",
-        logsource={"product": "linux", "service": "auth"},
+        logsource={"product": "linux", "service": "foo"},
     )  # fmt: skip
     with pytest.raises(Exception) as caught:
         export_rule(rule, "kibana-ndjson")
     assert "field 'elastic.index' is required" in str(caught.value)
+
+
+def test_a_logsource_takes_its_index_and_integration_from_the_esql_pipeline() -> None:
+    rule = make_rule(
+        {"selection": {"program": "sshd"}}, rule_id=RID, description="d",
+        logsource={"product": "linux", "service": "auth"},
+    )  # fmt: skip
+    (kibana,) = check_kibana_ndjson(export_rule(rule, "kibana-ndjson"))
+    assert kibana["index"] == ["filebeat-*", "logs-system.auth-*"]
+    assert kibana["related_integrations"] == [{"package": "system", "version": "^1.6.4"}]
+    (agent,) = check_kibana_ndjson(export_rule(rule, "kibana-ndjson", options=["elastic-agent"]))
+    assert agent["index"] == ["logs-system.auth-*"]
 
 
 def test_elastic_agent_option_reaches_the_query() -> None:

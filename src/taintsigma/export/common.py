@@ -132,6 +132,10 @@ class QuerySource:
     def _usable(self, target: str) -> tuple[str, ...]:
         return tuple(o for o in self._options if o in self._targets[target].options)
 
+    def options_for(self, target: str) -> tuple[str, ...]:
+        """This export's options that ``target`` has (none when the format does not use it)."""
+        return self._usable(target) if target in self._targets else ()
+
     def pipeline_vars(self, target: str) -> dict[str, Any]:
         """The ``vars`` of ``target``'s processing pipeline (with this export's options)."""
         loaded = self._targets[target]

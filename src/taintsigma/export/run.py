@@ -20,6 +20,7 @@ from taintsigma.convert.targets import Target, load_target
 from taintsigma.errors import ErrorPolicy, ExportError, TaintSigmaError, TargetNotFoundError
 from taintsigma.export.common import ExportReport, QuerySource, RulePackage
 from taintsigma.export.formats import ExportFormat, load_format
+from taintsigma.export.logsources import with_logsource_index
 from taintsigma.rules.batch import clone
 from taintsigma.rules.loader import (
     LoadedRules,
@@ -125,7 +126,7 @@ def _export_one(
     queries: QuerySource,
     new_ids: bool,
 ) -> RulePackage:
-    meta = load_metadata(rule)
+    meta = with_logsource_index(load_metadata(rule), queries.options_for("esql"))
     if new_ids:
         meta = _renamed(meta, queries)
     text, said = build(meta=meta, stem=stem, queries=queries)

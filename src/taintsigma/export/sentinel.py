@@ -32,15 +32,9 @@ MIN_SPAN = 5 * 60
 MAX_SPAN = 14 * 86400
 MAX_DESCRIPTION = 5000
 MAX_QUERY = 10000
-# Data connectors and entity mappings of the tables the sentinel target queries.
-SYSLOG_CONNECTORS = [
-    {"connectorId": "Syslog", "dataTypes": ["Syslog"]},
-    {"connectorId": "SyslogAma", "dataTypes": ["Syslog"]},
-]
-HOST_COLUMN = "Computer"
-SYSLOG_ENTITIES = [
-    {"entityType": "Host", "fieldMappings": [{"identifier": "HostName", "columnName": "Computer"}]}
-]
+# The sentinel target's pipelines describe each table their queries start with in vars named
+# so: {table: {connectors: [...], host_column: ...}} (backends/sentinel/*.yml).
+TABLES_VAR_PREFIX = "taintsigma_sentinel_tables_"
 
 
 def build(*, meta: RuleMetadata, stem: str, queries: QuerySource) -> tuple[str, list[str]]:
@@ -65,10 +59,12 @@ def scheduled_rule(
             raise result
         said = list(result.warnings)
         query = with_ingestion_window(result.query, meta.interval)
+        tables = [_table(result.query)]
     else:
         require_count(plan, meta, "Sentinel")
         grouped = queries.mapped_fields("sentinel", plan.bases[0], plan.group_by)
-        query, said = _correlation_query(plan, grouped, meta, queries)
+        query, said, tables = _correlation_query(plan, grouped, meta, queries)
+    connectors, hosts = _table_data(tables, queries.pipeline_vars("sentinel"), meta)
     if len(query) > MAX_QUERY:
         raise ExportError(
             f"the Sentinel query is {len(query)} characters; Sentinel allows {MAX_QUERY}",
@@ -96,7 +92,7 @@ def scheduled_rule(
         "name": meta.title,
         "description": description,
         "severity": SEVERITY[meta.level],
-        "requiredDataConnectors": _connectors(meta),
+        "requiredDataConnectors": connectors,
         "queryFrequency": frequency,
         "queryPeriod": period,
         "triggerOperator": "gt",
@@ -105,10 +101,15 @@ def scheduled_rule(
         "relevantTechniques": list(meta.attack.named_technique_ids),
         "query": query,
     }
-    if (meta.product, meta.service) == ("linux", "syslog") and (
-        plan is None or HOST_COLUMN in grouped
+    if len(hosts) == 1 and (
+        plan is None or hosts[0] in grouped
     ):  # a correlation's rows carry only its group-by columns
-        document["entityMappings"] = SYSLOG_ENTITIES
+        document["entityMappings"] = [
+            {
+                "entityType": "Host",
+                "fieldMappings": [{"identifier": "HostName", "columnName": hosts[0]}],
+            }
+        ]
     document["version"] = f"{meta.version}.0.0"
     document["kind"] = "Scheduled"
     return document, said
@@ -116,9 +117,9 @@ def scheduled_rule(
 
 def _correlation_query(
     plan: CorrelationPlan, grouped: list[str], meta: RuleMetadata, queries: QuerySource
-) -> tuple[str, list[str]]:
+) -> tuple[str, list[str], list[str]]:
     """Count per fixed window (``bin(TimeGenerated, timespan)``) and group, and keep each
-    window once: those that closed since the previous run."""
+    window once: those that closed since the previous run. Also returns the tables read."""
     conversions = [queries.query_alone("sentinel", base) for base in plan.bases]
     texts = [c.query for c in conversions]
     source = texts[0] if len(texts) == 1 else "union " + ", ".join(f"({t})" for t in texts)
@@ -142,7 +143,8 @@ def _correlation_query(
         f"| where {name} {op} {plan.count}",
         f"| where TimeGenerated + {span} > ago({interval}) and TimeGenerated + {span} <= now()",
     ]
-    return "\n".join(lines), [w for c in conversions for w in c.warnings]
+    tables = [_table(text) for text in texts]
+    return "\n".join(lines), [w for c in conversions for w in c.warnings], tables
 
 
 def with_ingestion_window(query: str, interval: Duration) -> str:
@@ -172,14 +174,39 @@ def sentinel_tactics(meta: RuleMetadata) -> list[str]:
     return ["".join(word[:1].upper() + word[1:] for word in name.split()) for name in names]
 
 
-def _connectors(meta: RuleMetadata) -> list[dict[str, Any]]:
-    if (meta.product, meta.service) == ("linux", "syslog"):
-        return SYSLOG_CONNECTORS
-    raise ExportError(
-        f"no Sentinel data connector known for logsource product={meta.product} "
-        f"service={meta.service}",
-        rule_id=meta.rule_id,
-    )
+def _table(query: str) -> str:
+    """The table (or ASIM parser) a sentinel query starts with: its first word."""
+    return query.split(None, 1)[0] if query.strip() else ""
+
+
+def _table_data(
+    tables: list[str], pipeline_vars: dict[str, Any], meta: RuleMetadata
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The data connectors that fill ``tables`` (each once, in order) and their host columns,
+    from the pipelines' ``taintsigma_sentinel_tables_*`` vars; a table they do not describe
+    is an error naming it."""
+    known: dict[str, Any] = {}
+    for name, value in pipeline_vars.items():
+        if name.startswith(TABLES_VAR_PREFIX) and isinstance(value, dict):
+            known.update(value)
+    connectors: list[dict[str, Any]] = []
+    hosts: list[str] = []
+    for table in tables:
+        if table not in known:
+            raise ExportError(
+                f"no Sentinel data connector known for table '{table}' (logsource "
+                f"product={meta.product} category={meta.category} service={meta.service}); "
+                f"describe it in a {TABLES_VAR_PREFIX}* var of backends/sentinel/",
+                rule_id=meta.rule_id,
+            )
+        for connector in known[table].get("connectors", []):
+            entry = {"connectorId": connector["connectorId"], "dataTypes": list(connector["dataTypes"])}
+            if entry not in connectors:
+                connectors.append(entry)
+        host = known[table].get("host_column")
+        if host and host not in hosts:
+            hosts.append(host)
+    return connectors, hosts
 
 
 def _span(name: str, span: Duration, rule_id: str) -> str:
