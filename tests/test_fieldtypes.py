@@ -37,8 +37,10 @@ PREFIX = "(host.os.type:linux AND event.dataset:system.syslog) AND "
         ("* -e *", "superset", "e"),
         ("*failed:*", "unsupported", ""),
         ("*_x*", "unsupported", ""),
-        ("*foo*bar*", "unsupported", ""),
-        ("*foo?bar*", "unsupported", ""),
+        ("*foo*bar*", "superset", ""),  # pieces: see test_wildcards_inside_the_value
+        ("*foo*bar.*", "unsupported", ""),
+        ("*x;*", "superset", "x"),  # ';' after a letter always ends the word
+        ("*GID=0,*", "unsupported", ""),  # ',' between digits joins them ("0,5")
         ("*--*", "unsupported", ""),
         ("", "unsupported", ""),
     ],
@@ -62,6 +64,41 @@ def test_classify_text_value(value: str, kind: str, phrase: str) -> None:
 def test_classify_single_token_wildcard(value: str, kind: str, token_wildcard: bool) -> None:
     match = classify_text_value(SigmaString(value), token_wildcard=True)
     assert (match.kind, match.token_wildcard) == (kind, token_wildcard)
+
+
+@pytest.mark.parametrize(
+    ("value", "patterns"),
+    [
+        # A word touching a wildcard inside the value may continue through it: a word wildcard.
+        ("*Trojan*FOUND*", ["*Trojan*", "*FOUND*"]),
+        ("Trojan*FOUND", ["Trojan*", "*FOUND"]),
+        ("*x?y*", ["*x*", "*y*"]),
+        # Whitespace or punctuation that always ends a word: the rest is a phrase.
+        ("*wget * | sh*", ['"wget"', '"sh"']),
+        ("*chown root*chmod 4777 *", ['"chown"', "root*", "*chmod", '"4777"']),
+        ("*cat /dev/null >*sh_history*", ['"cat /dev/null"', "*sh_history*"]),
+        ("*wget http*sendmail;chmod +x*", ['"wget"', "http*", "*sendmail", '"chmod +x"']),
+    ],
+)
+def test_wildcards_inside_the_value(value: str, patterns: list[str]) -> None:
+    match = classify_text_value(SigmaString(value))
+    assert match.kind == "superset" and "order" in match.reason
+    shown = [p.pattern if p.token_wildcard else f'"{p.phrase}"' for p in match.pieces]
+    assert shown == patterns
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "*foo.*bar*",  # '.' after a letter may join the next word ("foo.x")
+        "*foo*.bar*",
+        "*foé*bar*",  # the word cut by the wildcard is not plain ASCII
+        "*a.b*c*",  # 'b' may be the end of the word 'a.bx'
+        "* - * | *",  # no word at all
+    ],
+)
+def test_wildcards_inside_a_value_that_no_word_search_expresses(value: str) -> None:
+    assert classify_text_value(SigmaString(value)).kind == "unsupported"
 
 
 def test_as_contains_adds_missing_wildcards_only() -> None:
@@ -129,6 +166,31 @@ def test_startswith_is_a_superset_with_a_warning_naming_rule_field_target() -> N
     assert "not only at its start" in caught[0]
 
 
+def test_wildcard_inside_is_an_and_of_pieces_with_a_warning() -> None:
+    query, caught = _convert({"selection": {"message|contains": ["Trojan*FOUND", "wget * | sh"]}})
+    assert query == PREFIX + (
+        '((message:*Trojan* AND message:*FOUND*) OR (message:"wget" AND message:"sh"))'
+    )
+    assert len(caught) == 2 and all("order" in c and RULE_ID in c for c in caught)
+
+
+def test_wildcard_inside_under_not_is_refused() -> None:
+    with pytest.raises(UnsupportedByTarget, match="under 'not'"):
+        _convert({"selection": {"message|contains": "Trojan*FOUND"}}, "not selection")
+
+
+@pytest.mark.parametrize("backend", [EqlBackend, ESQLBackend])
+def test_wildcard_inside_keeps_the_exact_whole_value_form(backend: type) -> None:
+    phrase = {**PHRASE, "whole_value": '{field} like~ "{pattern}"'}
+    cls = text_aware(backend, phrase)
+    instance = cls(processing_pipeline=taintsigma_ecs_syslog())
+    rule = make_rule({"selection": {"message|contains": "Trojan*FOUND"}}, rule_id=RULE_ID)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", TranslationWarning)
+        [query] = instance.convert_rule(rule)
+    assert 'message like~ "*Trojan*FOUND*"' in query
+
+
 def test_equality_on_text_field_warns() -> None:
     _, caught = _convert({"selection": {"message": "foo bar"}})
     assert len(caught) == 1 and "whole field value" in caught[0]
@@ -152,7 +214,7 @@ def test_double_negation_allows_a_superset_again() -> None:
 @pytest.mark.parametrize(
     ("detection", "needle"),
     [
-        ({"selection": {"message|contains": "odule verif*cation"}}, "wildcard inside"),
+        ({"selection": {"message|contains": "odule verif*cation."}}, "a value with a wildcard"),
         ({"selection": {"message|contains": "failed:"}}, "ends with ':'"),
         ({"selection": {"message|re": "fail.*ed"}}, "regular expression"),
         ({"selection": {"message|contains|cased": "Foo"}}, "'cased'"),

@@ -309,6 +309,23 @@ def test_startswith_on_message_warns_with_rule_field_target() -> None:
     assert RULE_ID in caught[0] and "'message'" in caught[0] and "kibana-kql" in caught[0]
 
 
+def test_wildcard_inside_a_message_value_is_an_and_of_pieces() -> None:
+    query, caught = kql_with_warnings(
+        {"selection": {"message|contains": ["Trojan*FOUND", "cat /dev/null >*sh_history"]}},
+        ecs=True,
+    )
+    assert query == ECS + (
+        "((message:*Trojan* and message:*FOUND*) or "
+        '(message:"cat /dev/null" and message:*sh_history*))'
+    )
+    assert len(caught) == 2 and all("order" in c for c in caught)
+
+
+def test_wildcard_inside_a_message_value_under_not_is_refused() -> None:
+    with pytest.raises(UnsupportedByTarget, match="under 'not'"):
+        kql({"selection": {"message|contains": "wget * | sh"}}, "not selection", ecs=True)
+
+
 def test_message_list_under_not_is_a_negated_or_of_phrases() -> None:
     assert kql({"selection": {"message|contains": ["a b", "c d"]}}, "not selection", ecs=True) == (
         ECS + 'not (message:"a b" or message:"c d")'
@@ -328,7 +345,7 @@ def test_message_list_under_not_is_a_negated_or_of_phrases() -> None:
         ({"selection": {"f": "a?c"}}, "selection", "field 'f'", "single-character wildcard"),
         ({"selection": {"f|startswith": " x"}}, "selection", "field 'f'", "start with whitespace"),
         ({"selection": {"f|endswith": "x\u00a0"}}, "selection", "field 'f'", "end with whitespace"),
-        ({"keywords": ["ba*z"]}, "keywords", "a keyword search", "wildcard inside"),
+        ({"keywords": ["ba*.z"]}, "keywords", "a keyword search", "a value with a wildcard"),
     ],
 )
 def test_unsupported_constructs_name_rule_field_and_target(
@@ -348,7 +365,7 @@ def test_unsupported_constructs_name_rule_field_and_target(
         ({"selection": {"message|re": "x.*"}}, "regular expression"),
         ({"selection": {"message|contains|cased": "Foo bar"}}, "'cased'"),
         ({"selection": {"message|contains": "failed:"}}, "ends with ':'"),
-        ({"selection": {"message|contains": "module*failed"}}, "wildcard inside"),
+        ({"selection": {"message|contains": "module*failed."}}, "a value with a wildcard"),
     ],
 )
 def test_unsupported_on_text_field(detection: dict, needle: str) -> None:

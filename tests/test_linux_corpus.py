@@ -13,12 +13,14 @@ from tests.linux_corpus import RULE_COUNT, corpus_report, corpus_rules
 
 # Rules each target converts today (of 210). The refusals are valid rules a target cannot
 # express faithfully: keyword searches an analysed text field cannot run in KQL and Lucene
-# (wildcards inside a word, values without a word; EQL and ES|QL match the whole value
-# instead), KQL's missing regular expressions, and Sigma fields the SIEM has no data for
-# (Sysmon's LogonId in Elastic Defend). docs/taxonomy.md lists them.
+# (punctuation that may join the next word at an open end, values without a word, a superset
+# under `not`; EQL and ES|QL match the whole value instead), KQL's missing regular expressions,
+# and Sigma fields the SIEM has no data for (Sysmon's LogonId in Elastic Defend).
+# docs/taxonomy.md lists them. kibana-kql and lucene are below the 95% (200) of issue 9: the
+# remaining refusals have no faithful form there (docs/taxonomy.md says why, rule by rule).
 CONVERTED = {
-    "kibana-kql": 189,
-    "lucene": 196,
+    "kibana-kql": 192,
+    "lucene": 199,
     "eql": 208,
     "esql": 208,
     "splunk": 207,

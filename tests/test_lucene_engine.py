@@ -86,6 +86,16 @@ CORPUS = {
         host__hostname="web01",
         message="Out of memory: Killed process 1234 (java) total-vm:100kB",
     ),
+    # A wildcard inside a message value (tests/rules/text_inside_wildcard.yml).
+    "clamd_trojan": _event(
+        process__name="clamd", host__hostname="web01",
+        message="/srv/a.php: Win.Trojan.Agent-6 FOUND",
+    ),
+    "clamd_clean": _event(process__name="clamd", host__hostname="web01", message="/srv/c.php: OK"),
+    "history_cleared": _event(
+        process__name="bash", host__hostname="web01",
+        message="cat /dev/null > /root/.bash_history",
+    ),
     # The kernel-module taint pack: each message as kernel/module/*.c and the lockdown LSM print
     # it, and near misses.
     **(TAINT_PACK := {
@@ -148,6 +158,7 @@ EXPECTED = {
     "unsigned_kernel_module_rejected": {"rejected", "lockdown"},
     "livepatch_kernel_module_load": {"livepatch"},
     "tainted_kernel_module_load_journald": {"tainted_journald"},
+    "text_inside_wildcard": {"clamd_trojan", "history_cleared"},
     # condition: [selection_sshd, selection_cron] means either (issue 11 item 1)
     "condition_list": {"sshd_web01", "sshd_build01_low_pid", "sshd_web02_high_pid", "cron_no_pid"},
 }
@@ -292,6 +303,26 @@ def test_golden_query_agrees_with_sigma(corpus_verdicts: dict[str, set[str]], st
     assert corpus_verdicts[stem] == EXPECTED[stem]
 
 
+def test_wildcard_inside_a_message_value_finds_every_event_the_rule_matches(lucene) -> None:
+    # 'Trojan*FOUND' and 'cat /dev/null >*sh_history' as keywords: each piece searched on its
+    # own, a word touching the wildcard as a word wildcard (Trojan may sit inside
+    # "Win.Trojan.Agent", sh_history inside "bash_history"). The query is a warned superset:
+    # it finds every event Sigma matches, and may find more (the pieces in another order).
+    messages = {
+        "win_trojan": "/srv/a.php: Win.Trojan.Agent-6 FOUND",  # Sigma: match
+        "glued": "/srv/b: TrojanDownloader FOUND",  # Sigma: match
+        "zsh": "cat /dev/null >~/.zsh_history",  # Sigma: match
+        "spaced": "sudo cat /dev/null >    /home/x/.sh_history now",  # Sigma: match
+        "clean": "/srv/c.php: OK",  # Sigma: no match
+        "other_file": "cat /dev/null > /tmp/notes",  # Sigma: no match
+        "reversed": "FOUND signatures; Trojan database updated",  # Sigma: no match (superset)
+    }
+    events = {n: _event(process__name="clamd", message=m) for n, m in messages.items()}
+    [matched] = lucene(events, [_golden("text_inside_wildcard")])
+    assert {"win_trojan", "glued", "zsh", "spaced"} <= matched
+    assert matched - {"win_trojan", "glued", "zsh", "spaced"} == {"reversed"}
+
+
 # Escaping: any value of a keyword field must reach Lucene intact and match exactly itself.
 HOSTILE = [
     "AND",
@@ -390,6 +421,33 @@ def test_message_phrases_arrive_intact(lucene) -> None:
     results = lucene(events, queries)
     missed = {values[i]: queries[i] for i, got in enumerate(results) if f"v{i}" not in got}
     assert missed == {}
+
+
+@pytest.mark.parametrize(
+    ("value", "messages"),
+    [
+        # ';' and ',' join only digits, ':' only letters, '.' only two letters or two digits:
+        # next to anything else they always end the word, so the phrase drops them (warned).
+        ("x;", ["chown root:root x;rm -rf", "x;", "a x; b", "x;5"]),
+        ("DROP;", ["-j DROP;iptables -L", "-j DROP;1"]),
+        ("rm -f .", ["rm -f .tmp", "rm -f .1", "rm -f ./a"]),
+        ("12:", ["port 12:ab", "12:34"]),
+        ("; grep", ["ping;grep x", "a1; grep"]),
+    ],
+)
+def test_punctuation_that_always_ends_a_word_is_dropped(
+    lucene, value: str, messages: list[str]
+) -> None:
+    from sigma.collection import SigmaCollection
+
+    from taintsigma import convert_rules
+
+    events = {f"m{i}": {**LINUX_EVENT, "message": m} for i, m in enumerate(messages)}
+    rule = make_rule({"selection": {"message|contains": value}})
+    [done] = convert_rules(SigmaCollection([rule]), "lucene").conversions
+    assert any("is not enforced" in w for w in done.warnings)
+    [matched] = lucene(events, [done.query])
+    assert matched == set(events)  # every message contains the value: none may be missed
 
 
 # ---- regular expressions: Sigma's search, translated, run by real Lucene -------------------

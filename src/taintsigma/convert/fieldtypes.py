@@ -34,7 +34,7 @@ from sigma.types import (
 )
 
 from taintsigma.convert.ecs import FIELD_TYPES_VAR, ecs_text_fields
-from taintsigma.convert.phrase import as_contains, classify_text_value
+from taintsigma.convert.phrase import TextMatch, as_contains, classify_text_value
 from taintsigma.convert.regex_translate import RegexNotTranslatable, translate_regex
 from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
 from taintsigma.rules.loader import rule_id
@@ -198,7 +198,12 @@ class TextFieldMixin:
         match = classify_text_value(
             value, token_wildcard=bool(self.phrase_config.get("token_wildcard", False))
         )
-        if match.kind == "unsupported" or (match.kind == "superset" and self.negated()):
+        if (
+            match.kind == "unsupported"
+            or match.pieces
+            or (match.kind == "superset" and self.negated())
+        ):
+            # The whole-value wildcard (EQL, ES|QL) is exact: better than an AND of pieces.
             whole = self.render_whole_value(field, value)
             if whole is not None:
                 return whole
@@ -212,9 +217,26 @@ class TextFieldMixin:
                     f"rule keeps",
                 )
             self.warn_superset(field, match.reason)
+        if match.pieces:
+            return self.render_pieces(field, match.pieces, state)
         if match.token_wildcard:
             return self._convert_stock_string(field, value, state)
         return self.render_phrase(field, match.phrase)
+
+    def render_pieces(
+        self, field: str | None, pieces: tuple[TextMatch, ...], state: ConversionState
+    ) -> Any:
+        """The AND of the pieces of a value with wildcards inside, grouped."""
+        rendered = [
+            self._convert_stock_string(field, SigmaString(piece.pattern), state)
+            if piece.token_wildcard
+            else self.render_phrase(field, piece.phrase)
+            for piece in pieces
+        ]
+        if len(rendered) == 1:
+            return rendered[0]
+        joined = f" {self.and_token} ".join(rendered)  # type: ignore[attr-defined]
+        return self.group_expression.format(expr=joined)  # type: ignore[attr-defined]
 
     def render_whole_value(self, field: str | None, value: SigmaString) -> str | None:
         """The target's wildcard match over the whole text value (``phrase_config['whole_value']``,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,14 +36,32 @@ def _is_breaking(char: str) -> bool:
     return char in _BREAKING or unicodedata.category(char) in _BREAKING_CATEGORIES
 
 
+def _never_joins(char: str, inner: str) -> bool:
+    """True if ``char`` at an end of a value always ends a word, ``inner`` being the next
+    character inward: UAX #29 joins ``:`` only between letters, ``, ;`` only between digits,
+    ``. '`` only between two letters or two digits, and ``_`` with any word character."""
+    if _is_breaking(char):
+        return True
+    if char == ":":
+        return not inner.isalpha()
+    if char in ",;":
+        return not inner.isalnum() or inner.isascii() and inner.isalpha()
+    if char in ".'":
+        return not inner.isalnum()
+    if char == "_":
+        return _is_breaking(inner)
+    return False
+
+
 def _strip_breaking(text: str, side: str) -> str:
+    """``text`` without the characters at its ``side`` that always end a word there."""
     if side == "start":
         index = 0
-        while index < len(text) and _is_breaking(text[index]):
+        while index + 1 < len(text) and _never_joins(text[index], text[index + 1]):
             index += 1
         return text[index:]
     index = len(text)
-    while index > 0 and _is_breaking(text[index - 1]):
+    while index > 1 and _never_joins(text[index - 1], text[index - 2]):
         index -= 1
     return text[:index]
 
@@ -60,19 +79,25 @@ class TextMatch:
     ``kind`` is ``phrase`` (faithful: the value's words, as a phrase), ``superset`` (the phrase
     may match more than the rule: emit with a TranslationWarning) or ``unsupported`` (no phrase
     expresses it: refuse). ``phrase`` is the text to search for; ``token_wildcard`` says that a
-    wildcard on a single token expresses the value better than a phrase (only when asked for);
-    ``reason`` explains a superset or a refusal.
+    wildcard on a single token expresses the value better than a phrase (only when asked for),
+    ``pattern`` being that wildcard for a piece; ``reason`` explains a superset or a refusal.
+    ``pieces``, when not empty, replaces ``phrase``: a value with wildcards inside is searched
+    as the AND of its pieces' matches (always a superset).
 
     >>> classify_text_value(SigmaString("*module verification failed*")).kind
     'phrase'
-    >>> classify_text_value(SigmaString("*odule verif*x*")).kind
+    >>> classify_text_value(SigmaString("*odule verif*x.*")).kind
     'unsupported'
+    >>> [p.phrase for p in classify_text_value(SigmaString("*wget * | sh*")).pieces]
+    ['wget', 'sh']
     """
 
     kind: TextMatchKind
     phrase: str = ""
     reason: str = ""
     token_wildcard: bool = False
+    pattern: str = ""
+    pieces: tuple[TextMatch, ...] = ()
 
 
 def _unsupported(reason: str) -> TextMatch:
@@ -86,9 +111,11 @@ def classify_text_value(value: SigmaString, *, token_wildcard: bool = False) -> 
     open end must fall on a word boundary: the value's character there is a letter or digit
     (or whitespace, which is dropped, making the phrase broader). Anchored ends (equality, the
     anchored side of ``startswith``/``endswith``) cannot be enforced by a phrase, so the result
-    is a superset. Wildcards inside the value, a value without any letter or digit, and an open
-    end on punctuation are unsupported. With ``token_wildcard``, a value that is one run of
-    ASCII letters, digits and ``_`` with an open end stays a wildcard on that single token.
+    is a superset. A value without any letter or digit and an open end on punctuation are
+    unsupported. With ``token_wildcard``, a value that is one run of ASCII letters, digits and
+    ``_`` with an open end stays a wildcard on that single token. Wildcards inside the value
+    split it into pieces, each read by the same rules with open ends at those wildcards; the
+    value is the AND of the pieces (a superset: their order and adjacency are not enforced).
 
     >>> classify_text_value(SigmaString("module verification*")).kind
     'superset'
@@ -108,25 +135,124 @@ def classify_text_value(value: SigmaString, *, token_wildcard: bool = False) -> 
         parts.pop()
         open_end = True
     if any(isinstance(p, SpecialChars) for p in parts):
-        return _unsupported(
-            "a wildcard inside the value cannot be expressed: an analysed text field is "
-            "searched by whole words, and a phrase query has no wildcards"
+        return _classify_pieces(parts, open_start, open_end, token_wildcard)
+    return _classify_core(
+        "".join(str(p) for p in parts), open_start, open_end, token_wildcard=token_wildcard
+    )
+
+
+_NO_WORD = (
+    "the value holds no letter or digit, so it has no word an analysed text field "
+    "could be searched for"
+)
+_INSIDE = (
+    "a wildcard inside the value: its pieces are searched as separate words or phrases, so "
+    "their order and what lies between them are not enforced"
+)
+_HEAD_WORD = re.compile(r"[A-Za-z0-9_]+")
+_TAIL_WORD = re.compile(r"[A-Za-z0-9_]+$")
+
+
+def _classify_pieces(
+    parts: Sequence[object], open_start: bool, open_end: bool, token_wildcard: bool
+) -> TextMatch:
+    """The AND of the pieces between the wildcards inside a value (outer ``*`` removed).
+
+    A wildcard inside the value may stand for letters of the word it touches (``Trojan*FOUND``
+    matches ``Win.Trojan.Agent FOUND``), so a word touching it is searched as a wildcard on
+    that single word (``*Trojan*``), never as a whole word. The rest of a piece is read like a
+    whole value whose ends are open.
+    """
+    pieces: list[str] = [""]
+    for part in parts:
+        if isinstance(part, SpecialChars):  # '*' or '?': a new piece
+            pieces.append("")
+        else:
+            pieces[-1] += str(part)
+    matches: list[TextMatch] = []
+    reasons = [_INSIDE]
+    last = len(pieces) - 1
+    for index, piece in enumerate(pieces):
+        found = _classify_piece(
+            piece,
+            (open_start or index > 0, index > 0),
+            (open_end or index < last, index < last),
+            token_wildcard=token_wildcard,
         )
-    core = "".join(str(p) for p in parts)
+        if isinstance(found, str):
+            return _unsupported(f"{found} (in the piece {piece!r} of a value with a wildcard)")
+        matches.extend(found)
+    if not matches:
+        return _unsupported(_NO_WORD)
+    for where, is_open in (("start", open_start), ("end", open_end)):
+        if not is_open:
+            reasons.append(f"the pieces match anywhere in the field, not only at its {where}")
+    for match in matches:
+        if match.reason and match.reason not in reasons:
+            reasons.append(match.reason)
+    return TextMatch(kind="superset", pieces=tuple(matches), reason="; ".join(reasons))
+
+
+def _is_word_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _classify_piece(
+    piece: str, start: tuple[bool, bool], end: tuple[bool, bool], *, token_wildcard: bool
+) -> list[TextMatch] | str:
+    """The matches of one piece (none: only punctuation, not enforced), or why none is
+    faithful. ``start`` and ``end`` are (open, cut): a wildcard on that side, and whether it
+    is a wildcard inside the value (which may continue the word at that edge)."""
+    if not any(c.isalnum() for c in piece):
+        return []
+    (start_open, start_cut), (end_open, end_cut) = start, end
+    if (start_cut or end_cut) and _HEAD_WORD.fullmatch(piece):  # one word, cut
+        # Already a superset: the word may be anywhere in its token on an open side too.
+        return [_word_wildcard(f"{'*' * start_open}{piece}{'*' * end_open}", piece)]
+    head: list[TextMatch] = []
+    tail: list[TextMatch] = []
+    rest = piece
+    if start_cut and _is_word_char(rest[0]):
+        word = _HEAD_WORD.match(rest)
+        if word is None or not _never_joins(rest[word.end()], rest[word.end() - 1]):
+            return "a word cut by the wildcard before it cannot be searched as one word"
+        head.append(_word_wildcard(f"*{word.group()}", word.group()))
+        rest = rest[word.end() :]
+    if end_cut and _is_word_char(rest[-1]):
+        word = _TAIL_WORD.search(rest)
+        if word is None or not _never_joins(rest[word.start() - 1], rest[word.start()]):
+            return "a word cut by the wildcard after it cannot be searched as one word"
+        tail.append(_word_wildcard(f"{word.group()}*", word.group()))
+        rest = rest[: word.start()]
+    if not any(c.isalnum() for c in rest):
+        return [*head, *tail]
+    match = _classify_core(rest, start_open, end_open, token_wildcard=token_wildcard)
+    if match.kind == "unsupported":
+        return match.reason
+    return [*head, match, *tail]
+
+
+def _word_wildcard(pattern: str, word: str) -> TextMatch:
+    return TextMatch(kind="phrase", phrase=word, token_wildcard=True, pattern=pattern)
+
+
+def _classify_core(
+    core: str, open_start: bool, open_end: bool, *, token_wildcard: bool
+) -> TextMatch:
+    """Classify a value without wildcards inside; ``open_*``: a wildcard on that side."""
     if not any(c.isalnum() for c in core):
-        return _unsupported(
-            "the value holds no letter or digit, so it has no word an analysed text field "
-            "could be searched for"
-        )
+        return _unsupported(_NO_WORD)
 
     if token_wildcard and (open_start or open_end) and _SINGLE_TOKEN.fullmatch(core):
+        pattern = f"{'*' if open_start else ''}{core}{'*' if open_end else ''}"
         if open_start and open_end:
-            return TextMatch(kind="phrase", phrase=core, token_wildcard=True)
+            return TextMatch(kind="phrase", phrase=core, token_wildcard=True, pattern=pattern)
         where = "start" if open_end else "end"
         return TextMatch(
             kind="superset",
             phrase=core,
             token_wildcard=True,
+            pattern=pattern,
             reason=f"the word wildcard matches any word of the field, not only at its {where}",
         )
 
