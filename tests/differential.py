@@ -161,7 +161,7 @@ def sqlite_verdict(query: str, event: Mapping[str, Any]) -> bool:
             if name in query:
                 raise Unsupported("sqlite: a row cannot hold a list")
             del flat[name]  # a list the query does not read
-    columns = dict(flat)
+    columns = _one_spelling(dict(flat), query)
     for _ in range(50):
         try:
             return _run_sqlite(query, columns)
@@ -171,6 +171,27 @@ def sqlite_verdict(query: str, event: Mapping[str, Any]) -> bool:
                 raise Unsupported(f"sqlite: {err}") from err
             columns[missing.group(1)] = None
     raise Unsupported("sqlite: too many columns")
+
+
+def _one_spelling(columns: dict[str, Any], query: str) -> dict[str, Any]:
+    """SQLite's names ignore case, so a row cannot hold two fields differing only in case
+    (auditd's ``syscall`` number and ``SYSCALL`` name): keep the one the query spells, drop
+    the others; Unsupported when the query spells several, or reads them in another case."""
+    groups: dict[str, list[str]] = {}
+    for name in columns:
+        groups.setdefault(name.lower(), []).append(name)
+    for names in groups.values():
+        if len(names) < 2:
+            continue
+        word = r"(?<![\w.\"]){}(?![\w.\"])"
+        spelled = [n for n in names if re.search(word.format(re.escape(n)), query)]
+        read = re.search(word.format(re.escape(names[0])), query, re.IGNORECASE)
+        if len(spelled) > 1 or (read and not spelled):
+            raise Unsupported(f"sqlite: names differing only in case: {', '.join(names)}")
+        for name in names:
+            if name not in spelled:
+                del columns[name]
+    return columns
 
 
 def _run_sqlite(query: str, row: Mapping[str, Any]) -> bool:

@@ -33,7 +33,7 @@ def test_bundled_rules_pass() -> None:
     result = run("check")
     assert result.exit_code == 0, result.output
     assert result.stdout == ""
-    assert result.stderr == "checked 8 rule(s): 8 passed, 0 failed\n"
+    assert result.stderr == "checked 9 rule(s): 9 passed, 0 failed\n"
 
 
 def test_test_rules_pass() -> None:

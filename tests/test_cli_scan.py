@@ -56,7 +56,7 @@ def test_json_alerts_on_stdout_summary_on_stderr(syslog: Path) -> None:
     assert err.splitlines() == [
         (
             "scanned 1 input, 4 lines read, 3 skipped by the prefilter, 1 event parsed, "
-            "0 unparsable with 8 rules: 1 alert"
+            "0 unparsable with 9 rules: 1 alert"
         ),
         f"         1  Tainted Kernel Module Load ({FLAGSHIP})",
     ]
@@ -75,7 +75,7 @@ def test_no_alert_exits_0(tmp_path: Path) -> None:
     quiet.write_text(LINES.replace("tainting kernel", "ok"))
     code, out, err = run("scan", str(quiet))
     assert (code, out) == (0, "")  # not a terminal: one line per alert, so none
-    assert err.endswith("with 8 rules: 0 alerts\n")
+    assert err.endswith("with 9 rules: 0 alerts\n")
 
 
 def test_output_file_and_keep_unparsed(syslog: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from taintsigma.ruletest import check_samples
 
 STEM = "tainted_kernel_module_load"
 FLAGSHIP_ID = "05cad2fb-200c-407f-b472-02ea8c9e5e4a"
+AUDITD_ID = "8b607d0a-8958-4ed3-92ed-175ea3c65241"
 TAINT = "module verification failed: signature and/or required key missing - tainting kernel"
 
 
@@ -30,18 +31,45 @@ def copy_flagship(folder: Path) -> Path:
 
 def test_bundled_samples_pass_in_both_engines() -> None:
     report = check_samples()
-    assert len(report.rules) == len(list(bundled_rules_dir().glob("*.yml"))) == 8
+    assert len(report.rules) == len(list(bundled_rules_dir().glob("*.yml"))) == 9
     for outcome in report.rules:
-        assert (outcome.failures, outcome.problems, outcome.skipped) == ([], [], {}), outcome.title
+        assert (outcome.failures, outcome.problems) == ([], []), outcome.title
         assert outcome.positives and outcome.negatives, outcome.title
         events = outcome.positives + outcome.negatives
+        if outcome.rule_id == AUDITD_ID:
+            # audit.log records are in auditd's own names: the ECS query cannot judge them.
+            assert outcome.skipped == {"eql": "no sample event in ECS field names"}
+            assert outcome.judged == {"native": events}
+            continue
+        assert outcome.skipped == {}, outcome.title
         assert outcome.judged == {"native": events, "eql": events}, outcome.title
     (flagship,) = [o for o in report.rules if o.rule_id == FLAGSHIP_ID]
     assert (flagship.positives, flagship.negatives) == (9, 8)
+    (auditd,) = [o for o in report.rules if o.rule_id == AUDITD_ID]
+    assert (auditd.positives, auditd.negatives) == (8, 12)
     code, out, _ = run("test")
     assert code == 0
-    assert [line[:12] for line in out.splitlines()] == ["ok          "] * 8
+    verdicts = [line[:12] for line in out.splitlines() if not line.startswith(" ")]
+    assert verdicts == ["ok          "] * 9
     assert "ok          Tainted Kernel Module Load (05cad2fb" in out
+    assert "            skipped eql: no sample event in ECS field names" in out
+
+
+def test_auditd_records_are_judged_by_native_only(tmp_path: Path) -> None:
+    """An audit.log record is in the rule's own names: eql, given the ECS query, must not
+    call a positive record unmatched (it did before auditd samples were told apart)."""
+    stem = "kernel_module_load_syscall_auditd"
+    shutil.copy(bundled_rules_dir() / f"{stem}.yml", tmp_path / f"{stem}.yml")
+    positive = tmp_path / f"{stem}.events" / "positive"
+    positive.mkdir(parents=True)
+    (positive / "audit.log").write_text(
+        "type=SYSCALL msg=audit(1764499201.512:4821): arch=c000003e syscall=313 success=yes "
+        'exit=0 a0=3 items=0 ppid=1 pid=2 auid=1000 uid=0 comm="insmod" exe="/usr/bin/kmod"\n'
+    )
+    (outcome,) = check_samples([tmp_path / f"{stem}.yml"]).rules
+    assert (outcome.failures, outcome.positives, outcome.judged) == ([], 1, {"native": 1})
+    code, out, _ = run("test", str(tmp_path / f"{stem}.yml"))
+    assert code == 0, out
 
 
 @pytest.mark.parametrize("stem", sorted(p.stem for p in bundled_rules_dir().glob("*.yml")))

@@ -125,6 +125,23 @@ CORPUS = {
     "tainted_forged": _event(
         process__name="kernel", systemd__transport="syslog", message=f"evil: {FLAGSHIP_TEXT}"
     ),
+    # auditd records as the Auditd Logs integration indexes them (ENRICHED: SYSCALL, the name).
+    **{
+        name: {
+            "host.os.type": "linux",
+            "event.dataset": "auditd.log",
+            "host.hostname": "web01",
+            "process.name": "insmod",
+            "auditd.log.record_type": record_type,
+            **({"auditd.log.syscall": number, "auditd.log.SYSCALL": call} if number else {}),
+        }
+        for name, (record_type, number, call) in {
+            "audit_finit_module": ("SYSCALL", "313", "finit_module"),
+            "audit_init_module": ("SYSCALL", "175", "init_module"),
+            "audit_delete_module": ("SYSCALL", "176", "delete_module"),
+            "audit_kern_module": ("KERN_MODULE", "", ""),
+        }.items()
+    },
 }
 TAINT_PACK = (*TAINT_PACK, "tainted_journald", "tainted_forged")
 
@@ -159,6 +176,7 @@ EXPECTED = {
     "livepatch_kernel_module_load": {"livepatch"},
     "tainted_kernel_module_load_journald": {"tainted_journald"},
     "text_inside_wildcard": {"clamd_trojan", "history_cleared"},
+    "kernel_module_load_syscall_auditd": {"audit_finit_module", "audit_init_module"},
     # condition: [selection_sshd, selection_cron] means either (issue 11 item 1)
     "condition_list": {"sshd_web01", "sshd_build01_low_pid", "sshd_web02_high_pid", "cron_no_pid"},
 }

@@ -18,6 +18,7 @@ def test_bundled_rules_load() -> None:
     loaded = load_rules()
     assert [r.title for r in loaded] == [
         "Forced Kernel Module Load",
+        "Kernel Module Load System Call (auditd)",
         "Kernel Livepatch Module Load",
         "Out-of-Tree Kernel Module Load",
         "Proprietary or Unknown Licence Kernel Module Load",

@@ -26,6 +26,9 @@ from taintsigma.rules.loader import EVENTS_SUFFIX, LoadedRules, load_rules, rule
 from taintsigma.scan.routing import CompiledRules, compile_for_scan
 
 KINDS = ("positive", "negative")
+# Formats whose events are in the rule's own field names (as are derived events), not ECS's:
+# the EQL conversion, written for ECS documents, cannot judge them.
+SIGMA_NAMED_FORMATS = frozenset({"json", "auditd"})
 
 
 @dataclass(frozen=True)
@@ -124,6 +127,8 @@ def check_samples(rules: LoadedRules | list[Path | str] | None = None) -> Sample
             _judge_file(compiled, kind == "positive", sample, outcome, eql)
         if eql.skipped:
             outcome.skipped["eql"] = eql.skipped
+        elif not outcome.judged.get("eql") and not outcome.excused.get("eql"):
+            outcome.skipped["eql"] = "no sample event in ECS field names"
         if not outcome.untested and not outcome.positives and not outcome.problems:
             outcome.untested = f"no positive sample event in {_folder(path) / 'positive'}"
     return report
@@ -173,7 +178,7 @@ def _judge_file(
     for event in events:
         line = event.origin.line if event.origin else 0
         _record(outcome, "native", expected, line in matched, str(sample), line)
-        if format_name != "json":
+        if format_name not in SIGMA_NAMED_FORMATS and not event.derived:
             verdict = eql.verdict(event.fields)
             if verdict is not None:
                 if verdict != expected and eql.differences:
