@@ -324,3 +324,16 @@ def test_console_script_in_a_real_process() -> None:
     assert failed.stdout == ""
     assert failed.stderr.count("\n") == 1
     assert "did you mean 'kibana-kql'?" in failed.stderr
+
+
+@pytest.mark.parametrize("args", [["targets"], ["convert", "-t", "all"]], ids=["targets", "convert"])
+def test_a_reader_that_stops_early_is_no_internal_error(args: list[str]) -> None:
+    """`taintsigma targets | head -1`: the closed pipe ends the command quietly (exit 141)."""
+    done = subprocess.run(
+        f"{sys.executable} -m taintsigma.cli.main {' '.join(args)} | head -c 1",
+        shell=True, capture_output=True, text=True, check=False, timeout=120,
+        executable="/bin/bash",
+    )  # fmt: skip
+    assert "internal error" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "BrokenPipeError" not in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 import warnings
@@ -16,6 +17,8 @@ from taintsigma.errors import TaintSigmaError
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+# A closed pipe on stdout: the shells' 128 + SIGPIPE, what a command killed by it returns.
+EXIT_BROKEN_PIPE = 141
 
 
 def handle_errors(func: Callable[..., int | None]) -> Callable[..., None]:
@@ -36,6 +39,11 @@ def handle_errors(func: Callable[..., int | None]) -> Callable[..., None]:
         except KeyboardInterrupt:
             error("interrupted")
             sys.exit(130)
+        except BrokenPipeError:
+            # The reader went away (`taintsigma targets | head`): stop quietly, as a command
+            # killed by SIGPIPE does, and keep Python from complaining when it flushes stdout.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(EXIT_BROKEN_PIPE)
         except Exception as err:  # noqa: BLE001 - never a bare traceback for the user
             if debug:
                 traceback.print_exc()
