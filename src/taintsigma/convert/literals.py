@@ -22,6 +22,7 @@ docs/semantics.md ("String literals of EQL and ES|QL") states the rules.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
@@ -52,8 +53,8 @@ def _has_literal(value: SigmaString, chars: frozenset[str]) -> bool:
     return any(isinstance(p, str) and any(c in chars for c in p) for p in value.s)
 
 
-def esql_pattern(value: SigmaString) -> str:
-    """A ``like`` pattern (before the string layer): wildcards kept, ``* ? \\`` escaped."""
+def with_wildcards(value: SigmaString, literal: Callable[[str], str]) -> str:
+    """``value`` with Sigma's wildcards written ``*`` and ``?``, each plain part as ``literal``."""
     out = []
     for part in value.s:
         if part is SpecialChars.WILDCARD_MULTI:
@@ -61,8 +62,13 @@ def esql_pattern(value: SigmaString) -> str:
         elif part is SpecialChars.WILDCARD_SINGLE:
             out.append("?")
         else:
-            out.append("".join("\\" + c if c in "*?\\" else c for c in str(part)))
+            out.append(literal(str(part)))
     return "".join(out)
+
+
+def esql_pattern(value: SigmaString) -> str:
+    """A ``like`` pattern (before the string layer): wildcards kept, ``* ? \\`` escaped."""
+    return with_wildcards(value, lambda text: "".join("\\" + c if c in "*?\\" else c for c in text))
 
 
 class StringLiteralMixin:
@@ -81,15 +87,7 @@ class StringLiteralMixin:
             return '"' + string_body(esql_pattern(s)) + '"'
         # Exact operators (==, starts_with, in-lists) and EQL, whose wildcard operands never
         # hold a literal * ? \ (see convert_condition_field_eq_val_str).
-        out = []
-        for part in s.s:
-            if part is SpecialChars.WILDCARD_MULTI:
-                out.append("*")
-            elif part is SpecialChars.WILDCARD_SINGLE:
-                out.append("?")
-            else:
-                out.append(string_body(str(part)))
-        return '"' + "".join(out) + '"'
+        return '"' + with_wildcards(s, string_body) + '"'
 
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
