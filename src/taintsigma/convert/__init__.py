@@ -1,1 +1,1 @@
-"""Sigma to query text: targets (backends/<id>/), pipelines, field types, phrases, regexes, guards."""
+"""Sigma to query text: targets (backends/<id>/), pipelines, field types, regexes, guards."""

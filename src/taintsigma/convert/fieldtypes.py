@@ -34,7 +34,14 @@ from sigma.types import (
 )
 
 from taintsigma.convert.ecs import FIELD_TYPES_VAR, ecs_text_fields
-from taintsigma.convert.phrase import TextMatch, as_contains, classify_text_value
+from taintsigma.convert.phrase import (
+    PATTERN_CHARS,
+    TextMatch,
+    as_contains,
+    classify_text_value,
+    has_literal,
+    with_wildcards,
+)
 from taintsigma.convert.regex_translate import RegexNotTranslatable, translate_regex
 from taintsigma.errors import TaintSigmaError, TranslationWarning, UnsupportedByTarget
 from taintsigma.rules.loader import rule_id
@@ -250,20 +257,12 @@ class TextFieldMixin:
         template = self.phrase_config.get("whole_value")
         if not template or field is None:
             return None
+        if has_literal(value, PATTERN_CHARS) or not all(
+            isinstance(part, (str, SpecialChars)) for part in value.s  # a placeholder: no form
+        ):
+            return None
         lower = bool(self.phrase_config.get("whole_value_lower", False))
-        pattern = []
-        for part in value.s:
-            if part is SpecialChars.WILDCARD_MULTI:
-                pattern.append("*")
-            elif part is SpecialChars.WILDCARD_SINGLE:
-                pattern.append("?")
-            elif isinstance(part, str):
-                if any(c in part for c in "*?\\"):
-                    return None
-                pattern.append(part.lower() if lower else part)
-            else:  # a placeholder or another special part: no whole-value form
-                return None
-        text = self.escape_phrase("".join(pattern))
+        text = self.escape_phrase(with_wildcards(value, str.lower if lower else str))
         return str(template).format(
             field=self.escape_and_quote_field(field),  # type: ignore[attr-defined]
             pattern=text,

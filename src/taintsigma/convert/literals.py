@@ -22,7 +22,6 @@ docs/semantics.md ("String literals of EQL and ES|QL") states the rules.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, ClassVar
 
 from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
@@ -31,12 +30,13 @@ from sigma.conversion.state import ConversionState
 from sigma.types import SigmaString, SpecialChars
 
 from taintsigma.convert.fieldtypes import SigmaUnsupportedByTarget
+from taintsigma.convert.phrase import PATTERN_CHARS, has_literal, with_wildcards
 
 LANGUAGES = ("eql", "esql")
 # The string layer: the same five escapes in EQL and ES|QL.
 _STRING_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Characters an EQL wildcard operator would read as syntax.
-_EQL_PATTERN_CHARS = frozenset("*?\\")
+_EQL_PATTERN_CHARS = PATTERN_CHARS
 
 
 def string_body(text: str) -> str:
@@ -47,23 +47,6 @@ def string_body(text: str) -> str:
 def _plain(value: SigmaString) -> str:
     """The characters of a value without wildcards."""
     return "".join(p for p in value.s if isinstance(p, str))
-
-
-def _has_literal(value: SigmaString, chars: frozenset[str]) -> bool:
-    return any(isinstance(p, str) and any(c in chars for c in p) for p in value.s)
-
-
-def with_wildcards(value: SigmaString, literal: Callable[[str], str]) -> str:
-    """``value`` with Sigma's wildcards written ``*`` and ``?``, each plain part as ``literal``."""
-    out = []
-    for part in value.s:
-        if part is SpecialChars.WILDCARD_MULTI:
-            out.append("*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            out.append("?")
-        else:
-            out.append(literal(str(part)))
-    return "".join(out)
 
 
 def esql_pattern(value: SigmaString) -> str:
@@ -94,7 +77,7 @@ class StringLiteralMixin:
     ) -> Any:
         value = cond.value
         if self.taintsigma_literals == "eql" and isinstance(value, SigmaString):
-            if _has_literal(value, _EQL_PATTERN_CHARS):
+            if has_literal(value, _EQL_PATTERN_CHARS):
                 return self._eql_function_form(cond, value)
         return super().convert_condition_field_eq_val_str(cond, state)  # type: ignore[misc]
 
@@ -114,7 +97,7 @@ class StringLiteralMixin:
             isinstance(arg, ConditionFieldEqualsValueExpression)
             and (
                 not isinstance(arg.value, SigmaString)  # like~ compares strings only
-                or _has_literal(arg.value, _EQL_PATTERN_CHARS)  # read as wildcard syntax
+                or has_literal(arg.value, _EQL_PATTERN_CHARS)  # read as wildcard syntax
             )
             for arg in cond.args
         ):

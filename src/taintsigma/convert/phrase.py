@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import string
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -298,3 +298,25 @@ def as_contains(value: SigmaString) -> SigmaString:
     if not result.endswith(SpecialChars.WILDCARD_MULTI):
         result = result + SpecialChars.WILDCARD_MULTI
     return result
+
+
+# Characters a wildcard pattern reads as syntax: a literal one cannot be written in it.
+PATTERN_CHARS = frozenset("*?\\")
+
+
+def has_literal(value: SigmaString, chars: frozenset[str]) -> bool:
+    """True when a plain part of ``value`` holds one of ``chars`` (not a Sigma wildcard)."""
+    return any(isinstance(p, str) and any(c in chars for c in p) for p in value.s)
+
+
+def with_wildcards(value: SigmaString, literal: Callable[[str], str]) -> str:
+    """``value`` with Sigma's wildcards written ``*`` and ``?``, each plain part as ``literal``."""
+    out = []
+    for part in value.s:
+        if part is SpecialChars.WILDCARD_MULTI:
+            out.append("*")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            out.append("?")
+        else:
+            out.append(literal(str(part)))
+    return "".join(out)
