@@ -21,14 +21,13 @@ import argparse
 import json
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 from bench_scan import run
-from machine import describe
+from machine import describe, ensure_corpus
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -41,20 +40,6 @@ PLANTED = {
     "e2072cab-8c9a-459b-b63c-40ae79e27031": "base64",  # Decode Base64 Encoded Text
 }
 
-
-def ensure_corpus(path: Path, records: int) -> dict:
-    meta = path.with_suffix(path.suffix + ".json")
-    if path.exists() and meta.exists():
-        counts = json.loads(meta.read_text())
-        if counts.get("asked") == records:
-            return counts
-    out = subprocess.run(
-        [sys.executable, str(HERE / "make_audit_corpus.py"), str(path), "--records", str(records)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    counts = json.loads(out.stdout) | {"asked": records}
-    meta.write_text(json.dumps(counts))
-    return counts
 
 
 def per_rule(stderr: str) -> dict[str, int]:
@@ -77,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     taintsigma = shutil.which("taintsigma", path=str(Path(sys.executable).parent)) or "taintsigma"
-    counts = ensure_corpus(args.corpus, args.records)
+    counts = ensure_corpus(args.corpus, "make_audit_corpus.py", "--records", args.records)
     records = counts["records"]
     rules = ["-r", str(BUNDLED), "-r", str(args.sigmahq)]
     scan_cmd = [taintsigma, "scan", "--json", "-o", "/dev/null", "--timezone", "UTC", *rules]

@@ -19,7 +19,6 @@ near misses quoting it), every scan must report exactly the corpus's target line
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import shutil
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from machine import describe
+from machine import describe, ensure_corpus
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -134,19 +133,6 @@ def _grep_version() -> str:
         return "?"
 
 
-def ensure_corpus(path: Path, lines: int) -> dict[str, int]:
-    meta = path.with_suffix(path.suffix + ".json")
-    if path.exists() and meta.exists():
-        counts = json.loads(meta.read_text())
-        if counts.get("lines") == lines:
-            return counts
-    out = subprocess.run(
-        [sys.executable, str(HERE / "make_corpus.py"), str(path), "--lines", str(lines)],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
-    meta.write_text(out.stdout)
-    return json.loads(out.stdout)
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -160,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     taintsigma = shutil.which("taintsigma", path=str(Path(sys.executable).parent)) or "taintsigma"
-    counts = ensure_corpus(args.corpus, args.lines)
+    counts = ensure_corpus(args.corpus, "make_corpus.py", "--lines", args.lines)
     # The phrase is in every target line and in the near misses quoting it (half of them).
     grep_lines = counts["targets"] + counts["near_misses"] // 2
     env = dict(os.environ, LC_ALL="C.UTF-8")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 
@@ -30,3 +33,25 @@ def describe() -> str:
         f"{cpu}, {os.cpu_count()} cores{memory}; {platform.system()} {platform.release()}; "
         f"Python {platform.python_version()}"
     )
+
+
+def ensure_corpus(path: Path, script: str, size_flag: str, size: int) -> dict:
+    """Generate ``path`` with ``benchmarks/<script> PATH <size_flag> SIZE`` unless the copy
+    there was made with the same size; return the counts the generator printed (JSON).
+
+    The counts are kept beside the corpus (``<path>.json``); generators are deterministic, so
+    the same size always gives the same bytes.
+    """
+    meta = path.with_suffix(path.suffix + ".json")
+    if path.exists() and meta.exists():
+        counts = json.loads(meta.read_text())
+        if counts.get("asked") == size:
+            return counts
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve().parent / script), str(path),
+         size_flag, str(size)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    counts = json.loads(out.stdout) | {"asked": size}
+    meta.write_text(json.dumps(counts))
+    return counts
