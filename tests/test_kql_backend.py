@@ -359,7 +359,7 @@ def test_message_list_under_not_is_a_negated_or_of_phrases() -> None:
 @pytest.mark.parametrize(
     ("detection", "condition", "field", "needle"),
     [
-        ({"selection": {"f|re": "x.*"}}, "selection", "field 'f'", "regular expressions"),
+        ({"selection": {"f|re": "[^x]"}}, "selection", "field 'f'", "regular expressions"),
         ({"keywords": {"|re": "x.*"}}, "keywords", "a keyword search", "regular expressions"),
         ({"selection": {"f|fieldref": "g"}}, "selection", "field 'f'", "fieldref"),
         ({"selection": {"f|minute": 5}}, "selection", "field 'f'", "timestamp"),
@@ -398,7 +398,7 @@ def test_unsupported_on_text_field(detection: dict, needle: str) -> None:
 
 
 def test_unsupported_through_convert_rule_is_one_line_with_rule_id() -> None:
-    rule = make_rule({"selection": {"f|re": "x"}}, rule_id=RULE_ID)
+    rule = make_rule({"selection": {"f|re": "[^x]"}}, rule_id=RULE_ID)
     with pytest.raises(UnsupportedByTarget) as info:
         convert_rule(rule, "kibana-kql")
     assert info.value.rule_id == RULE_ID
@@ -673,7 +673,7 @@ def test_refusals_are_pysigma_errors_too_so_sigma_cli_can_skip_them() -> None:
     from sigma.collection import SigmaCollection
     from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 
-    bad = make_rule({"selection": {"f|re": "x"}}, rule_id=RULE_ID)
+    bad = make_rule({"selection": {"f|re": "[^x]"}}, rule_id=RULE_ID)
     good = make_rule({"selection": {"f": "x"}})
     backend = KibanaKqlBackend(ProcessingPipeline(), collect_errors=True)
     assert backend.convert(SigmaCollection([bad, good])) == ["f:x"]
