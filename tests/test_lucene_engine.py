@@ -554,6 +554,56 @@ def test_punctuation_that_may_join_the_next_word_is_a_word_wildcard(
     assert matched - sigma == set(over), done.query
 
 
+def test_generated_joining_values_find_every_message_sigma_matches(lucene) -> None:
+    # Values starting or ending on punctuation that may join a word, in messages that glue
+    # letters, digits and punctuation to that side: the warned superset must find every
+    # message Sigma's case-insensitive substring match finds. (The other side, a letter or
+    # digit, is read as the end of a word: docs/semantics.md, "Reading of contains".)
+    from sigma.collection import SigmaCollection
+
+    from taintsigma import UnsupportedByTarget, convert_rules
+
+    rng = random.Random(20261130)
+    words = ["exec", "GID", "0", "27", "bash_history", "Syslog", "a1", "x_y"]
+    joining = list(".:,;'_")
+    glue = ["", "x", "9", "a.", "1,", "_", "b'", ".z", ",5", ":q", "'s", "Q1"]
+    before_word, after_word = ["", " ", "/", "x "], ["", " ", "/", " x"]
+    values: list[str] = []
+    messages: dict[str, str] = {}
+    while len(values) < 60:
+        word = rng.choice(words)
+        ends_on_joining = rng.random() < 0.6
+        if ends_on_joining:
+            value = f"{rng.choice(['', 'socat ', 'x=', '/', 'rm -f '])}{word}{rng.choice(joining)}"
+        else:
+            value = f"{rng.choice(joining)}{word}{rng.choice(['', ' now', '='])}"
+        if value in values:
+            continue
+        for j in range(4):
+            pre, post = rng.choice(before_word), rng.choice(glue)
+            if not ends_on_joining:
+                pre, post = rng.choice(glue)[::-1], rng.choice(after_word)
+            messages[f"m{len(values)}_{j}"] = pre + value + post
+        values.append(value)
+    events = {name: {**LINUX_EVENT, "message": m} for name, m in messages.items()}
+    queries, kept = [], []
+    for value in values:
+        rule = make_rule({"selection": {"message|contains": _sigma_literal(value)}})
+        try:
+            [done] = convert_rules(SigmaCollection([rule]), "lucene").conversions
+        except UnsupportedByTarget:
+            continue
+        queries.append(done.query)
+        kept.append(value)
+    assert len(kept) >= 50, set(values) - set(kept)
+    missed = {}
+    for value, query, matched in zip(kept, queries, lucene(events, queries)):
+        sigma = {n for n, m in messages.items() if value.lower() in m.lower()}
+        if not sigma <= matched:
+            missed[value] = (query, sorted(messages[n] for n in sigma - matched))
+    assert missed == {}
+
+
 # ---- regular expressions: Sigma's search, translated, run by real Lucene -------------------
 # tests/engines/lucene/LuceneRegexVerdicts.java indexes keyword values and runs either a
 # query_string (the lucene target's output, parsed by the classic QueryParser) or a bare
