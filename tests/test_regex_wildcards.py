@@ -230,3 +230,8 @@ def test_kql_regex_only_on_keyword_or_wildcard_fields() -> None:
         process({"ProcessId|re": "1"})
     with pytest.raises(UnsupportedByTarget, match="analysed text"):
         kql_with_warnings({"selection": {"message|re": "-D"}}, ecs=True)
+    with pytest.raises(UnsupportedByTarget, match="type long"):  # the syslog pipeline's pid
+        kql_with_warnings({"selection": {"pid|re": "1"}}, ecs=True)
+    assert kql_with_warnings({"selection": {"program|re": "^sshd$"}}, ecs=True)[0].endswith(
+        "process.name:(sshd or \"sshd\\n\")"
+    )

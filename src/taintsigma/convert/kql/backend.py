@@ -33,7 +33,7 @@ from sigma.types import (
     SigmaTimestampPart,
 )
 
-from taintsigma.convert.ecs import FIELD_TYPES_VAR, ecs_field_types
+from taintsigma.convert.ecs import ecs_field_types
 from taintsigma.convert.fieldtypes import SigmaUnsupportedByTarget, TextFieldMixin
 from taintsigma.convert.kql import syntax
 from taintsigma.convert.regex_translate import RegexNotTranslatable
@@ -186,7 +186,7 @@ class _KqlSyntaxBackend(TextQueryBackend):
     # ---- what KQL cannot express ------------------------------------------------------------
 
     def field_type(self, field: str) -> str | None:
-        """The Elasticsearch type of ``field`` when the pipeline says (ECS), else None."""
+        """The Elasticsearch type of ``field`` if known (an ECS name), else None."""
         return None
 
     def convert_condition_field_eq_val_re(
@@ -287,9 +287,8 @@ class KibanaKqlBackend(TextFieldMixin, _KqlSyntaxBackend):
         return syntax.escape_quoted(text)
 
     def field_type(self, field: str) -> str | None:
-        pipeline = self._pipeline()
-        if pipeline is None or pipeline.vars.get(FIELD_TYPES_VAR) != "ecs":
-            return None
+        # Every Elastic pipeline of taintsigma writes ECS names (the syslog one too, without
+        # declaring taintsigma_field_types), so an ECS name has its ECS type.
         return ecs_field_types().get(field)
 
     def convert_correlation_rule(
