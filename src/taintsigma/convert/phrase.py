@@ -86,7 +86,7 @@ class TextMatch:
 
     >>> classify_text_value(SigmaString("*module verification failed*")).kind
     'phrase'
-    >>> classify_text_value(SigmaString("*odule verif*x.*")).kind
+    >>> classify_text_value(SigmaString("*odule verif*café.*")).kind
     'unsupported'
     >>> [p.phrase for p in classify_text_value(SigmaString("*wget * | sh*")).pieces]
     ['wget', 'sh']
@@ -136,9 +136,49 @@ def classify_text_value(value: SigmaString, *, token_wildcard: bool = False) -> 
         open_end = True
     if any(isinstance(p, SpecialChars) for p in parts):
         return _classify_pieces(parts, open_start, open_end, token_wildcard)
-    return _classify_core(
-        "".join(str(p) for p in parts), open_start, open_end, token_wildcard=token_wildcard
-    )
+    core = "".join(str(p) for p in parts)
+    match = _classify_core(core, open_start, open_end, token_wildcard=token_wildcard)
+    if match.kind == "unsupported" and (
+        (open_start and _cut_joining(core, "start")[2])
+        or (open_end and _cut_joining(core, "end")[2])
+    ):
+        # An open end on punctuation that may join the next word: the word beside it is
+        # searched as a word wildcard, like a word cut by a wildcard inside the value.
+        return _classify_pieces(parts, open_start, open_end, token_wildcard)
+    return match
+
+
+# Punctuation UAX #29 may join into a word ("syslog.old", "exec:sh", "0,5", "don't"); '_'
+# always belongs to the word beside it.
+_JOINING = ".:,;'"
+
+
+def _cut_joining(text: str, side: str) -> tuple[str, str, str]:
+    """(``text`` without what ends it at ``side``, what was dropped, the character that may
+    join the word there to the next one, or ``""``).
+
+    The characters that always end a word at ``side`` are dropped first; if the edge is then a
+    character of ``. : , ; '`` the analyser may join with the next word, it is dropped too and
+    the word beside it may continue (``exec:`` lies in the token ``exec:sh``); an edge ``_``
+    joins any word character, so its word may continue as well. Otherwise ``text`` is
+    returned unchanged.
+
+    >>> _cut_joining("socat exec:", "end")
+    ('socat exec', ':', ':')
+    >>> _cut_joining(".bash_history", "start")
+    ('bash_history', '.', '.')
+    >>> _cut_joining("rm -f .", "end")
+    ('rm -f .', '', '')
+    """
+    stripped = _strip_breaking(text, side)
+    if len(stripped) < 2:
+        return text, "", ""
+    edge, inner = (stripped[0], stripped[1]) if side == "start" else (stripped[-1], stripped[-2])
+    if not (edge in _JOINING or edge == "_") or _never_joins(edge, inner):
+        return text, "", ""
+    kept = stripped if edge == "_" else (stripped[1:] if side == "start" else stripped[:-1])
+    dropped = text[: len(text) - len(kept)] if side == "start" else text[len(kept) :]
+    return kept, dropped, edge
 
 
 _NO_WORD = (
@@ -160,8 +200,10 @@ def _classify_pieces(
 
     A wildcard inside the value may stand for letters of the word it touches (``Trojan*FOUND``
     matches ``Win.Trojan.Agent FOUND``), so a word touching it is searched as a wildcard on
-    that single word (``*Trojan*``), never as a whole word. The rest of a piece is read like a
-    whole value whose ends are open.
+    that single word (``*trojan*``), never as a whole word. So is a word beside punctuation
+    at an open edge that the analyser may join to the next word (``exec:`` lies in the token
+    ``exec:sh``: ``exec*``). The rest of a piece is read like a whole value whose ends are
+    open. A value without a wildcard inside is one piece.
     """
     pieces: list[str] = [""]
     for part in parts:
@@ -170,8 +212,8 @@ def _classify_pieces(
         else:
             pieces[-1] += str(part)
     matches: list[TextMatch] = []
-    reasons = [_INSIDE]
     last = len(pieces) - 1
+    reasons = [_INSIDE] if last else []
     for index, piece in enumerate(pieces):
         found = _classify_piece(
             piece,
@@ -180,8 +222,12 @@ def _classify_pieces(
             token_wildcard=token_wildcard,
         )
         if isinstance(found, str):
-            return _unsupported(f"{found} (in the piece {piece!r} of a value with a wildcard)")
-        matches.extend(found)
+            where = f" (in the piece {piece!r} of a value with a wildcard)" if last else ""
+            return _unsupported(f"{found}{where}")
+        for note in found[1]:
+            if note not in reasons:
+                reasons.append(note)
+        matches.extend(found[0])
     if not matches:
         return _unsupported(_NO_WORD)
     for where, is_open in (("start", open_start), ("end", open_end)):
@@ -199,41 +245,69 @@ def _is_word_char(char: str) -> bool:
 
 def _classify_piece(
     piece: str, start: tuple[bool, bool], end: tuple[bool, bool], *, token_wildcard: bool
-) -> list[TextMatch] | str:
-    """The matches of one piece (none: only punctuation, not enforced), or why none is
-    faithful. ``start`` and ``end`` are (open, cut): a wildcard on that side, and whether it
-    is a wildcard inside the value (which may continue the word at that edge)."""
+) -> tuple[list[TextMatch], list[str]] | str:
+    """The matches of one piece (none: only punctuation, not enforced) and the reasons they
+    are broader, or why none is faithful. ``start`` and ``end`` are (open, cut): a wildcard
+    on that side, and whether it is a wildcard inside the value (which may continue the word
+    at that edge). An open edge on punctuation that may join the next word counts as cut."""
     if not any(c.isalnum() for c in piece):
-        return []
+        return [], []
     (start_open, start_cut), (end_open, end_cut) = start, end
-    if (start_cut or end_cut) and _HEAD_WORD.fullmatch(piece):  # one word, cut
+    notes: list[str] = []
+    rest = piece
+    for side, is_open in (("start", start_open), ("end", end_open)):
+        if not is_open:
+            continue
+        kept, _dropped, joining = _cut_joining(rest, side)
+        if not joining:
+            continue
+        rest = kept
+        if side == "start":
+            start_cut = True
+        else:
+            end_cut = True
+        if side == "start":
+            where = f"the leading {joining!r} may join the first word to a word before it"
+        else:
+            where = f"the trailing {joining!r} may join the last word to a word after it"
+        notes.append(f"{where} (Unicode word breaks), so that word is searched as a word wildcard")
+    if (start_cut or end_cut) and _HEAD_WORD.fullmatch(rest):  # one word, cut
         # Already a superset: the word may be anywhere in its token on an open side too.
-        return [_word_wildcard(f"{'*' * start_open}{piece}{'*' * end_open}", piece)]
+        return [_word_wildcard(f"{'*' * start_open}{rest}{'*' * end_open}", rest)], notes
     head: list[TextMatch] = []
     tail: list[TextMatch] = []
-    rest = piece
     if start_cut and _is_word_char(rest[0]):
         word = _HEAD_WORD.match(rest)
         if word is None or not _never_joins(rest[word.end()], rest[word.end() - 1]):
-            return "a word cut by the wildcard before it cannot be searched as one word"
+            return (
+                "a word cut by the wildcard (or a joining character) before it cannot be "
+                "searched as one word"
+            )
         head.append(_word_wildcard(f"*{word.group()}", word.group()))
         rest = rest[word.end() :]
     if end_cut and _is_word_char(rest[-1]):
         word = _TAIL_WORD.search(rest)
         if word is None or not _never_joins(rest[word.start() - 1], rest[word.start()]):
-            return "a word cut by the wildcard after it cannot be searched as one word"
+            return (
+                "a word cut by the wildcard (or a joining character) after it cannot be "
+                "searched as one word"
+            )
         tail.append(_word_wildcard(f"{word.group()}*", word.group()))
         rest = rest[: word.start()]
     if not any(c.isalnum() for c in rest):
-        return [*head, *tail]
+        if rest.strip() and (head or tail):
+            notes.append(f"{rest.strip()!r} is not enforced (the analyser drops it)")
+        return [*head, *tail], notes
     match = _classify_core(rest, start_open, end_open, token_wildcard=token_wildcard)
     if match.kind == "unsupported":
         return match.reason
-    return [*head, match, *tail]
+    return [*head, match, *tail], notes
 
 
 def _word_wildcard(pattern: str, word: str) -> TextMatch:
-    return TextMatch(kind="phrase", phrase=word, token_wildcard=True, pattern=pattern)
+    # Lower-case, as the index holds the word (Elasticsearch and Lucene's query parsers
+    # normalise a wildcard term on a text field with the analyser too).
+    return TextMatch(kind="phrase", phrase=word, token_wildcard=True, pattern=pattern.lower())
 
 
 def _classify_core(

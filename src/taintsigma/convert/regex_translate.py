@@ -42,7 +42,8 @@ _CATEGORIES: dict[object, tuple[Intervals, bool]] = {
     C.CATEGORY_NOT_SPACE: ([(0x09, 0x0D), (0x20, 0x20)], True),
 }
 
-_REFUSED: dict[object, str] = {
+# Constructs no translation can express, by name (also taintsigma.convert.regex_wildcards).
+REFUSED_CONSTRUCTS: dict[object, str] = {
     C.ASSERT: "a lookahead or lookbehind",
     C.ASSERT_NOT: "a negative lookahead or lookbehind",
     C.GROUPREF: "a backreference",
@@ -79,6 +80,27 @@ def translate_regex(
     >>> translate_regex(r"cmd=\\d+", ignore_case=True)
     '.*[Cc][Mm][Dd]\\\\=[0-9]+.*'
     """
+    alternatives, flags = search_alternatives(
+        pattern, ignore_case=ignore_case, multiline=multiline, dotall=dotall
+    )
+    forms = [_anchored_parts(items, flags) for items in alternatives]
+    prefixes = {prefix for prefix, _, _ in forms}
+    suffixes = {suffix for _, _, suffix in forms}
+    if len(forms) > 1 and len(prefixes) == 1 and len(suffixes) == 1:
+        core = "(" + "|".join(core for _, core, _ in forms) + ")"
+        return prefixes.pop() + core + suffixes.pop()
+    return "|".join(prefix + core + suffix for prefix, core, suffix in forms)
+
+
+def search_alternatives(
+    pattern: str, *, ignore_case: bool = False, multiline: bool = False, dotall: bool = False
+) -> tuple[list[list], int]:
+    """Parse ``pattern`` (Python's own parser) into the alternatives a search tries, each with
+    its anchors, if any, first or last, and the pattern's flags (inline ones included).
+
+    The front end of every translation of a Sigma ``re`` (here and in
+    taintsigma.convert.regex_wildcards); raises RegexNotTranslatable for an invalid pattern.
+    """
     flags = (
         (re.IGNORECASE if ignore_case else 0)
         | (re.MULTILINE if multiline else 0)
@@ -88,15 +110,7 @@ def translate_regex(
         parsed = _parser.parse(pattern, flags)
     except re.error as err:
         raise RegexNotTranslatable(f"the pattern is not a valid regular expression: {err}") from err
-    flags = parsed.state.flags
-    alternatives = _top_alternatives(list(parsed.data))
-    forms = [_anchored_parts(items, flags) for items in alternatives]
-    prefixes = {prefix for prefix, _, _ in forms}
-    suffixes = {suffix for _, _, suffix in forms}
-    if len(forms) > 1 and len(prefixes) == 1 and len(suffixes) == 1:
-        core = "(" + "|".join(core for _, core, _ in forms) + ")"
-        return prefixes.pop() + core + suffixes.pop()
-    return "|".join(prefix + core + suffix for prefix, core, suffix in forms)
+    return _top_alternatives(list(parsed.data)), parsed.state.flags
 
 
 # ---- the top level: anchors ---------------------------------------------------------------
@@ -262,8 +276,8 @@ def _node(op: object, av: object, flags: int) -> str:
             "an anchor (^, $, \\A, \\Z) inside the pattern: Lucene regexps have no anchors, "
             "only a start or end of the whole pattern can be expressed"
         )
-    if op in _REFUSED:
-        raise RegexNotTranslatable(f"{_REFUSED[op]} has no Lucene equivalent")
+    if op in REFUSED_CONSTRUCTS:
+        raise RegexNotTranslatable(f"{REFUSED_CONSTRUCTS[op]} has no Lucene equivalent")
     raise RegexNotTranslatable(f"the construct {op} has no Lucene equivalent")
 
 
@@ -287,6 +301,13 @@ def _quantifier(low: int, high: int) -> str:
 
 
 def _class(items: list, flags: int) -> str:
+    chars, negate = class_chars(items, flags)
+    return _char_set(chars, negate=negate)
+
+
+def class_chars(items: list, flags: int) -> tuple[Intervals, bool]:
+    """The characters a class (an ``IN`` node's items) names, case folded under ``i``, and
+    whether the class is negated (then it matches every other character)."""
     negate = bool(items) and items[0][0] is C.NEGATE
     ranges: Intervals = []
     categories: list[Intervals] = []
@@ -304,7 +325,7 @@ def _class(items: list, flags: int) -> str:
     for chars in categories:
         # Python tests a class item on the lower-cased character under 'i'.
         matched = _union(matched, _lower_preimage(chars, flags) if flags & re.IGNORECASE else chars)
-    return _char_set(matched, negate=negate)
+    return matched, negate
 
 
 def _char_set(chars: Intervals, *, negate: bool) -> str:

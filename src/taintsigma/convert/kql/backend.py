@@ -27,13 +27,23 @@ from sigma.types import (
     SigmaExists,
     SigmaNull,
     SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
     SigmaString,
     SigmaTimestampPart,
 )
 
+from taintsigma.convert.ecs import ecs_field_types
 from taintsigma.convert.fieldtypes import SigmaUnsupportedByTarget, TextFieldMixin
 from taintsigma.convert.kql import syntax
+from taintsigma.convert.regex_translate import RegexNotTranslatable
+from taintsigma.convert.regex_wildcards import WILDCARD, regex_to_wildcards
 from taintsigma.rules.loader import rule_id
+
+
+# Field types a KQL wildcard value matches case-sensitively, character by character (a field
+# ECS does not know is taken as keyword, as everywhere else in the Elasticsearch targets).
+_REGEX_FIELD_TYPES = frozenset({"keyword", "wildcard", "constant_keyword"})
 
 
 class _KqlSyntaxBackend(TextQueryBackend):
@@ -175,12 +185,41 @@ class _KqlSyntaxBackend(TextQueryBackend):
 
     # ---- what KQL cannot express ------------------------------------------------------------
 
+    def field_type(self, field: str) -> str | None:
+        """The Elasticsearch type of ``field`` if known (an ECS name), else None."""
+        return None
+
     def convert_condition_field_eq_val_re(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        raise self.unsupported(  # type: ignore[attr-defined]
-            cond.field, "KQL has no regular expressions (use the lucene target)"
-        )
+        """A regex KQL cannot run, written as the exact wildcard values its search finds
+        (taintsigma.convert.regex_wildcards) on a case-sensitive keyword or wildcard field."""
+        value: SigmaRegularExpression = cond.value  # type: ignore[assignment]
+        kind = self.field_type(cond.field)
+        try:
+            if kind is not None and kind not in _REGEX_FIELD_TYPES:
+                raise RegexNotTranslatable(f"the field is of type {kind}, not keyword or wildcard")
+            flags = value.flags
+            values = regex_to_wildcards(
+                str(value.regexp),
+                ignore_case=SigmaRegularExpressionFlag.IGNORECASE in flags,
+                multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
+                dotall=SigmaRegularExpressionFlag.DOTALL in flags,
+            )
+            rendered = [
+                syntax.escape_unquoted(list(v)) if WILDCARD in v else syntax.render_text("".join(v))  # type: ignore[arg-type]
+                for v in values
+            ]
+        except (RegexNotTranslatable, syntax.KqlSyntaxError) as err:
+            raise self.unsupported(  # type: ignore[attr-defined]
+                cond.field,
+                f"KQL has no regular expressions (use the lucene target), and "
+                f"{str(value.regexp)!r} is no small set of wildcard values: {err}",
+            ) from None
+        field = self.escape_and_quote_field(cond.field)
+        if len(rendered) == 1:
+            return f"{field}:{rendered[0]}"
+        return f"{field}:({' or '.join(rendered)})"
 
     def convert_condition_val_re(
         self, cond: ConditionValueExpression, state: ConversionState
@@ -246,6 +285,11 @@ class KibanaKqlBackend(TextFieldMixin, _KqlSyntaxBackend):
 
     def escape_phrase(self, text: str) -> str:
         return syntax.escape_quoted(text)
+
+    def field_type(self, field: str) -> str | None:
+        # Every Elastic pipeline of taintsigma writes ECS names (the syslog one too, without
+        # declaring taintsigma_field_types), so an ECS name has its ECS type.
+        return ecs_field_types().get(field)
 
     def convert_correlation_rule(
         self,
