@@ -47,7 +47,7 @@ def taintsigma_ecs_syslog_elastic_agent() -> ProcessingPipeline:
 def taintsigma_ecs_linux() -> ProcessingPipeline:
     """Every Linux logsource -> ECS (the Elastic targets' pipelines, unmapped fields refused)."""
     return _named(
-        taintsigma_ecs_syslog() + _common("ecs_linux.yml"),
+        taintsigma_ecs_syslog() + _common("ecs_process_defend.yml") + _common("ecs_linux.yml"),
         "taintsigma ECS mapping for Linux (syslog and services, Elastic Defend, Auditd Logs)",
         "kibana-kql",
     )
