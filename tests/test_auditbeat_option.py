@@ -245,3 +245,48 @@ def test_option_queries_pass_the_eql_parser_and_the_esql_checker() -> None:
     for conversion in corpus_report("eql", OPTION).conversions:
         with eql.parser.elasticsearch_syntax, eql.parser.ignore_missing_functions:
             eql.parse_query(conversion.query)
+
+
+def test_elastics_eql_engine_and_the_scan_agree_on_auditbeat_executions(tmp_path: Path) -> None:
+    # Every SigmaHQ process_creation rule with -O auditbeat, run by Elastic's eql engine on
+    # Auditbeat and Auditd Manager executions, alerts on exactly the documents the native scan
+    # (reading them back with the same mapping) alerts on: the two directions agree.
+    pytest.importorskip("eql", reason="Elastic's eql engine is not installed (test extra)")
+    from differential import eql_verdict
+
+    fixture = ROOT / "fixtures" / "telemetry" / "ecs_telemetry.ndjson"
+    lines = fixture.read_text(encoding="utf-8").splitlines()[3:6]  # Auditbeat, Auditd Manager
+    base = {"event.category": ["process"], "event.type": ["start"], "event.action": "executed"}
+    more = [  # upper case, an auid, a parent pid: Sigma ignores case, so must both sides
+        {**base, "process.executable": "/usr/bin/base64", "process.title": "base64 -D /tmp/x",
+         "process.args": ["base64", "-D", "/tmp/x"], "process.pid": 7, "process.parent.pid": 1},
+        {**base, "process.executable": "/bin/sh", "user.name": "root", "user.audit.id": "0",
+         "process.working_directory": "/var/opt/microsoft/scx/tmp",
+         "process.title": "sh -c /etc/opt/microsoft/scx/conf/tmpdir/scx1 /bin/sh"},
+        {**base, "process.executable": "/usr/bin/wget", "process.title": "WGET http://x/y.sh"},
+    ]  # fmt: skip
+    documents = [json.loads(line) for line in lines] + more
+    events = tmp_path / "executions.ndjson"
+    events.write_text("".join(json.dumps(d) + "\n" for d in documents), encoding="utf-8")
+    native = {(a.rule.id, a.origin.line) for a in scan_paths([events], [PROCESS])}
+    engine = {
+        (conversion.rule_id, number)
+        for conversion in corpus_report("eql", OPTION).conversions
+        if "/process_creation/" in str(conversion.rule.source.path)
+        for number, document in enumerate(documents, start=1)
+        if eql_verdict(conversion.query, _scalars(document))
+    }
+    assert engine == native
+    lines_hit = {line for _, line in native}
+    assert {1, 2, 4, 5} <= lines_hit and 3 not in lines_hit  # 3: auditctl -l, a near miss
+
+
+def _scalars(document: dict) -> dict:
+    """One-element lists as their element: Elasticsearch matches a term on an array when any
+    element matches; the Python eql engine compares the whole list."""
+    def one(value):
+        if isinstance(value, dict):
+            return {k: one(v) for k, v in value.items()}
+        return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+    return one(document)
