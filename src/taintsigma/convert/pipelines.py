@@ -53,6 +53,18 @@ def taintsigma_ecs_linux() -> ProcessingPipeline:
     )
 
 
+def taintsigma_ecs_linux_auditbeat() -> ProcessingPipeline:
+    """As taintsigma_ecs_linux, with process_creation rules on the executions Auditbeat and
+    Auditd Manager index (the Elastic targets' ``-O auditbeat``)."""
+    return _named(
+        taintsigma_ecs_syslog()
+        + _common("ecs_process_auditbeat.yml")
+        + _common("ecs_linux.yml"),
+        "taintsigma ECS mapping for Linux (process_creation: Auditbeat and Auditd Manager)",
+        "kibana-kql",
+    )
+
+
 def taintsigma_ecs_scan() -> ProcessingPipeline:
     """taintsigma_ecs_syslog for the native scan: a service's rule keeps its program condition
     but not the system integration's dataset, since the scan reads syslog, journald and dmesg
