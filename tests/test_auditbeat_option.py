@@ -153,6 +153,18 @@ def test_cli_lists_and_applies_the_option() -> None:
     assert "target 'splunk' has no option 'auditbeat'" in refused.stderr
 
 
+def test_convert_and_export_help_name_every_target_option() -> None:
+    from taintsigma.cli.common import OPTION_HELP
+    from taintsigma.convert.targets import load_targets
+
+    named = set(re.findall(r"([a-z][a-z-]+) \(", OPTION_HELP.split(":", 1)[1]))
+    named |= set(re.findall(r"([a-z][a-z-]+),", OPTION_HELP.split(":", 1)[1]))
+    assert named == {name for target in load_targets(None) for name in target.options}
+    for command in ("convert", "export"):
+        result = CliRunner().invoke(cli, [command, "--help"], obj={})
+        assert "auditbeat (Elastic" in " ".join(result.output.split())
+
+
 # ---- the scan reads Auditbeat's documents with the same mapping -------------------------------
 
 
