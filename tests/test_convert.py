@@ -166,6 +166,12 @@ def test_eql_warns_that_elasticsearch_refuses_its_text_field() -> None:
         ),
     )
     [lucene] = convert_rules(load_rules([FLAGSHIP]), "lucene").conversions
-    assert lucene.warnings == ()
+    # No text field note for query_string, only the case note on the keyword process.name
+    # (tests/test_case_note.py).
+    assert lucene.warnings == (
+        "rule 05cad2fb-200c-407f-b472-02ea8c9e5e4a (lucene): field 'process.name': compared "
+        "case-sensitively (Elasticsearch keyword or wildcard field), while Sigma ignores case: "
+        "an event writing the value in another case is missed",
+    )
     keywordless = load_rules([RULE_DIRS[1] / "value_lists.yml"])
     assert convert_rules(keywordless, "eql").conversions[0].warnings == ()

@@ -19,8 +19,10 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "tests" / "engines" / "ecs" / "node_modules" / "@elastic" / "ecs"
 
 # Integration fields outside ECS, documented in docs/taxonomy.md: the Auditd Logs
-# integration's key=value pairs, and the system integration's auth fields.
-INTEGRATION_NAMESPACES = ("auditd.", "system.auth.")
+# integration's key=value pairs (and Auditd Manager's auditd.user.audit.*), the system
+# integration's auth fields, and Auditbeat's auditd module's user.audit.* (the auid, -O
+# auditbeat).
+INTEGRATION_NAMESPACES = ("auditd.", "system.auth.", "user.audit.")
 
 _QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
 _FIELD = re.compile(r"(?<![\w.\\@*])([A-Za-z_@][\w.@-]*)\s*:")
@@ -62,7 +64,9 @@ def test_kql_field_parser():
     }
 
 
-@pytest.mark.parametrize("options", [(), ("elastic-agent",)], ids=["filebeat", "elastic-agent"])
+@pytest.mark.parametrize(
+    "options", [(), ("elastic-agent",), ("auditbeat",)], ids=["filebeat", "elastic-agent", "auditbeat"]
+)
 def test_every_kql_field_is_ecs_or_a_documented_integration_field(options):
     types = ecs_field_types()
     report = corpus_report("kibana-kql", options)

@@ -152,7 +152,12 @@ def test_every_mapped_field_survives_the_round_trip(category: str) -> None:
 def test_the_adapter_classifies_what_the_converter_queries(category: str) -> None:
     # The conditions the Elastic targets add to a rule of the category (ecs_linux.yml) are
     # those the ECS adapter recognises the category by.
-    pipeline = yaml.safe_load((bundled_backends_dir() / "_common" / "ecs_linux.yml").read_text())
+    common = bundled_backends_dir() / "_common"
+    pipeline = {"transformations": [
+        item
+        for name in ("ecs_process_defend.yml", "ecs_linux.yml")
+        for item in yaml.safe_load((common / name).read_text())["transformations"]
+    ]}
     (conditions,) = [
         item["conditions"]
         for item in pipeline["transformations"]

@@ -29,6 +29,7 @@ OURS = {
     "taintsigma_ecs_syslog",
     "taintsigma_ecs_syslog_elastic_agent",
     "taintsigma_ecs_linux",
+    "taintsigma_ecs_linux_auditbeat",
     "taintsigma_splunk_syslog",
     "taintsigma_sentinel",
 }
@@ -86,4 +87,15 @@ def test_sigma_convert_gives_taintsigmas_query(tmp_path, pipeline, backend, targ
     result = sigma("convert", "-t", backend, "-p", pipeline, str(rule))
     assert result.returncode == 0, result.stderr
     [ours] = convert_rules(SigmaCollection.from_yaml(_RULE), target).conversions
+    assert result.stdout.strip().endswith(ours.query)
+
+
+def test_sigma_convert_with_the_auditbeat_pipeline_gives_the_options_query(tmp_path):
+    rule = tmp_path / "rule.yml"
+    rule.write_text(_RULE, encoding="utf-8")
+    result = sigma("convert", "-t", "kibana-kql", "-p", "taintsigma_ecs_linux_auditbeat", str(rule))
+    assert result.returncode == 0, result.stderr
+    rules = SigmaCollection.from_yaml(_RULE)
+    [ours] = convert_rules(rules, "kibana-kql", options=("auditbeat",)).conversions
+    assert "event.action:executed" in ours.query
     assert result.stdout.strip().endswith(ours.query)

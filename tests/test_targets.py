@@ -67,7 +67,7 @@ def test_unknown_target_without_a_close_name() -> None:
 def test_unknown_option_names_the_known_ones() -> None:
     with pytest.raises(TargetNotFoundError) as caught:
         load_target("lucene").option("agent")
-    assert str(caught.value) == "target 'lucene' has no option 'agent' (its options: elastic-agent)"
+    assert str(caught.value) == "target 'lucene' has no option 'agent' (its options: auditbeat, elastic-agent)"
 
 
 def test_load_targets_all() -> None:

@@ -20,9 +20,15 @@ def option_and_output_options(func: F) -> F:
     func = click.option(
         "-o", "--output", type=click.Path(path_type=Path), help="Write one file per rule into DIR."
     )(func)
-    return click.option(
-        "-O", "--option", "options", multiple=True, help="Target option (see `taintsigma targets`)."
-    )(func)
+    return click.option("-O", "--option", "options", multiple=True, help=OPTION_HELP)(func)
+
+
+# Static (nothing is read at import time); tests/test_auditbeat_option.py keeps it in step with
+# the options of backends/*/target.yml.
+OPTION_HELP = (
+    "Target option, repeatable (see `taintsigma targets`): elastic-agent, auditbeat (Elastic "
+    "targets), sysmon (splunk), xdr (sentinel)."
+)
 
 
 def write_output(path: Path, text: str) -> None:

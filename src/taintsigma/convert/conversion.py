@@ -161,13 +161,29 @@ def _convert_one(backend: Any, rule: Any, target: Target) -> tuple[str | None, t
             for w in caught
             if issubclass(w.category, TranslationWarning)
         )
-    ) + _text_field_notes(backend, rule, target)
+    ) + _text_field_notes(backend, rule, target) + _case_note(backend, rule, target)
     return "\n".join(texts), messages
+
+
+def _case_note(backend: Any, rule: Any, target: Target) -> tuple[str, ...]:
+    """The target's ``case_note`` once, naming every field the (processed) rule compares
+    case-sensitively with a value that has letters (taintsigma.convert.case)."""
+    if target.case_note is None or not isinstance(rule, SigmaRule):
+        return ()
+    from taintsigma.convert.case import case_sensitive_fields
+
+    fields = case_sensitive_fields(rule, getattr(backend, "last_processing_pipeline", None))
+    if not fields:
+        return ()
+    names = ", ".join(f"'{name}'" for name in fields)
+    plural = "s" if len(fields) > 1 else ""
+    return (f"rule {rule_id(rule)} ({target.id}): field{plural} {names}: {target.case_note}",)
 
 
 def _text_field_notes(backend: Any, rule: Any, target: Target) -> tuple[str, ...]:
     """The target's ``text_field_note`` for each text field the (processed) rule searches, and
-    the pipelines' ``taintsigma_field_notes`` (target field: why the query may be broader)."""
+    the pipelines' ``taintsigma_field_notes`` (target field: why the query may match more or
+    fewer events than the rule)."""
     if not isinstance(rule, SigmaRule):
         return ()
     pipeline = getattr(backend, "last_processing_pipeline", None)
@@ -190,13 +206,13 @@ def _text_field_notes(backend: Any, rule: Any, target: Target) -> tuple[str, ...
         for name in sorted(searched)
     ) + tuple(
         f"rule {rule_id(rule)} ({target.id}): field '{name}': "
-        f"{' '.join(str(field_notes[name]).split())}; the query may match more events than "
-        f"the rule"
+        f"{' '.join(str(field_notes[name]).split())}"
         for name in sorted(noted)
     )
 
 
-# A pipeline var: {target field: why a query on it may match more than the rule}.
+# A pipeline var: {target field: why a query on it may match more, or fewer, events than the
+# rule, said so}.
 FIELD_NOTES_VAR = "taintsigma_field_notes"
 
 

@@ -14,6 +14,8 @@ from functools import cache
 from taintsigma.resources import bundled_backends_dir
 
 FIELD_TYPES_VAR = "taintsigma_field_types"
+# A pipeline var: {field ECS does not define: its Elasticsearch type} (integration fields).
+DECLARED_TYPES_VAR = "taintsigma_declared_field_types"
 TEXT_TYPES = frozenset({"text", "match_only_text"})
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from sigma.processing.conditions import IncludeFieldCondition, LogsourceCondition
 from sigma.processing.pipeline import ProcessingItem, ProcessingPipeline
 from sigma.processing.transformations import (
+    AddConditionTransformation,
     FieldMappingTransformation,
     MapStringTransformation,
 )
@@ -108,6 +109,32 @@ def reverse_value_mappings(
                                 values.setdefault(one, value)
         if back:
             found[logsource_key(source)] = back
+    return found
+
+
+def logsource_conditions(
+    target: Target | str, options: Iterable[str] = ()
+) -> dict[str, dict[str, object]]:
+    """The conditions the pipelines add to every rule of a logsource (``add_condition``
+    items): ``{logsource key: {target field: value}}``, what a document must hold to be one of
+    that logsource's events for this target.
+
+    >>> logsource_conditions("kibana-kql", ["auditbeat"])["linux/process_creation"]["event.action"]
+    'executed'
+    """
+    pipeline = _pipeline(target, tuple(options))
+    found: dict[str, dict[str, object]] = {}
+    for source in _named_logsources(pipeline):
+        probe = _probe(source)
+        conditions: dict[str, object] = {}
+        for item in pipeline.items:
+            transformation = getattr(item, "transformation", None)
+            if isinstance(transformation, AddConditionTransformation) and (
+                item.match_rule_conditions(probe)
+            ):
+                conditions.update(transformation.conditions)
+        if conditions:
+            found[logsource_key(source)] = conditions
     return found
 
 

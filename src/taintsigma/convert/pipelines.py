@@ -47,8 +47,20 @@ def taintsigma_ecs_syslog_elastic_agent() -> ProcessingPipeline:
 def taintsigma_ecs_linux() -> ProcessingPipeline:
     """Every Linux logsource -> ECS (the Elastic targets' pipelines, unmapped fields refused)."""
     return _named(
-        taintsigma_ecs_syslog() + _common("ecs_linux.yml"),
+        taintsigma_ecs_syslog() + _common("ecs_process_defend.yml") + _common("ecs_linux.yml"),
         "taintsigma ECS mapping for Linux (syslog and services, Elastic Defend, Auditd Logs)",
+        "kibana-kql",
+    )
+
+
+def taintsigma_ecs_linux_auditbeat() -> ProcessingPipeline:
+    """As taintsigma_ecs_linux, with process_creation rules on the executions Auditbeat and
+    Auditd Manager index (the Elastic targets' ``-O auditbeat``)."""
+    return _named(
+        taintsigma_ecs_syslog()
+        + _common("ecs_process_auditbeat.yml")
+        + _common("ecs_linux.yml"),
+        "taintsigma ECS mapping for Linux (process_creation: Auditbeat and Auditd Manager)",
         "kibana-kql",
     )
 

@@ -56,6 +56,9 @@ class Target:
     # Said as a warning whenever a rule searches one of the pipeline's text fields (a caveat of
     # the target language on analysed text, e.g. EQL in Elasticsearch).
     text_field_note: str | None = None
+    # Said once per rule, naming the fields, when the rule compares a value with letters on a
+    # keyword or wildcard field, which this target compares case-sensitively (convert.case).
+    case_note: str | None = None
     # How string literals are written (taintsigma.convert.literals): 'eql' or 'esql'.
     literals: str | None = None
     # Characters the target cannot write literally in a value (refused, convert.faithful).
@@ -271,6 +274,7 @@ def load_target(target_id: str) -> Target:
         phrase=spec.get("phrase"),
         regex=spec.get("regex"),
         text_field_note=spec.get("text_field_note"),
+        case_note=spec.get("case_note"),
         literals=spec.get("literals"),
         no_literal=str(spec.get("no_literal") or ""),
         requires=spec.get("requires"),

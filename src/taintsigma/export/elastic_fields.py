@@ -22,11 +22,10 @@ from typing import Any
 
 from sigma.rule import SigmaDetection, SigmaDetectionItem
 
-from taintsigma.convert.ecs import ecs_field_types
+from taintsigma.convert.ecs import DECLARED_TYPES_VAR, ecs_field_types
 from taintsigma.rules.metadata import RuleMetadata
 
 DATASET_FIELDS = ("event.dataset", "data_stream.dataset")
-DECLARED_TYPES_VAR = "taintsigma_declared_field_types"
 KEYWORD_FIELD_VAR = "taintsigma_keyword_field"
 ANY_VERSION = "*"
 

@@ -404,33 +404,75 @@ def _names_source(rule: Any) -> bool:
 
 
 _ARGUMENTS = (("CommandLine", "process.args"), ("ParentCommandLine", "process.parent.args"))
-ELASTIC_TARGET = "kibana-kql"  # every Elastic target shares backends/_common/ecs_linux.yml
+ELASTIC_TARGET = "kibana-kql"  # every Elastic target shares backends/_common/ecs_*.yml
+# Options of the Elastic targets that query another integration's documents of a category
+# (-O auditbeat: Auditbeat's and Auditd Manager's executions). A document holding what such
+# an option's queries require of the category is read back with that option's mapping; any
+# other with the targets' default one (Elastic Defend).
+ELASTIC_SOURCE_OPTIONS: tuple[tuple[str, ...], ...] = (("auditbeat",),)
 
 
-@lru_cache(maxsize=1)
-def _reverse() -> tuple[dict[str, Any], dict[str, Any]]:
-    from taintsigma.convert.mappings import reverse_field_mappings, reverse_value_mappings
+@lru_cache(maxsize=None)
+def _reverse(
+    options: tuple[str, ...] = (),
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    from taintsigma.convert.mappings import (
+        logsource_conditions,
+        reverse_field_mappings,
+        reverse_value_mappings,
+    )
 
-    return reverse_field_mappings(ELASTIC_TARGET), reverse_value_mappings(ELASTIC_TARGET)
+    return (
+        reverse_field_mappings(ELASTIC_TARGET, options),
+        reverse_value_mappings(ELASTIC_TARGET, options),
+        logsource_conditions(ELASTIC_TARGET, options),
+    )
+
+
+def source_options(document: Any, key: str) -> tuple[str, ...]:
+    """The Elastic target options whose mapping reads ``document`` (of logsource ``key``,
+    e.g. ``linux/process_creation``): those whose queries' conditions for that logsource it
+    meets, where they differ from the default ones; ``()`` for the default mapping.
+
+    >>> source_options({"event": {"category": ["process"], "type": ["start"],
+    ...                 "action": "executed"}}, "linux/process_creation")
+    ('auditbeat',)
+    """
+    default = _reverse()[2].get(key)
+    for options in ELASTIC_SOURCE_OPTIONS:
+        conditions = _reverse(options)[2].get(key)
+        if conditions and conditions != default and all(
+            _holds(get_field(document, name), value) for name, value in conditions.items()
+        ):
+            return options
+    return ()
+
+
+def _holds(value: object, wanted: object) -> bool:
+    folded = str(wanted).lower()
+    values = value if isinstance(value, list) else [value]
+    return any(v is not None and str(v).lower() == folded for v in values)
 
 
 def sigma_fields(document: Any, source: LogSourceKey) -> dict[str, object]:
     """An ECS document with, besides its own fields, Sigma's names for the fields the Elastic
     targets' mapping of ``source`` knows (``process.executable`` → ``Image``), read back with
     that same mapping (taintsigma.convert.mappings.reverse_field_mappings) and its value
-    mappings (``network.direction: egress`` → ``Initiated: 'true'``).
+    mappings (``network.direction: egress`` → ``Initiated: 'true'``). Auditbeat's and Auditd
+    Manager's executions are read with the ``auditbeat`` option's mapping
+    (``process.title`` → ``CommandLine``, ``user.audit.id`` → ``LogonId``), Elastic Defend's
+    with the default one (:func:`source_options`).
 
-    A document without ``process.command_line`` but with ``process.args`` (Auditbeat and
-    Auditd Manager write no command line) gets ``CommandLine`` from the arguments joined with
-    spaces, as the process_creation events built from audit records do; the same for the
-    parent.
+    A document without the command line field but with ``process.args`` gets ``CommandLine``
+    from the arguments joined with spaces, as the process_creation events built from audit
+    records do; the same for the parent.
 
     >>> sigma_fields({"process": {"executable": "/usr/bin/id", "args": ["id", "-u"]}},
     ...              LogSourceKey(product="linux", category="process_creation"))["CommandLine"]
     'id -u'
     """
-    reverse, values = _reverse()
     key = f"{source.product}/{source.category}"
+    reverse, values, _ = _reverse(source_options(document, key))
     fields: dict[str, object] = dict(document)
     found: dict[str, object] = {}
     for name, sigmas in reverse.get(key, {}).items():

@@ -1,5 +1,6 @@
 from taintsigma.convert.pipelines import (
     taintsigma_ecs_linux,
+    taintsigma_ecs_linux_auditbeat,
     taintsigma_ecs_syslog,
     taintsigma_ecs_syslog_elastic_agent,
     taintsigma_sentinel,
@@ -8,6 +9,7 @@ from taintsigma.convert.pipelines import (
 
 __all__ = [
     "taintsigma_ecs_linux",
+    "taintsigma_ecs_linux_auditbeat",
     "taintsigma_ecs_syslog",
     "taintsigma_ecs_syslog_elastic_agent",
     "taintsigma_sentinel",
@@ -17,6 +19,7 @@ pipelines = {
     "taintsigma_ecs_syslog": taintsigma_ecs_syslog,
     "taintsigma_ecs_syslog_elastic_agent": taintsigma_ecs_syslog_elastic_agent,
     "taintsigma_ecs_linux": taintsigma_ecs_linux,
+    "taintsigma_ecs_linux_auditbeat": taintsigma_ecs_linux_auditbeat,
     "taintsigma_splunk_syslog": taintsigma_splunk_syslog,
     "taintsigma_sentinel": taintsigma_sentinel,
 }
