@@ -21,7 +21,7 @@ from sigma.processing.transformations import AddConditionTransformation, CaseTra
 from sigma.rule import SigmaDetection, SigmaDetectionItem, SigmaRule
 from sigma.types import SigmaCasedString, SigmaExpansion, SigmaString
 
-from taintsigma.convert.ecs import DECLARED_TYPES_VAR, FIELD_TYPES_VAR, ecs_field_types
+from taintsigma.convert.ecs import pipeline_field_types
 
 # Elasticsearch field types whose values are compared with their case.
 CASE_SENSITIVE_TYPES = frozenset({"keyword", "wildcard", "constant_keyword"})
@@ -41,7 +41,7 @@ def case_sensitive_fields(rule: SigmaRule, pipeline: Any) -> list[str]:
     """
     if pipeline is None:
         return []
-    types = _field_types(pipeline)
+    types = pipeline_field_types(pipeline)
     added = {
         item.transformation.name
         for item in pipeline.items
@@ -66,13 +66,6 @@ def case_sensitive_fields(rule: SigmaRule, pipeline: Any) -> list[str]:
             ):
                 found.add(item.field)
     return sorted(found)
-
-
-def _field_types(pipeline: Any) -> dict[str, str]:
-    types: dict[str, str] = dict(pipeline.vars.get(DECLARED_TYPES_VAR) or {})
-    if pipeline.vars.get(FIELD_TYPES_VAR) == "ecs":
-        types.update(ecs_field_types())
-    return types
 
 
 def _items(detection: SigmaDetection) -> Iterator[SigmaDetectionItem]:

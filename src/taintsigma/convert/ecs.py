@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from typing import Any
 
 from taintsigma.resources import bundled_backends_dir
 
@@ -28,6 +29,17 @@ def ecs_field_types() -> dict[str, str]:
     """
     path = bundled_backends_dir() / "_common" / "ecs_fields.json"
     return dict(json.loads(path.read_text(encoding="utf-8"))["types"])
+
+
+def pipeline_field_types(pipeline: Any) -> dict[str, str]:
+    """``{field: Elasticsearch type}`` a processing pipeline declares: its integration fields
+    (``taintsigma_declared_field_types``) and, with ``taintsigma_field_types: ecs``, every ECS field."""
+    if pipeline is None:
+        return {}
+    types: dict[str, str] = dict(pipeline.vars.get(DECLARED_TYPES_VAR) or {})
+    if pipeline.vars.get(FIELD_TYPES_VAR) == "ecs":
+        types.update(ecs_field_types())
+    return types
 
 
 @cache

@@ -11,6 +11,7 @@ value makes is decided by taintsigma.convert.phrase). docs/semantics.md ("Text f
 
 from __future__ import annotations
 
+import copy
 import warnings
 from functools import cache
 from typing import Any, ClassVar
@@ -27,13 +28,14 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     SigmaExpansion,
+    SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
     SpecialChars,
 )
 
-from taintsigma.convert.ecs import FIELD_TYPES_VAR, ecs_text_fields
+from taintsigma.convert.ecs import FIELD_TYPES_VAR, ecs_text_fields, pipeline_field_types
 from taintsigma.convert.phrase import (
     PATTERN_CHARS,
     TextMatch,
@@ -52,6 +54,8 @@ KEYWORD_FIELD_VAR = "taintsigma_keyword_field"
 PHRASE_KEYS = frozenset(
     {"field", "keyword", "escape", "token_wildcard", "whole_value", "whole_value_lower"}
 )
+# Elasticsearch field types holding strings: a number compared with one is compared as text.
+STRING_TYPES = frozenset({"keyword", "wildcard", "constant_keyword"})
 REGEX_KEYS = frozenset({"expression", "inside"})
 REGEX_INSIDE = ("slashes", "string")
 # A Lucene regexp inside a double-quoted EQL or ES|QL string literal.
@@ -306,6 +310,12 @@ class TextFieldMixin:
     ) -> Any:
         if self.is_text_field(cond.field):
             return self.convert_text_match(cond.field, SigmaString(str(cond.value)), state)
+        if pipeline_field_types(self._pipeline()).get(cond.field) in STRING_TYPES:
+            # `uid: 0` on a keyword field: EQL and ES|QL refuse a keyword compared with a
+            # number, and Elasticsearch stores the keyword "0" anyway: compare it as text.
+            as_text = copy.copy(cond)
+            as_text.value = SigmaString(str(cond.value))
+            return self.convert_condition_field_eq_val_str(as_text, state)
         return super().convert_condition_field_eq_val_num(cond, state)  # type: ignore[misc]
 
     def convert_condition_field_eq_val_re(
@@ -329,6 +339,14 @@ class TextFieldMixin:
             for arg in cond.args
         ):
             return False  # each value becomes its own phrase
+        types = pipeline_field_types(self._pipeline())
+        if any(
+            isinstance(arg, ConditionFieldEqualsValueExpression)
+            and isinstance(arg.value, SigmaNumber)
+            and types.get(arg.field) in STRING_TYPES
+            for arg in cond.args
+        ):
+            return False  # each number becomes a string comparison
         return super().decide_convert_condition_as_in_expression(cond, state)  # type: ignore[misc]
 
     def convert_condition_field_eq_expansion(
