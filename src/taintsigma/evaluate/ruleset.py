@@ -311,7 +311,9 @@ class RuleSetMatcher:
         """The rules matching ``event``, in rule order.
 
         With ``logsource``, only rules whose log source it admits are tried; with None every
-        rule is (events with no log source, already in the rules' own field names).
+        rule is (events with no log source, already in the rules' own field names). After
+        the first call ``matcher.match`` is that log source's runner (same verdicts, one
+        Python call per event); it hands events of any other log source back to this method.
 
         >>> matcher = compile_rules(load_rules())  # doctest: +SKIP
         >>> matcher.match({"program": "kernel", "message": "…tainting kernel"})  # doctest: +SKIP
