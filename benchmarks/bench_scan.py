@@ -57,6 +57,15 @@ def run(
     Peak memory comes from GNU time (``/usr/bin/time -f %M``) when installed: the rusage of a
     child forked from this Python process would count the parent's pages too.
     """
+    wall, peak, stdout, stderr, _ = run_with_cpu(command, env, ok)
+    return wall, peak, stdout, stderr
+
+
+def run_with_cpu(
+    command: list[str], env: dict[str, str] | None = None, ok: tuple[int, ...] = (0, 1)
+) -> tuple[float, float, str, str, float]:
+    """:func:`run`, and the CPU seconds (user + system) of the command and every process it
+    waited for (Linux's wait4 counts the waited-for descendants of the child)."""
     gnu_time = shutil.which("time", path="/usr/bin:/bin")
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
             tempfile.NamedTemporaryFile("r") as peak_file:  # fmt: skip
@@ -74,7 +83,7 @@ def run(
         peak_kb = float(peak_file.read().strip() or 0) if gnu_time else usage.ru_maxrss
     if code not in ok:
         raise SystemExit(f"{' '.join(command)} failed ({code}): {stderr.strip()}")
-    return wall, peak_kb / 1024, stdout, stderr
+    return wall, peak_kb / 1024, stdout, stderr, usage.ru_utime + usage.ru_stime
 
 
 def measure(name: str, command: list[str], lines: int, repeat: int, check, env=None) -> Row:

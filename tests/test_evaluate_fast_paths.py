@@ -27,3 +27,62 @@ def test_keywords_over_every_value(keywords: list[str], event: dict, verdict: bo
     joined = all("\0" not in k and "*" not in k for k in keywords)
     assert matcher.rules[0].node.__name__ == ("anywhere_joined" if joined else "anywhere")
     assert bool(matcher.match(event)) is verdict
+
+
+PHRASE = "verification failed: key missing - tainting kernel"
+GATE_TEXTS = [
+    "x " + PHRASE,
+    "x " + PHRASE.upper(),  # the phrase in capitals: found case-insensitively
+    "x " + PHRASE.replace(" - ", " -- "),  # the run " - " is gone: not the phrase
+    "x " + PHRASE.replace(" - ", " \u2013 "),  # an en dash: non-ASCII text, folded
+    "x " + PHRASE.replace("fi", "\ufb01").upper(),  # a ligature folds to "fi": found
+    "x - " + "verification failed: key missing tainting kernel",  # the run, elsewhere
+    PHRASE[:-1],  # one character short
+    "",
+]
+
+
+@pytest.mark.parametrize("text", GATE_TEXTS)
+def test_the_literal_gate_gives_the_rules_verdict(text: str) -> None:
+    """One rule needing one literal runs behind a gate (evaluate/ruleset.py): length, then the
+    literal's longest run of non-letters (" - "), then a caseless search; the same verdict as
+    the rule's own matcher."""
+    matcher = compile_rules([make_rule({"selection": {"message|contains": PHRASE}})])
+    event = {"message": text}
+    plain = bool(matcher.rules[0].node(event, {}))
+    assert bool(matcher.match(event)) is plain
+    assert bool(matcher.match(event)) is plain  # the rebound match (see the next test)
+    assert plain is (PHRASE in text.casefold())
+
+
+def test_match_keeps_every_verdict_across_log_sources() -> None:
+    """After its first call ``matcher.match`` is the route of that log source itself; events of
+    any other log source, None, an equal LogSource object, and the method taken before the
+    first call all keep their verdicts."""
+    from taintsigma.evaluate import LogSource
+
+    matcher = compile_rules(
+        [
+            make_rule({"selection": {"message|contains": PHRASE}}, title="syslog"),
+            make_rule(
+                {"selection": {"message|contains": "session opened"}},
+                logsource={"product": "linux", "service": "auth"},
+                title="auth",
+            ),
+        ]
+    )
+    method = matcher.match  # the method, before any call
+    syslog = LogSource(product="linux", service="syslog")
+    auth = LogSource(product="linux", service="auth")
+    events = [{"message": PHRASE}, {"message": "session opened for root"}, {"message": "x"}]
+    expected = {  # log source -> titles per event
+        "syslog": [["syslog"], [], []],
+        "auth": [[], ["auth"], []],
+        None: [["syslog"], ["auth"], []],
+    }
+    order = [syslog, auth, None, LogSource(product="linux", service="syslog"), syslog, auth]
+    for source in order * 2:
+        want = expected[source.service if source else None]
+        for match in (matcher.match, method):
+            assert [[m.title for m in match(e, source)] for e in events] == want
+    assert matcher.match is not method

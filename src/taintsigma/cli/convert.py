@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import gc
-import traceback
 from pathlib import Path
 
 import click
 
 from taintsigma.cli.common import option_and_output_options, report_failures, write_output
 from taintsigma.cli.output import handle_errors, note, warn
-from taintsigma.convert.conversion import convert_rules
+from taintsigma.convert.fanout import convert_each, default_jobs
 from taintsigma.convert.targets import Target, load_targets
 from taintsigma.errors import ErrorPolicy, TaintSigmaError, TargetNotFoundError
 from taintsigma.rules.loader import load_rules
@@ -20,9 +18,17 @@ from taintsigma.rules.loader import load_rules
 @click.argument("rules", nargs=-1, type=click.Path(path_type=Path))
 @click.option("-t", "--target", "target_id", required=True, help="Target id, or 'all'.")
 @option_and_output_options
+@click.option(
+    "-j", "--jobs", type=click.IntRange(1, 64),
+    help="With -t all: targets converted at once, one process each (default: one per core).",
+)  # fmt: skip
 @handle_errors
 def convert(
-    rules: tuple[Path, ...], target_id: str, options: tuple[str, ...], output: Path | None
+    rules: tuple[Path, ...],
+    target_id: str,
+    options: tuple[str, ...],
+    output: Path | None,
+    jobs: int | None,
 ) -> int:
     """Convert RULES (files or folders; default: the bundled rules) into queries for a target.
 
@@ -43,30 +49,24 @@ def convert(
     failures: list[TaintSigmaError] = list(loaded.errors)
     blocks: list[str] = []
     warned: set[str] = set()  # a rule's value list may warn the same thing for each value
-    for number, target in enumerate(targets, start=1):
-        usable = tuple(o for o in options if o in target.options)
-        report = convert_rules(  # the last target may rewrite the rules: no copy needed
-            loaded, target, options=usable, on_error=ErrorPolicy.COLLECT,
-            consume=number == len(targets),
-        )  # fmt: skip
-        failures.extend(report.errors)
-        for failure in report.errors:
-            _drop_locals(failure)
-        for conversion in report.conversions:
+    if len(targets) == 1 or _debug():
+        jobs = 0  # in this process: nothing to share out, or --debug's tracebacks wanted
+    elif jobs is None:
+        jobs = default_jobs()
+    for result in convert_each(loaded, targets, options, jobs=jobs):
+        failures.extend(result.errors)
+        for conversion in result.queries:
             for message in conversion.warnings:
                 if message not in warned:
                     warned.add(message)
                     warn(message)
             if output is not None:
-                folder = output / target.id if target_id == "all" else output
+                folder = output / result.target.id if target_id == "all" else output
                 write_output(folder / f"{conversion.stem}.{conversion.extension}", conversion.query)
             elif target_id == "all":
-                blocks.append(f"# {target.id}: {conversion.stem}\n{conversion.query}")
+                blocks.append(f"# {result.target.id}: {conversion.stem}\n{conversion.query}")
             else:
                 blocks.append(conversion.query)
-        if number < len(targets):  # this target's working copy of the rules is cyclic
-            report = conversion = None  # garbage: collected before the next target's copy
-            gc.collect()
     if blocks:
         click.echo("\n\n".join(blocks))
     return report_failures(failures)
@@ -87,15 +87,5 @@ def _installed(targets: list[Target]) -> list[Target]:
     return usable
 
 
-def _drop_locals(error: BaseException) -> None:
-    """Clear the local variables of the (finished) frames an error's traceback holds.
-
-    They include the target's working copy of every rule: kept, six targets held six copies.
-    ``--debug`` still prints the traceback (files and lines need no locals).
-    """
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        traceback.clear_frames(current.__traceback__)
-        current = current.__cause__ or current.__context__
+def _debug() -> bool:
+    return bool((click.get_current_context().find_root().obj or {}).get("debug"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MethodType
 from typing import Any
 
 import re2
@@ -69,17 +70,29 @@ class _FieldIndex:
         return self.text_of(value, memo)
 
     def gated(
-        self, then: Callable[[Mapping[str, Any]], list]
-    ) -> Callable[[Mapping[str, Any]], list]:
+        self,
+        then: Callable[[Mapping[str, Any]], list],
+        source: Any = None,
+        other: Callable[[Mapping[str, Any], Any], list[Any]] | None = None,
+    ) -> Callable[..., list]:
         """``then(event)`` when the field holds one of the literals (lower-cased), else ``[]``.
 
         The test is inlined in the returned function (one call for an event it turns away,
         the common case). ASCII text is searched as it is, case-insensitively, and text
         shorter than every literal is not searched at all: lower-casing ASCII keeps its length.
+        A single literal's longest run of two or more characters that are no ASCII letters
+        (``" - "`` in the flagship's phrase) is looked for first, case-sensitively: ASCII text
+        holding the literal holds that run as it is (folding ASCII changes letters only).
+
+        The function takes ``(event, logsource=source)``: called with another log source it
+        hands the event to ``other(event, logsource)``, so that it can serve as
+        ``RuleSetMatcher.match`` itself (see :meth:`_Route.entry`).
         """
         get, literals = self.get, tuple(self.literals)
         shortest = min(map(len, literals))
         search = re.compile("|".join(map(re.escape, literals)), re.IGNORECASE).search
+        # "" is in every text: no anchor test for several literals or a letters-only one.
+        anchor = _anchor(literals[0]) if len(literals) == 1 else ""
         text = self.text
 
         def slow(event: Mapping[str, Any]) -> bool:
@@ -88,10 +101,12 @@ class _FieldIndex:
 
         if "." in self.name:
 
-            def run_gated(event: Mapping[str, Any]) -> list:
+            def run_gated(event: Mapping[str, Any], logsource: Any = source) -> list:
+                if logsource is not source:
+                    return other(event, logsource)  # type: ignore[misc]
                 value = get(event)
                 if type(value) is str and value.isascii():
-                    if len(value) < shortest or search(value) is None:
+                    if len(value) < shortest or anchor not in value or search(value) is None:
                         return []
                 elif not slow(event):
                     return []
@@ -100,10 +115,12 @@ class _FieldIndex:
             return run_gated
         name = self.name
 
-        def run_gated_plain(event: Mapping[str, Any]) -> list:
+        def run_gated_plain(event: Mapping[str, Any], logsource: Any = source) -> list:
+            if logsource is not source:
+                return other(event, logsource)  # type: ignore[misc]
             value = event.get(name)  # a top-level field: no getter call
             if type(value) is str and value.isascii():
-                if len(value) < shortest or search(value) is None:
+                if len(value) < shortest or anchor not in value or search(value) is None:
                     return []
             elif not slow(event):
                 return []
@@ -125,6 +142,12 @@ class _FieldIndex:
             return ""
         items = value if isinstance(value, list) else [value]
         return "\n".join(fold(t) for t in map(as_text, items) if t is not None)
+
+
+def _anchor(literal: str) -> str:
+    """The literal's longest run of characters that are no ASCII letters, if 2 or more long."""
+    longest = max(re.findall(r"[^A-Za-z]+", literal), key=len, default="")
+    return longest if len(longest) >= 2 else ""
 
 
 def _set_finders(pairs: list[tuple[int, str]]) -> list[Callable[[str], Sequence[int]]]:
@@ -157,6 +180,8 @@ class _Route:
     """The rules admitted for one log source, with their shared literal index."""
 
     def __init__(self, rules: Sequence[RuleMatcher], needs: Sequence[Any]) -> None:
+        # This route's runner as RuleSetMatcher.match for its log source (see entry()).
+        self._entry: Callable[..., list[Match]] | None = None
         self.rules = list(rules)
         self.always: tuple[int, ...] = ()
         self.fields: list[_FieldIndex] = []
@@ -187,8 +212,32 @@ class _Route:
             )
         self.run = self._runner()
 
-    def _runner(self) -> Callable[[Mapping[str, Any]], list[Match]]:
-        """The per-event function of this route, specialised to its shape."""
+    def entry(
+        self, source: Any, other: Callable[[Mapping[str, Any], Any], list[Match]]
+    ) -> Callable[..., list[Match]]:
+        """This route as a match function ``(event, logsource)`` for events of ``source``:
+        their rules run with no call in between; events of any other log source go to
+        ``other(event, logsource)``. Built on first use; a route has one log source."""
+        if self._entry is None:
+            self._entry = self._runner(source, other)
+        return self._entry
+
+    def _runner(
+        self,
+        source: Any = None,
+        other: Callable[[Mapping[str, Any], Any], list[Match]] | None = None,
+    ) -> Callable[..., list[Match]]:
+        """The per-event function of this route, specialised to its shape; with ``other``, as
+        :meth:`entry` describes (the literal gate checks the log source itself)."""
+        if other is not None and self.gate is None:
+            run = self._runner()
+
+            def run_for(event: Mapping[str, Any], logsource: Any = source) -> list[Match]:
+                if logsource is source:
+                    return run(event)
+                return other(event, logsource)
+
+            return run_for
         rules = self.rules
         if not rules:
             return lambda event: []
@@ -204,7 +253,7 @@ class _Route:
 
             if self.gate is not None:
                 # One rule needing a literal in one field: look for it before anything else.
-                return self.gate.gated(run_one)
+                return self.gate.gated(run_one, source, other)
             return run_one
         if not self.fields:
 
@@ -262,7 +311,9 @@ class RuleSetMatcher:
         """The rules matching ``event``, in rule order.
 
         With ``logsource``, only rules whose log source it admits are tried; with None every
-        rule is (events with no log source, already in the rules' own field names).
+        rule is (events with no log source, already in the rules' own field names). After
+        the first call ``matcher.match`` is that log source's runner (same verdicts, one
+        Python call per event); it hands events of any other log source back to this method.
 
         >>> matcher = compile_rules(load_rules())  # doctest: +SKIP
         >>> matcher.match({"program": "kernel", "message": "…tainting kernel"})  # doctest: +SKIP
@@ -275,6 +326,10 @@ class RuleSetMatcher:
         if route is None:
             route = self._route(logsource)
         self._last = (logsource, route.run)
+        # From now on ``self.match`` is this log source's runner itself, which hands events of
+        # other log sources back to this method: one Python call per event where there were
+        # two (a caller holding this bound method still gets the path above).
+        vars(self)["match"] = route.entry(logsource, MethodType(RuleSetMatcher.match, self))
         return route.run(event)
 
     def _route(self, logsource: LogSource | None) -> _Route:
