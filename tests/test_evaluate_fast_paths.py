@@ -86,3 +86,19 @@ def test_match_keeps_every_verdict_across_log_sources() -> None:
         for match in (matcher.match, method):
             assert [[m.title for m in match(e, source)] for e in events] == want
     assert matcher.match is not method
+
+
+@pytest.mark.parametrize("rules", [1, 2, 4])  # a gated route, a direct route, an indexed one
+def test_match_without_a_log_source_tries_every_rule_after_any_first_call(rules: int) -> None:
+    """``match(event)`` means ``logsource=None`` (every rule) also once ``match`` is rebound to
+    the route of another log source (it once defaulted to that route's log source)."""
+    from taintsigma.evaluate import LogSource
+
+    auth = {"product": "linux", "service": "auth"}
+    matcher = compile_rules(
+        [make_rule({"selection": {"message|contains": PHRASE}}, logsource=auth, title="auth")]
+        + [make_rule({"selection": {"message|contains": f"x{i}"}}) for i in range(rules - 1)]
+    )
+    event = {"message": PHRASE}
+    assert matcher.match(event, LogSource(product="linux", service="auditd")) == []
+    assert [m.title for m in matcher.match(event)] == ["auth"]

@@ -84,10 +84,12 @@ class _FieldIndex:
         (``" - "`` in the flagship's phrase) is looked for first, case-sensitively: ASCII text
         holding the literal holds that run as it is (folding ASCII changes letters only).
 
-        The function takes ``(event, logsource=source)``: called with another log source it
-        hands the event to ``other(event, logsource)``, so that it can serve as
-        ``RuleSetMatcher.match`` itself (see :meth:`_Route.entry`).
+        The function takes ``(event, logsource)``: called with another log source it hands
+        the event to ``other(event, logsource)``, so that it can serve as
+        ``RuleSetMatcher.match`` itself (see :meth:`_Route.entry`); as that, its log source
+        defaults to None like ``match``'s (every rule), else to ``source``.
         """
+        default = None if other is not None else source
         get, literals = self.get, tuple(self.literals)
         shortest = min(map(len, literals))
         search = re.compile("|".join(map(re.escape, literals)), re.IGNORECASE).search
@@ -101,7 +103,7 @@ class _FieldIndex:
 
         if "." in self.name:
 
-            def run_gated(event: Mapping[str, Any], logsource: Any = source) -> list:
+            def run_gated(event: Mapping[str, Any], logsource: Any = default) -> list:
                 if logsource is not source:
                     return other(event, logsource)  # type: ignore[misc]
                 value = get(event)
@@ -115,7 +117,7 @@ class _FieldIndex:
             return run_gated
         name = self.name
 
-        def run_gated_plain(event: Mapping[str, Any], logsource: Any = source) -> list:
+        def run_gated_plain(event: Mapping[str, Any], logsource: Any = default) -> list:
             if logsource is not source:
                 return other(event, logsource)  # type: ignore[misc]
             value = event.get(name)  # a top-level field: no getter call
@@ -232,7 +234,8 @@ class _Route:
         if other is not None and self.gate is None:
             run = self._runner()
 
-            def run_for(event: Mapping[str, Any], logsource: Any = source) -> list[Match]:
+            # The default is match's own: None (every rule), not this route's log source.
+            def run_for(event: Mapping[str, Any], logsource: Any = None) -> list[Match]:
                 if logsource is source:
                     return run(event)
                 return other(event, logsource)
