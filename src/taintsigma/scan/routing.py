@@ -77,7 +77,7 @@ class RuleSetView:
         self.schema = schema
         # Returns the NativeRuleSetView for ECS telemetry documents (the ``ecs`` schema only).
         self._native = native
-        self.linux = RuleSetMatcher(rules=[r for r in matcher.rules if syslog_borne(r.rule)])
+        self.linux = RuleSetMatcher(rules=[r for r in matcher.rules if syslog_borne(r.header)])
         self._linux_ids = frozenset(r.rule_id for r in self.linux.rules)
         self._infos: dict[int, RuleInfo] = {}
         self._plans: dict[str, Plan | None] = {}
@@ -121,7 +121,8 @@ class RuleSetView:
         return self._native(), Event(fields=fields, origin=event.origin, logsource=source)
 
     def info(self, rule: Any) -> RuleInfo:
-        """The alert's view of a rule (cached per rule: two rules may share an id)."""
+        """The alert's view of a rule, a RuleHeader or a (correlation) pySigma rule (cached
+        per rule: two rules may share an id)."""
         key = id(rule)
         found = self._infos.get(key)
         if found is None:
@@ -270,7 +271,7 @@ class NativeRuleSetView(RuleSetView):
 
     def __init__(self, matcher: Any) -> None:
         super().__init__(matcher, "sigma")
-        self.specific = _ByRecordType([r for r in matcher.rules if _names_source(r.rule)])
+        self.specific = _ByRecordType([r for r in matcher.rules if _names_source(r.header)])
         self.every = _ByRecordType(list(matcher.rules))
         self._sources: dict[LogSourceKey, Any] = {}
 
@@ -281,7 +282,7 @@ class NativeRuleSetView(RuleSetView):
             return None
         found = self._sources.get(key)
         if found is None:
-            from taintsigma.evaluate.compile import LogSource
+            from taintsigma.evaluate.compiled import LogSource
 
             found = self._sources[key] = LogSource(
                 product=key.product, category=key.category, service=key.service
@@ -301,7 +302,7 @@ class NativeRuleSetView(RuleSetView):
         source = self.source(adapter.logsource)
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
-        admitted = [r for r in self.matcher.rules if source is None or source.admits(r.rule)]
+        admitted = [r for r in self.matcher.rules if source is None or source.admits(r.header)]
         return _plan_for(admitted, adapter, RuleSetMatcher)
 
 
