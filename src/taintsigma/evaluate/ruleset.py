@@ -275,7 +275,7 @@ class RuleSetMatcher:
     def _route(self, logsource: LogSource | None) -> _Route:
         needs = self._rule_needs()
         chosen = [
-            i for i, r in enumerate(self.rules) if logsource is None or logsource.admits(r.rule)
+            i for i, r in enumerate(self.rules) if logsource is None or logsource.admits(r.header)
         ]
         route = _Route([self.rules[i] for i in chosen], [needs[i] for i in chosen])
         self._routes[logsource] = route

@@ -14,17 +14,17 @@ matched by the same native rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 from taintsigma.logs.base import Adapter
 from taintsigma.logs.ecs_ndjson import TELEMETRY
-from taintsigma.logs.event import LINUX_SYSLOG, Event, LogSourceKey, get_field
+from taintsigma.logs.event import LINUX_SYSLOG, Event, LogSourceKey
 from taintsigma.scan.alerts import RuleInfo, rule_info
+from taintsigma.scan.telemetry import reversed_mappings, sigma_fields
 
 # Characters of the values an adapter derives rather than copies (time stamps, offsets,
 # pids, uptimes, codes), lower-cased: a keyword made only of them may match those.
@@ -70,13 +70,17 @@ class RuleSetView:
     the index it is given).
     """
 
-    def __init__(self, matcher: Any, schema: str, native: Any = None) -> None:
+    def __init__(
+        self, matcher: Any, schema: str, native: Any = None, reverse: Any = None
+    ) -> None:
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
         self.matcher = matcher
         self.schema = schema
         # Returns the NativeRuleSetView for ECS telemetry documents (the ``ecs`` schema only).
         self._native = native
+        # Returns the Elastic mapping reversed (see sigma_fields); None: compute it here.
+        self._reverse = reverse
         self.linux = RuleSetMatcher(rules=[r for r in matcher.rules if syslog_borne(r.header)])
         self._linux_ids = frozenset(r.rule_id for r in self.linux.rules)
         self._infos: dict[int, RuleInfo] = {}
@@ -117,7 +121,8 @@ class RuleSetView:
         source = event.logsource
         if self._native is None or source is None or source.category not in TELEMETRY:
             return self, event
-        fields = sigma_fields(event.fields, source)
+        reverse = self._reverse() if self._reverse is not None else None
+        fields = sigma_fields(event.fields, source, reverse)
         return self._native(), Event(fields=fields, origin=event.origin, logsource=source)
 
     def info(self, rule: Any) -> RuleInfo:
@@ -404,65 +409,26 @@ def _names_source(rule: Any) -> bool:
     return source.category is not None or source.service is not None
 
 
-_ARGUMENTS = (("CommandLine", "process.args"), ("ParentCommandLine", "process.parent.args"))
-ELASTIC_TARGET = "kibana-kql"  # every Elastic target shares backends/_common/ecs_linux.yml
-
-
-@lru_cache(maxsize=1)
-def _reverse() -> tuple[dict[str, Any], dict[str, Any]]:
-    from taintsigma.convert.mappings import reverse_field_mappings, reverse_value_mappings
-
-    return reverse_field_mappings(ELASTIC_TARGET), reverse_value_mappings(ELASTIC_TARGET)
-
-
-def sigma_fields(document: Any, source: LogSourceKey) -> dict[str, object]:
-    """An ECS document with, besides its own fields, Sigma's names for the fields the Elastic
-    targets' mapping of ``source`` knows (``process.executable`` → ``Image``), read back with
-    that same mapping (taintsigma.convert.mappings.reverse_field_mappings) and its value
-    mappings (``network.direction: egress`` → ``Initiated: 'true'``).
-
-    A document without ``process.command_line`` but with ``process.args`` (Auditbeat and
-    Auditd Manager write no command line) gets ``CommandLine`` from the arguments joined with
-    spaces, as the process_creation events built from audit records do; the same for the
-    parent.
-
-    >>> sigma_fields({"process": {"executable": "/usr/bin/id", "args": ["id", "-u"]}},
-    ...              LogSourceKey(product="linux", category="process_creation"))["CommandLine"]
-    'id -u'
-    """
-    reverse, values = _reverse()
-    key = f"{source.product}/{source.category}"
-    fields: dict[str, object] = dict(document)
-    found: dict[str, object] = {}
-    for name, sigmas in reverse.get(key, {}).items():
-        value = get_field(document, name)
-        if value is None:
-            continue
-        mapped = values.get(key, {}).get(name)
-        if mapped is not None and isinstance(value, str):
-            value = mapped.get(value.lower(), value)
-        for sigma in sigmas:
-            found.setdefault(sigma, value)
-    known = {sigma for sigmas in reverse.get(key, {}).values() for sigma in sigmas}
-    for sigma, name in _ARGUMENTS:
-        args = get_field(document, name)
-        if sigma in known and sigma not in found and isinstance(args, list) and args:
-            found[sigma] = " ".join(str(arg) for arg in args)
-    fields.update(found)
-    return fields
-
-
 @dataclass
 class CompiledRules:
-    """Loaded rules, compiled lazily per schema (``ecs`` after the ECS pipeline, ``plain``)."""
+    """Loaded rules, compiled lazily per schema (``ecs`` after the ECS pipeline, ``plain``).
+
+    With ``cache`` (scan/cache.py) a schema's rules are read back from the compiled-rule
+    cache when it has them, and stored there once compiled; ``loaded`` is then None until a
+    schema the cache lacks needs the rules, loaded from ``paths``.
+    """
 
     loaded: Any
     errors: list[TaintSigmaError] = field(default_factory=list)
     regex_engine: str = "re2"
     _views: dict[str, RuleSetView] = field(default_factory=dict)
+    cache: Any = None
+    paths: Any = None
 
     @property
     def count(self) -> int:
+        if self.loaded is None and self.cache is not None:
+            return int(self.cache.count)
         return len(list(self.loaded))
 
     def for_format(self, name: str) -> RuleSetView:
@@ -470,15 +436,49 @@ class CompiledRules:
         Sigma's own names with their log source, as auditd's and the derived ones)."""
         schema = {"json": "plain", "auditd": "sigma", "sigma": "sigma"}.get(name, "ecs")
         if schema not in self._views:
-            self._views[schema] = self._compile(schema)
+            self._views[schema] = self._view(schema, self._matcher(schema))
         return self._views[schema]
 
-    def _compile(self, schema: str) -> RuleSetView:
+    def _matcher(self, schema: str) -> Any:
+        from taintsigma.scan.cache import entries_of, matcher_of
+
+        if self.cache is not None:
+            stored = self.cache.schema(schema)
+            matcher = matcher_of(stored, self.regex_engine) if stored is not None else None
+            if matcher is not None:
+                return matcher
+        if self.loaded is None:
+            from taintsigma.rules.loader import load_rules
+
+            self.loaded = load_rules(self.paths, on_error=ErrorPolicy.COLLECT)
+            self.errors.extend(self.loaded.errors)
+        matcher = self._compile(schema)
+        if self.cache is not None and self._cacheable(matcher):
+            self.cache.write(len(list(self.loaded)), schema, entries_of(matcher))
+        return matcher
+
+    def _cacheable(self, matcher: Any) -> bool:
+        """Only a clean rule set from paths is cached (see scan/cache.py)."""
+        from taintsigma.rules.loader import shared_ids
+        from taintsigma.scan.cache import same_rules
+
+        loaded = self.loaded
+        return (
+            not loaded.errors
+            and not loaded.notes
+            and not matcher.errors
+            and not matcher.correlation_rules
+            and len(matcher.rules) == len(list(loaded))
+            and not shared_ids(loaded)
+            and same_rules(self.cache, self.paths, self.regex_engine)
+        )
+
+    def _compile(self, schema: str) -> Any:
         from sigma.processing.pipeline import ProcessingPipeline
 
         from taintsigma.convert.pipelines import taintsigma_ecs_scan
-        from taintsigma.evaluate import compile_rules
         from taintsigma.evaluate.compile import KEYWORD_FIELD_VAR
+        from taintsigma.evaluate.ruleset import compile_rules
 
         pipeline = taintsigma_ecs_scan() if schema == "ecs" else None
         if schema == "sigma":
@@ -494,30 +494,71 @@ class CompiledRules:
         )
         known = {e.rule_id for e in self.errors}
         self.errors.extend(err for rid, err in matcher.errors if rid not in known)
+        return matcher
+
+    def _mappings(self) -> tuple[Any, Any]:
+        """The Elastic mapping reversed (for ECS telemetry documents): from the cache when it
+        has it, else computed (with pySigma) and added to a cached rule set's entry."""
+        stored = self.cache.extra("reverse") if self.cache is not None else None
+        if stored is not None:
+            return stored[0], stored[1]
+        found = reversed_mappings()
+        if self.cache is not None and self.cache.body is not None:
+            self.cache.write_extra("reverse", list(found))
+        return found
+
+    def _view(self, schema: str, matcher: Any) -> RuleSetView:
         if schema == "sigma":
             return NativeRuleSetView(matcher)
         if schema == "ecs":
-            return RuleSetView(matcher, schema, native=lambda: self.for_format("sigma"))
+            return RuleSetView(
+                matcher, schema, native=lambda: self.for_format("sigma"), reverse=self._mappings
+            )
         return RuleSetView(matcher, schema)
 
 
 def compile_for_scan(
-    rules: Any = None, *, errors: Iterable[TaintSigmaError] = (), regex_engine: str = "re2"
+    rules: Any = None,
+    *,
+    errors: Iterable[TaintSigmaError] = (),
+    regex_engine: str = "re2",
+    cache: bool = False,
+    on_cache_problem: Callable[[str], None] | None = None,
 ) -> CompiledRules:
     """Prepare rules for scanning: None (bundled), paths, or what load_rules returns.
 
     Compilation happens on first use, per event schema; ``errors`` are load errors to report
-    with the compile errors; ``regex_engine="re"`` runs regexes RE2 refuses.
+    with the compile errors; ``regex_engine="re"`` runs regexes RE2 refuses. With ``cache``,
+    rules given as paths (or the bundled ones) go through the compiled-rule cache
+    (scan/cache.py): a rule set found there is not even loaded (``loaded`` is None);
+    ``on_cache_problem`` is told once when the cache cannot be written (default: a warning).
     """
-    from taintsigma.rules.loader import LoadedRules, load_rules
-
     if isinstance(rules, str | Path):
         rules = [rules]  # one path: never its characters
     if rules is None or (
-        isinstance(rules, Iterable)
-        and not isinstance(rules, LoadedRules)
-        and all(isinstance(r, str | Path) for r in rules)
+        isinstance(rules, list | tuple) and all(isinstance(r, str | Path) for r in rules)
     ):
-        loaded = load_rules(rules, on_error=ErrorPolicy.COLLECT)
-        return CompiledRules(loaded=loaded, errors=list(loaded.errors), regex_engine=regex_engine)
+        from taintsigma.resources import bundled_rules_dir
+
+        paths = [bundled_rules_dir()] if rules is None else list(rules)
+        entry = None
+        if cache:
+            from taintsigma.scan.cache import open_cache
+
+            entry = open_cache(paths, regex_engine, on_cache_problem)
+        if entry is not None and entry.body is not None:
+            return CompiledRules(None, regex_engine=regex_engine, cache=entry, paths=paths)
+        from taintsigma.rules.loader import load_rules
+
+        loaded = load_rules(paths, on_error=ErrorPolicy.COLLECT)
+        return CompiledRules(
+            loaded, list(loaded.errors), regex_engine, cache=entry, paths=paths
+        )
+    from taintsigma.rules.loader import LoadedRules, load_rules
+
+    if isinstance(rules, Iterable) and not isinstance(rules, LoadedRules):
+        rules = list(rules)
+        if all(isinstance(r, str | Path) for r in rules):
+            loaded = load_rules(rules, on_error=ErrorPolicy.COLLECT)
+            return CompiledRules(loaded=loaded, errors=list(loaded.errors), regex_engine=regex_engine)
     return CompiledRules(loaded=rules, errors=list(errors), regex_engine=regex_engine)

@@ -416,6 +416,7 @@ def scan_paths(
     keep_unparsed: bool = False,
     jobs: int | None = None,
     regex_engine: str = "re2",
+    cache: bool = False,
     on_problem: Callable[[InputProblem], None] | None = None,
     on_unparsed: Callable[[Unparsed], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -430,7 +431,9 @@ def scan_paths(
     reference for the year of RFC 3164 time stamps. With ``keep_unparsed`` every line is
     parsed (no prefilter), so ``on_unparsed`` sees every line that cannot be.
     ``regex_engine="re"`` runs rule regexes RE2 refuses in Python's backtracking engine.
-    Inputs that cannot be read become ``summary.problems``; the scan goes on. A rule that
+    ``cache`` reads and writes rules given as paths (or the bundled ones) through the
+    compiled-rule cache (``$XDG_CACHE_HOME/taintsigma``, see docs/scan.md), as ``taintsigma
+    scan`` does. Inputs that cannot be read become ``summary.problems``; the scan goes on. A rule that
     cannot be compiled is in ``summary.rule_errors`` once the scan is done.
 
     >>> scan = scan_paths(["/var/log/syslog"], timezone="UTC")   # doctest: +SKIP
@@ -449,7 +452,7 @@ def scan_paths(
     compiled = (
         rules
         if isinstance(rules, CompiledRules)
-        else compile_for_scan(rules, regex_engine=regex_engine)
+        else compile_for_scan(rules, regex_engine=regex_engine, cache=cache)
     )
     sources = list(expand_inputs(paths))
     return Scan(
