@@ -21,7 +21,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import tempfile
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterable
@@ -160,6 +159,8 @@ class RuleCache:
         self._store(body)
 
     def _store(self, body: dict[str, Any]) -> None:
+        import tempfile  # here: a scan served by the cache writes nothing
+
         try:
             data = orjson.dumps(body)
         except TypeError as err:  # a number too big for JSON, say: not stored, still scanned

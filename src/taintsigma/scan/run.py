@@ -16,12 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from taintsigma.errors import InputError, TaintSigmaError
-from taintsigma.logs.auditd import AuditdAdapter
 from taintsigma.logs.base import Adapter
 from taintsigma.logs.common import format_timestamp, parse_timezone
-from taintsigma.logs.derive import DerivingAdapter
-from taintsigma.logs.dmesg import DmesgAdapter
-from taintsigma.logs.ecs_ndjson import EcsNdjsonAdapter
 from taintsigma.logs.event import Event, Location, Unparsed, get_field
 from taintsigma.logs.inputs import (
     READ_ERRORS,
@@ -32,11 +28,8 @@ from taintsigma.logs.inputs import (
     read_error_message,
     stream_problem,
 )
-from taintsigma.logs.journald import JournaldAdapter
-from taintsigma.logs.json_lines import JsonLinesAdapter
 from taintsigma.logs.reader import CHUNK_SIZE, ReadStats, make_searcher, read_lines
 from taintsigma.logs.sniff import FORMATS, magic, sniff
-from taintsigma.logs.syslog import SyslogAdapter
 from taintsigma.scan.alerts import Alert
 from taintsigma.scan.routing import CompiledRules, compile_for_scan
 from taintsigma.scan.summary import MAX_REASONS, FileSummary, ScanSummary
@@ -60,18 +53,32 @@ class ScanOptions:
     keep_unparsed: bool = False
 
     def adapter(self, name: str) -> Adapter:
-        """A fresh adapter for a format name."""
+        """A fresh adapter for a format name (its module imported now: start-up matters)."""
         if name == "syslog":
+            from taintsigma.logs.derive import DerivingAdapter
+            from taintsigma.logs.syslog import SyslogAdapter
+
             return DerivingAdapter(SyslogAdapter(timezone=self.timezone, now=self.now))
         if name == "dmesg":
+            from taintsigma.logs.dmesg import DmesgAdapter
+
             return DmesgAdapter(timezone=self.timezone)
         if name == "journald":
+            from taintsigma.logs.derive import DerivingAdapter
+            from taintsigma.logs.journald import JournaldAdapter
+
             return DerivingAdapter(JournaldAdapter())
         if name == "auditd":
+            from taintsigma.logs.auditd import AuditdAdapter
+
             return AuditdAdapter()
         if name == "ecs":
+            from taintsigma.logs.ecs_ndjson import EcsNdjsonAdapter
+
             return EcsNdjsonAdapter()
         if name == "json":
+            from taintsigma.logs.json_lines import JsonLinesAdapter
+
             return JsonLinesAdapter()
         raise TaintSigmaError(f"unknown format {name!r}; use one of {', '.join(SCAN_FORMATS)}")
 
