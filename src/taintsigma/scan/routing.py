@@ -32,6 +32,9 @@ _DERIVED = frozenset("0123456789:.+-tz ")
 # Services whose logs are syslog lines; Linux adapters' events are tried by the rules of these
 # and of none (auditd writes its own format, categories need other telemetry).
 _NOT_SYSLOG_SERVICES = frozenset({"auditd"})
+# The services of the events built from others (logs/derive.py: audit records, Sysmon events
+# of no Sigma category); the others carry a category.
+DERIVED_SERVICES = frozenset({"auditd", "sysmon"})
 
 
 def syslog_borne(rule: Any) -> bool:
@@ -149,6 +152,12 @@ class RuleSetView:
     def _plan(self, adapter: Adapter) -> Plan | None:
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
+        inner = getattr(adapter, "inner", None)
+        if adapter.derives and inner is not None and not self._derived_rules():
+            # No rule can match the records its lines carry (audit records, Sysmon events are
+            # tried only by rules naming their service or category): those lines need no
+            # parsing but for the rules of the lines themselves.
+            adapter = inner
         if adapter.logsource == LINUX_SYSLOG and self.schema != "plain":
             relevant = list(self.linux.rules)
         else:
@@ -159,6 +168,22 @@ class RuleSetView:
             # The native rules match the telemetry documents: their lines are always parsed.
             plan = replace(plan, patterns=[*plan.patterns, always])
         return plan
+
+
+    def _derived_rules(self) -> bool:
+        """True when some rule may match a derived event: derived events are tried only by
+        the rules naming a service or category (NativeRuleSetView), and carry a category or
+        one of DERIVED_SERVICES (tests/test_scan_cache.py checks the adapters' events)."""
+        native = self._native() if self._native is not None else None
+        if native is None:
+            return True
+        for rule in getattr(native, "specific", native.matcher).rules:
+            source = rule.header
+            if (source.product or "linux").lower() == "linux" and (
+                source.category is not None or (source.service or "").lower() in DERIVED_SERVICES
+            ):
+                return True
+        return False
 
 
 def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan | None:
