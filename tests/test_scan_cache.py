@@ -223,6 +223,13 @@ def test_a_damaged_entry_is_rebuilt(syslog: Path, damage: str) -> None:
     _rebuilt(syslog, entry)
 
 
+def test_an_entry_others_may_write_is_not_trusted(syslog: Path) -> None:
+    entry = _warm_entry(syslog)
+    entry.chmod(0o666)
+    _rebuilt(syslog, entry)
+    assert entry.stat().st_mode & 0o777 == 0o600
+
+
 def test_an_entry_planted_under_another_key_is_rebuilt(syslog: Path, tmp_path: Path) -> None:
     """A well-formed entry of another rule set, renamed to this one's key, is not used."""
     other = tmp_path / "other"

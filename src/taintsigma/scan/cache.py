@@ -8,7 +8,8 @@ pipelines), and the path and bytes of every rule file. The file holds a first li
 ``{"format", "key", "digest"}`` and a JSON body (``digest`` is its SHA-256): the number of
 rules and, per event schema, each compiled rule's header and plan (evaluate/plan.py), plain
 data only, never pickle. A file that is missing, truncated, damaged, of another key or
-format, or whose plans do not build is rebuilt from the rules, never trusted.
+format, not the user's own or writable by others, or whose plans do not build is rebuilt from
+the rules, never trusted.
 
 Only clean rule sets are stored: no rule file that failed to load, no note from the folder
 walk, no two rules sharing an id, no rule that failed to compile, no correlation rule (a set
@@ -112,7 +113,13 @@ class RuleCache:
         """The entry's body if the file is there and sound (format, key, digest, shape), else
         None; a damaged file is left for :meth:`write` to replace."""
         try:
-            data = self.path.read_bytes()
+            with open(self.path, "rb") as stream:
+                stat = os.fstat(stream.fileno())
+                # Only the user's own file, which no one else may write: another user who
+                # can write to the folder could otherwise plant plans with the right key.
+                if stat.st_uid != os.getuid() or stat.st_mode & 0o022:
+                    return None
+                data = stream.read()
         except OSError:
             return None
         first, _, body = data.partition(b"\n")
