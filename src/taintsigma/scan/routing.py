@@ -169,11 +169,10 @@ class RuleSetView:
             plan = replace(plan, patterns=[*plan.patterns, always])
         return plan
 
-
     def _derived_rules(self) -> bool:
         """True when some rule may match a derived event: derived events are tried only by
         the rules naming a service or category (NativeRuleSetView), and carry a category or
-        one of DERIVED_SERVICES (tests/test_scan_cache.py checks the adapters' events)."""
+        one of DERIVED_SERVICES (tests/test_scan_fast_paths.py checks the adapters' events)."""
         native = self._native() if self._native is not None else None
         if native is None:
             return True
