@@ -195,19 +195,20 @@ def read_lines(
             else:
                 pending = buf
             continue
-        region = buf[:end] if end < len(buf) else buf
         pending = buf[end:]
         if searcher is None or all_lines:
+            region = buf[:end] if end < len(buf) else buf
             yield from _all_lines(region, searcher, line_no, offset, max_line, stats, multiline)
             lines_here = region.count(b"\n")
         else:
-            # The hits' line numbers count the newlines before them: the rest is counted once.
+            # The region is buf[:end], searched in place (no copy). The hits' line numbers
+            # count the newlines before them: the rest is counted once.
             tally = [0, 0]  # (newlines counted, up to this position)
             yield from _hit_lines(
-                region, searcher, line_no, offset, max_line, stats, multiline, tally
+                buf, searcher, line_no, offset, max_line, stats, multiline, tally, end
             )
-            lines_here = tally[0] + region.count(b"\n", tally[1])
-        if eof and region and not region.endswith(b"\n"):
+            lines_here = tally[0] + buf.count(b"\n", tally[1], end)
+        if eof and end and buf[end - 1 : end] != b"\n":
             lines_here += 1
         line_no += lines_here
         stats.lines += lines_here
@@ -266,9 +267,12 @@ def _hit_lines(
     stats: ReadStats,
     multiline: bool = False,
     tally: list[int] | None = None,
+    size: int | None = None,
 ) -> Iterator[tuple[bytes, int, int, bool]]:
-    """The lines the searcher hits; ``tally`` ends as [newlines counted, up to where]."""
-    size = len(region)
+    """The lines the searcher hits in ``region[:size]``; ``tally`` ends as [newlines counted,
+    up to where]."""
+    if size is None:
+        size = len(region)
     pos = 0
     counted_to = 0
     counted = 0
@@ -276,10 +280,10 @@ def _hit_lines(
         tally = [0, 0]
     while pos < size:
         hit = searcher(region, pos)
-        if hit < 0:
+        if hit < 0 or hit >= size:
             return
         start = region.rfind(b"\n", 0, hit) + 1
-        stop = region.find(b"\n", hit)
+        stop = region.find(b"\n", hit, size)
         if stop < 0:
             stop = size
         if multiline:
@@ -288,7 +292,7 @@ def _hit_lines(
             while start > pos and region[start : start + 1] in _BLANKS:
                 start = region.rfind(b"\n", 0, start - 1) + 1
             while stop + 1 < size and region[stop + 1 : stop + 2] in _BLANKS:
-                following = region.find(b"\n", stop + 1)
+                following = region.find(b"\n", stop + 1, size)
                 stop = size if following < 0 else following
         newlines = region.count(b"\n", counted_to, start)
         line_no += newlines
