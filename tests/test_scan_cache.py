@@ -296,3 +296,25 @@ def test_rule_sets_with_problems_are_not_cached(tmp_path: Path, syslog: Path) ->
         assert done.returncode == 2
         assert "broken.yml" in done.stderr
     assert entries() == []
+
+
+def test_a_set_with_a_correlation_rule_is_compiled_every_time(tmp_path: Path) -> None:
+    """Correlations need the rules themselves: such a set keeps today's path, and fires."""
+    burst = REPO / "tests" / "fixtures" / "correlations" / "tainted_kernel_module_burst.yml"
+    lines = "".join(
+        f"2026-11-26T03:10:{10 + i:02d}.000000+00:00 web1 kernel: m{i}: {TAINT}\n" for i in range(5)
+    )
+    log = tmp_path / "burst.log"
+    log.write_text(lines)
+    args = ["scan", "--json", "-r", str(bundled_rules_dir()), "-r", str(burst), str(log)]
+    outputs = []
+    for _ in range(2):
+        done = taintsigma(*args)
+        assert done.returncode == 1, done.stderr
+        out, heavy = split(done)
+        assert "sigma" in heavy
+        outputs.append(out)
+    names = [orjson.loads(line)["rule"]["name"] for line in outputs[0].splitlines()]
+    assert "Tainted Kernel Module Loads in a Burst" in names
+    assert outputs[0] == outputs[1]
+    assert entries() == []
