@@ -125,8 +125,8 @@ class RuleMatcher:
     keyword_fields: tuple[str, ...] | None
     added_detections: frozenset[str]
     ctx: CompileContext = field(repr=False)
-    header: RuleHeader = field(default=None, repr=False)  # type: ignore[assignment]
-    plan: dict[str, Any] = field(default_factory=dict, repr=False)
+    header: RuleHeader = field(repr=False)
+    plan: dict[str, Any] = field(repr=False)
 
     def matches(self, event: Mapping[str, Any]) -> bool:
         """True when the rule matches ``event``."""
