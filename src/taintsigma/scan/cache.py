@@ -19,7 +19,6 @@ over the entry); a cache folder that cannot be written is reported once and the 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 import unicodedata
@@ -33,6 +32,11 @@ import orjson
 from taintsigma.errors import TaintSigmaError
 from taintsigma.resources import bundled_backends_dir
 from taintsigma.rules.files import PathArg, rule_files
+
+try:  # CPython's own SHA-256: importing hashlib loads OpenSSL, a tenth of a warm start
+    from _sha256 import sha256
+except ImportError:  # another Python (3.12 calls it _sha2)
+    from hashlib import sha256
 
 FORMAT = 1
 KEEP = 64  # cache files kept; the oldest beyond this are removed when one is written
@@ -51,7 +55,7 @@ def cache_dir() -> Path:
 def rule_set_key(files: Iterable[Path], regex_engine: str) -> str:
     """The cache key of a rule set (see the module docstring); raises OSError when a file
     cannot be read."""
-    digest = hashlib.sha256()
+    digest = sha256()
 
     def add(label: str, data: bytes) -> None:
         digest.update(f"{label}:{len(data)}:".encode() + data)
@@ -129,7 +133,7 @@ class RuleCache:
                 type(head) is not dict
                 or head.get("format") != FORMAT
                 or head.get("key") != self.key
-                or head.get("digest") != hashlib.sha256(body).hexdigest()
+                or head.get("digest") != sha256(body).hexdigest()
             ):
                 return None
             content = orjson.loads(body)
@@ -175,7 +179,7 @@ class RuleCache:
             return
         self.body = body
         head = orjson.dumps(
-            {"format": FORMAT, "key": self.key, "digest": hashlib.sha256(data).hexdigest()}
+            {"format": FORMAT, "key": self.key, "digest": sha256(data).hexdigest()}
         )
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
