@@ -19,6 +19,16 @@ def bundled_backends_dir() -> Path:
     return _package_folder("bundled_backends")
 
 
+def package_data(*parts: str) -> Path:
+    """The path of a data file shipped inside the package (``data/attack/…``)."""
+    beside = Path(__file__).parent.joinpath(*parts)
+    if beside.is_file():
+        return beside
+    from importlib.resources import files
+
+    return _as_path(files("taintsigma").joinpath(*parts))
+
+
 def _package_folder(name: str) -> Path:
     # Wheels install as plain directories: the folder beside this module, as
     # importlib.resources.files() would give it, without importing importlib.resources (a
