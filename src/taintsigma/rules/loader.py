@@ -23,6 +23,7 @@ from taintsigma.rules.files import rule_files as rule_files
 from taintsigma.rules.modifiers import register_modifiers
 from taintsigma.rules.yamltext import load_documents
 
+
 @dataclass
 class LoadedRules:
     """Rules loaded from files, in file order, with the errors of the files that failed.
