@@ -3,9 +3,12 @@
     python benchmarks/bench_startup.py [--sigmahq path/to/sigma/rules/linux]
 
 1. ``taintsigma scan`` of an empty file (wall time, median of ``--repeat`` runs, start-up is
-   all there is): the bundled rules, and the bundled rules plus ``--sigmahq``;
-2. ``python -c pass`` and ``python -X importtime`` of the scan command's imports (the
-   slowest top-level imports, cumulative);
+   all there is): the bundled rules, and the bundled rules plus ``--sigmahq``, each with a
+   warm compiled-rule cache (a throw-away ``XDG_CACHE_HOME``, filled by one untimed run) and
+   with ``--no-cache``; taintsigma's modules are byte-compiled first, as an installed wheel's
+   are (``PYTHONDONTWRITEBYTECODE`` would otherwise make every run compile them again);
+2. ``python -c pass`` and ``python -X importtime`` of the scan command's imports with a warm
+   cache (the slowest top-level imports, cumulative);
 3. in one process, loading and compiling the rules as ``scan`` does, passes interleaved
    (best of ``--repeat``): with libyaml's C loader and the cycle collector paused (today)
    against PyYAML's pure-Python loader with the collector running (before issue 14).
@@ -14,10 +17,12 @@
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,14 +36,23 @@ BUNDLED = REPO / "sigma_rules"
 
 
 def empty_scans(rule_sets: dict[str, list[str]], repeat: int) -> dict[str, float]:
+    import taintsigma as package
+
+    compileall.compile_dir(Path(package.__file__).parent, quiet=1)
     taintsigma = str(Path(sys.executable).parent / "taintsigma")
     empty = Path(os.environ.get("TMPDIR", "/tmp")) / "taintsigma-empty.log"
     empty.write_bytes(b"")
-    walls: dict[str, list[float]] = {name: [] for name in ["python -c pass", *rule_sets]}
+    commands = {"python -c pass": [sys.executable, "-c", "pass"]}
+    for name, args in rule_sets.items():
+        commands[f"{name}, warm cache"] = [taintsigma, "scan", *args, str(empty)]
+        commands[f"{name}, --no-cache"] = [taintsigma, "scan", "--no-cache", *args, str(empty)]
+    for name, command in commands.items():
+        if name.endswith("warm cache"):
+            run(command)  # fills the cache
+    walls: dict[str, list[float]] = {name: [] for name in commands}
     for _ in range(repeat):
-        walls["python -c pass"].append(run([sys.executable, "-c", "pass"])[0])
-        for name, args in rule_sets.items():
-            walls[name].append(run([taintsigma, "scan", *args, str(empty)])[0])
+        for name, command in commands.items():
+            walls[name].append(run(command)[0])
     return {name: statistics.median(w) for name, w in walls.items()}
 
 
@@ -99,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
             "-r", str(BUNDLED), "-r", str(args.sigmahq),
         ]  # fmt: skip
         paths.append(args.sigmahq)
+    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="taintsigma-bench-cache-")
     load = os.getloadavg()[0]
     walls = empty_scans(rule_sets, args.repeat)
     imports = import_profile()

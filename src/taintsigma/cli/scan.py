@@ -21,10 +21,9 @@ from taintsigma.cli.output import (
     report,
     warn,
 )
-from taintsigma.errors import ErrorPolicy, RuleLoadError, TaintSigmaError
+from taintsigma.errors import RuleLoadError, TaintSigmaError
 from taintsigma.logs.event import Unparsed, get_field
 from taintsigma.logs.inputs import InputProblem
-from taintsigma.rules import loader
 from taintsigma.scan.alerts import Alert
 from taintsigma.scan.routing import compile_for_scan
 from taintsigma.scan.run import SCAN_FORMATS, ScanSummary, scan_paths
@@ -63,6 +62,10 @@ MESSAGE_WIDTH = 160
     help="re runs rule regexes RE2 refuses, in Python's backtracking engine (trusted rules only).",
 )  # fmt: skip
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), help="Processes for several files.")
+@click.option(
+    "--no-cache", is_flag=True,
+    help="Compile the rules afresh: neither read nor write the compiled-rule cache.",
+)  # fmt: skip
 @handle_errors
 def scan(
     inputs: tuple[str, ...],
@@ -75,6 +78,7 @@ def scan(
     no_prefilter: bool,
     regex_engine: str,
     jobs: int | None,
+    no_cache: bool,
 ) -> int:
     """Scan INPUTs (log files, folders, .gz files, or - for stdin) with Sigma rules.
 
@@ -108,27 +112,19 @@ def scan(
             if unparsed_file is not None and not line.kept:  # kept lines were parsed
                 unparsed_file.write(line.raw.rstrip(b"\r\n") + b"\n")
 
-        loaded = loader.load_rules(rules or None, on_error=ErrorPolicy.COLLECT)
-        for line in loaded.notes:
-            note(line)
-        for rule, first in loader.shared_ids(loaded):
-            warn(
-                str(
-                    RuleLoadError(
-                        loader.shared_id_message(first),
-                        path=loader.rule_path(rule),
-                        rule_id=loader.rule_id(rule),
-                    )
-                )
-            )
-        for err in loaded.errors:
-            report(err)
-        if not len(loaded):
+        compiled = compile_for_scan(
+            list(rules) or None, regex_engine=regex_engine, cache=not no_cache,
+            on_cache_problem=warn,
+        )  # fmt: skip
+        if compiled.loaded is not None:  # else served by the cache: a clean rule set
+            _report_loading(compiled.loaded)
+        load_errors = len(compiled.errors)
+        if not compiled.count:
             raise TaintSigmaError("no rule to scan with")
         progress = stack.enter_context(_Progress())
         job = scan_paths(
             inputs,
-            compile_for_scan(loaded, errors=loaded.errors, regex_engine=regex_engine),
+            compiled,
             format=format_,
             timezone=timezone,
             keep_unparsed=keep_unparsed is not None,
@@ -162,14 +158,34 @@ def scan(
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
             return EXIT_FINDINGS
         progress.stop()
-        for err in job.rules.errors[len(loaded.errors) :]:  # compile errors, known by now
+        for err in job.rules.errors[load_errors:]:  # compile errors, known by now
             report(err)
         if table:
             _print_table(rows, job.summary.alerts)
-        _print_summary(job.summary, job.rules.errors[len(loaded.errors) :])
+        _print_summary(job.summary, job.rules.errors[load_errors:])
         if job.summary.errors or job.rules.errors:
             return EXIT_USAGE
         return EXIT_FINDINGS if job.summary.alerts else 0
+
+
+def _report_loading(loaded: Any) -> None:
+    """What loading the rules found: skipped folder links, shared ids, broken files."""
+    from taintsigma.rules import loader
+
+    for line in loaded.notes:
+        note(line)
+    for rule, first in loader.shared_ids(loaded):
+        warn(
+            str(
+                RuleLoadError(
+                    loader.shared_id_message(first),
+                    path=loader.rule_path(rule),
+                    rule_id=loader.rule_id(rule),
+                )
+            )
+        )
+    for err in loaded.errors:
+        report(err)
 
 
 def _open_for_writing(path: Path) -> _Output:

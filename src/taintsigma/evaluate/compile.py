@@ -3,113 +3,47 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from sigma.collection import SigmaCollection
-from sigma.conditions import (
-    ConditionAND,
-    ConditionIdentifier,
-    ConditionNOT,
-    ConditionOR,
-    ConditionSelector,
-)
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 
 from taintsigma.errors import ErrorPolicy, RuleCompileError, TaintSigmaError
-from taintsigma.evaluate.matchers import Compiled, Node, combine, compile_condition
+from taintsigma.evaluate.compiled import (
+    LogSource,
+    Match,
+    RuleHeader,
+    RuleMatcher,
+    build_rule,
+    level_name,
+)
+from taintsigma.evaluate.plan import header_of, placeholder_values, plan_rule
 from taintsigma.evaluate.values import CompileContext
 from taintsigma.rules.batch import clone
 from taintsigma.rules.loader import LoadedRules, rule_id, rule_path
+from taintsigma.rules.modifiers import register_modifiers
+
+register_modifiers()  # Sigma v2.1 modifiers pySigma lacks, for rules parsed by the caller
 
 REGEX_ENGINES = ("re2", "re")
 KEYWORD_FIELD_VAR = "taintsigma_keyword_field"
 
-
-@dataclass(frozen=True)
-class LogSource:
-    """The log source of an event, in Sigma's terms; None parts are unknown.
-
-    A rule is tried on an event only if every part the rule's ``logsource`` names equals the
-    event's (case-insensitive): a ``product: linux`` rule runs on
-    ``LogSource(product="linux", service="syslog")`` events, a ``service: auditd`` one does not.
-    """
-
-    category: str | None = None
-    product: str | None = None
-    service: str | None = None
-
-    def admits(self, rule: SigmaRule) -> bool:
-        """True when ``rule``'s log source is compatible with this event log source."""
-        for part in ("category", "product", "service"):
-            wanted = getattr(rule.logsource, part)
-            if wanted is not None:
-                mine = getattr(self, part)
-                if mine is None or mine.lower() != str(wanted).lower():
-                    return False
-        return True
-
-
-@dataclass(frozen=True)
-class Match:
-    """One rule matching one event.
-
-    ``matched`` names the rule's detections (identifiers of its ``detection`` section) that
-    matched the event; ``output`` is False for a rule that only feeds a correlation rule
-    (``generate: false``), whose own matches are not alerts.
-    """
-
-    rule_id: str
-    title: str
-    level: str | None
-    tags: list[str]
-    rule: SigmaRule = field(compare=False, repr=False)
-    matched: tuple[str, ...] = ()
-    output: bool = True
-
-
-@dataclass
-class RuleMatcher:
-    """One compiled rule: its closure, its detections' closures and its metadata."""
-
-    rule: SigmaRule
-    processed: SigmaRule
-    rule_id: str
-    node: Node
-    detections: dict[str, Node]
-    keyword_fields: tuple[str, ...] | None
-    added_detections: frozenset[str]
-    ctx: CompileContext = field(repr=False)
-
-    def matches(self, event: Mapping[str, Any]) -> bool:
-        """True when the rule matches ``event``."""
-        return self.node(event, {})
-
-    def to_match(self, event: Mapping[str, Any], memo: dict) -> Match:
-        matched = tuple(
-            name
-            for name, node in self.detections.items()
-            if not name.startswith("_") and node(event, memo)
-        )
-        rule = self.rule
-        return Match(
-            rule_id=self.rule_id,
-            title=rule.title,
-            level=level_name(rule),
-            tags=[str(tag) for tag in rule.tags],
-            rule=rule,
-            matched=matched,
-            output=rule._output,
-        )
-
-
-def level_name(rule: Any) -> str | None:
-    """A rule's ``level`` as lower-case text (``"high"``), None when it has none."""
-    level = getattr(rule, "level", None)
-    return level.name.lower() if level is not None else None
+__all__ = [
+    "KEYWORD_FIELD_VAR",
+    "REGEX_ENGINES",
+    "LogSource",
+    "Match",
+    "RuleHeader",
+    "RuleMatcher",
+    "collect_or_raise",
+    "compile_rule",
+    "is_correlation",
+    "iter_rules",
+    "level_name",
+]
 
 
 def iter_rules(rules: LoadedRules | SigmaCollection | Iterable[Any]) -> list[Any]:
@@ -144,30 +78,14 @@ def compile_rule(
         if pipeline is not None:
             pipeline.apply(processed)
         vars_ = dict(pipeline.vars) if pipeline is not None else {}
-        values = {
-            k: (v if isinstance(v, list) else [v])
-            for k, v in vars_.items()
-            if isinstance(v, (list, str, int, float))
-        }
-        values.update(placeholders or {})
         ctx = CompileContext(
             rule_id=ident,
             regex_engine=regex_engine,
-            placeholders=values,
+            placeholders=placeholder_values(vars_, placeholders),
             keyword_fields=_keyword_fields(rule, vars_),
         )
-        detections = processed.detection.detections
-        added = frozenset(detections) - frozenset(rule.detection.detections)
-        compiled_detections: dict[str, Compiled | None] = {}
-        trees = []
-        for condition in processed.detection.parsed_condition:
-            parsed = condition.parse(postprocess=False)
-            top = _compile_top(parsed, processed, ctx, compiled_detections, added)
-            if top is not None:
-                trees.append(top)
-        if not trees:
-            raise ctx.error("the condition selects no detection")
-        node = combine(False, trees).node
+        plan = plan_rule(rule, processed, ctx)
+        return build_rule(header_of(rule), plan, ctx, rule=rule, processed=processed)
     except TaintSigmaError as err:
         err.rule_id = err.rule_id or ident
         err.path = err.path or rule_path(rule)
@@ -189,16 +107,6 @@ def compile_rule(
             rule_id=ident,
             path=rule_path(rule),
         ) from err
-    return RuleMatcher(
-        rule=rule,
-        processed=processed,
-        rule_id=ident,
-        node=node,
-        detections={k: v.node for k, v in compiled_detections.items() if v is not None},
-        keyword_fields=ctx.keyword_fields,
-        added_detections=added,
-        ctx=ctx,
-    )
 
 
 def _keyword_fields(rule: SigmaRule, vars_: Mapping[str, Any]) -> tuple[str, ...] | None:
@@ -221,63 +129,6 @@ def _keyword_fields(rule: SigmaRule, vars_: Mapping[str, Any]) -> tuple[str, ...
             return None  # the events' schema has no message field: search every value
         return tuple(named) if isinstance(named, list) else (str(named),)
     return None
-
-
-def _compile_top(
-    tree: Any,
-    rule: SigmaRule,
-    ctx: CompileContext,
-    cache: dict[str, Compiled | None],
-    added: frozenset[str],
-) -> Compiled | None:
-    """Compile the condition's own tree (identifiers, selectors, and/or/not) over detections.
-
-    Mirrors pySigma's postprocessing: a selector naming no detection, or a detection left
-    empty by the pipeline, drops out of its parent.
-    """
-    if isinstance(tree, ConditionIdentifier):
-        return _compile_detection(tree.identifier, rule, ctx, cache)
-    if isinstance(tree, ConditionSelector):
-        names = [i.identifier for i in tree.resolve_referenced_detections(rule.detection)]
-        parts = [(n, _compile_detection(n, rule, ctx, cache)) for n in names]
-        return _combine_ordered(tree.cond_class is ConditionAND, parts, added)
-    if isinstance(tree, ConditionNOT):
-        operand = _compile_top(tree.args[0], rule, ctx, cache, added)
-        if operand is None:
-            return None
-        inner = operand.node
-        return Compiled(lambda event, memo: not inner(event, memo), operand.cost)
-    if isinstance(tree, (ConditionAND, ConditionOR)):
-        parts = [(_top_name(arg), _compile_top(arg, rule, ctx, cache, added)) for arg in tree.args]
-        return _combine_ordered(isinstance(tree, ConditionAND), parts, added)
-    raise ctx.error(f"condition element {type(tree).__name__} is not supported")
-
-
-def _top_name(tree: Any) -> str:
-    return tree.identifier if isinstance(tree, ConditionIdentifier) else ""
-
-
-def _combine_ordered(
-    conjunction: bool, parts: list[tuple[str, Compiled | None]], added: frozenset[str]
-) -> Compiled | None:
-    # Conditions a pipeline adds (host.os.type, event.dataset) hold for every routed event:
-    # they run last, after the rule's own, more selective detections.
-    kept = [(name in added, c.cost, i, c) for i, (name, c) in enumerate(parts) if c is not None]
-    if not kept:
-        return None
-    return combine(conjunction, [c for *_, c in sorted(kept, key=lambda k: k[:3])])
-
-
-def _compile_detection(
-    name: str, rule: SigmaRule, ctx: CompileContext, cache: dict[str, Compiled | None]
-) -> Compiled | None:
-    if name not in cache:
-        detections = rule.detection
-        if name not in detections.detections:
-            raise ctx.error(f"condition names detection {name!r}, which is not defined")
-        tree = detections.detections[name].postprocess(detections, None, rule.source)
-        cache[name] = compile_condition(tree, ctx) if tree is not None else None
-    return cache[name]
 
 
 def is_correlation(rule: Any) -> bool:

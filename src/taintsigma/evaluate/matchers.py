@@ -1,4 +1,4 @@
-"""Compile pySigma condition trees (after the pipeline) into closures over events.
+"""Compile plans' detection trees (evaluate/plan.py) into closures over events.
 
 A compiled node is ``node(event, memo) -> bool``: ``event`` is the event mapping, ``memo`` a
 dict shared by every rule tried on the same event (lower-cased field values are computed once
@@ -11,35 +11,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sigma.conditions import (
-    ConditionAND,
-    ConditionFieldEqualsValueExpression,
-    ConditionNOT,
-    ConditionOR,
-    ConditionValueExpression,
-)
-from sigma.types import (
-    SigmaExists,
-    SigmaFieldReference,
-    SigmaNull,
-    SigmaNumber,
-    SigmaRegularExpression,
-    SigmaString,
-    SigmaType,
-    SpecialChars,
-)
-
 from taintsigma.evaluate.fields import MISSING, as_text, compile_getter, iter_strings
 from taintsigma.evaluate.values import (
     CompileContext,
     StringPattern,
     TextTest,
     compile_regex,
-    flatten_values,
     fold,
-    regex_source,
     scalar_test,
-    string_pattern,
     text_test,
 )
 
@@ -64,25 +43,24 @@ class Compiled:
     operands: tuple[Node, ...] = ()
 
 
-def compile_condition(tree: Any, ctx: CompileContext) -> Compiled:
-    """Compile a postprocessed pySigma condition tree (leaves are field/value expressions)."""
-    if isinstance(tree, ConditionNOT):
-        operand = compile_condition(tree.args[0], ctx)
+def compile_condition(tree: Sequence[Any], ctx: CompileContext) -> Compiled:
+    """Compile a plan's detection tree (leaves are field/value specs)."""
+    kind = tree[0]
+    if kind == "not":
+        operand = compile_condition(tree[1], ctx)
         inner = operand.node
         return Compiled(lambda event, memo: not inner(event, memo), operand.cost)
-    if isinstance(tree, (ConditionAND, ConditionOR)):
-        operands = _merge_or_leaves(tree.args) if isinstance(tree, ConditionOR) else tree.args
+    if kind in ("and", "or"):
+        operands = _merge_or_leaves(tree[1]) if kind == "or" else tree[1]
         parts = sorted((compile_condition(arg, ctx) for arg in operands), key=lambda c: c.cost)
-        return combine(isinstance(tree, ConditionAND), parts)
-    if isinstance(tree, _FieldGroup):
-        return compile_field(tree.field, tree.values, ctx)
-    if isinstance(tree, _KeywordGroup):
-        return compile_keywords(tree.values, ctx)
-    if isinstance(tree, ConditionFieldEqualsValueExpression):
-        return compile_field(tree.field, [tree.value], ctx)
-    if isinstance(tree, ConditionValueExpression):
-        return compile_keywords([tree.value], ctx)
-    raise ctx.error(f"condition element {type(tree).__name__} is not supported")
+        return combine(kind == "and", parts)
+    if kind == "field":
+        if type(tree[1]) is not str:
+            raise TypeError("plan: a field name is not text")
+        return compile_field(tree[1], tree[2], ctx)
+    if kind == "kw":
+        return compile_keywords(tree[1], ctx)
+    raise ctx.error(f"condition element {kind!r} is not supported")
 
 
 def combine(conjunction: bool, parts: Sequence[Compiled]) -> Compiled:
@@ -119,34 +97,23 @@ def combine(conjunction: bool, parts: Sequence[Compiled]) -> Compiled:
     return Compiled(any_of, cost, junction, nodes)
 
 
-@dataclass
-class _FieldGroup:
-    field: str
-    values: list[SigmaType]
-
-
-@dataclass
-class _KeywordGroup:
-    values: list[SigmaType]
-
-
 def _merge_or_leaves(args: Sequence[Any]) -> list[Any]:
     """OR-linked values of one field (or keywords) become one leaf: one lookup, one test."""
     merged: list[Any] = []
-    by_field: dict[str, _FieldGroup] = {}
-    keywords: _KeywordGroup | None = None
+    by_field: dict[str, list[Any]] = {}
+    keywords: list[Any] | None = None
     for arg in args:
-        if isinstance(arg, ConditionFieldEqualsValueExpression):
-            group = by_field.get(arg.field)
+        if arg[0] == "field":
+            group = by_field.get(arg[1])
             if group is None:
-                group = by_field[arg.field] = _FieldGroup(arg.field, [])
+                group = by_field[arg[1]] = ["field", arg[1], []]
                 merged.append(group)
-            group.values.append(arg.value)
-        elif isinstance(arg, ConditionValueExpression):
+            group[2].extend(arg[2])
+        elif arg[0] == "kw":
             if keywords is None:
-                keywords = _KeywordGroup([])
+                keywords = ["kw", []]
                 merged.append(keywords)
-            keywords.values.append(arg.value)
+            keywords[1].extend(arg[1])
         else:
             merged.append(arg)
     return merged
@@ -155,18 +122,18 @@ def _merge_or_leaves(args: Sequence[Any]) -> list[Any]:
 # --- field leaves --------------------------------------------------------------------------
 
 
-def compile_field(name: str, values: Sequence[SigmaType], ctx: CompileContext) -> Compiled:
-    """A leaf testing field ``name`` against OR-linked values."""
-    flat = flatten_values(values, ctx)
+def compile_field(name: str, values: Sequence[Any], ctx: CompileContext) -> Compiled:
+    """A leaf testing field ``name`` against OR-linked value specs."""
+    flat = list(values)
     get = compile_getter(name)
     alternatives: list[Compiled] = []
-    exists = [v for v in flat if isinstance(v, SigmaExists)]
-    for wanted in exists:
-        alternatives.append(_exists_leaf(get, bool(wanted.exists)))
-    refs = [v for v in flat if isinstance(v, SigmaFieldReference)]
-    for ref in refs:
+    for wanted in (v for v in flat if v[0] == "exists"):
+        if type(wanted[1]) is not bool:
+            raise TypeError("plan: exists wants a boolean")
+        alternatives.append(_exists_leaf(get, wanted[1]))
+    for ref in (v for v in flat if v[0] == "ref"):
         alternatives.append(_fieldref_leaf(get, ref))
-    plain = [v for v in flat if not isinstance(v, (SigmaExists, SigmaFieldReference))]
+    plain = [v for v in flat if v[0] not in ("exists", "ref")]
     if plain:
         alternatives.append(_value_leaf(name, get, plain, ctx))
     if not alternatives:
@@ -182,13 +149,16 @@ def _exists_leaf(get: Callable[[Mapping[str, Any]], Any], wanted: bool) -> Compi
     return Compiled(exists, 1)
 
 
-def _fieldref_leaf(get: Callable[[Mapping[str, Any]], Any], ref: SigmaFieldReference) -> Compiled:
-    get_other = compile_getter(ref.field)
-    if ref.starts_with and ref.ends_with:
+def _fieldref_leaf(get: Callable[[Mapping[str, Any]], Any], ref: Sequence[Any]) -> Compiled:
+    _, other_name, starts_with, ends_with = ref
+    if type(other_name) is not str:
+        raise TypeError("plan: a field reference is not text")
+    get_other = compile_getter(other_name)
+    if starts_with and ends_with:
         relation: Callable[[str, str], bool] = lambda mine, other: other in mine
-    elif ref.starts_with:
+    elif starts_with:
         relation = lambda mine, other: mine.startswith(other)
-    elif ref.ends_with:
+    elif ends_with:
         relation = lambda mine, other: mine.endswith(other)
     else:
         relation = lambda mine, other: mine == other
@@ -209,20 +179,20 @@ def _fieldref_leaf(get: Callable[[Mapping[str, Any]], Any], ref: SigmaFieldRefer
 def _value_leaf(
     name: str,
     get: Callable[[Mapping[str, Any]], Any],
-    values: list[SigmaType],
+    values: list[Any],
     ctx: CompileContext,
 ) -> Compiled:
-    null_ok = any(isinstance(v, SigmaNull) for v in values)
-    strings = [string_pattern(v, ctx) for v in values if isinstance(v, SigmaString)]
+    null_ok = any(v[0] == "null" for v in values)
+    strings = [string_pattern(v) for v in values if v[0] == "str"]
     folded = [p for p in strings if not p.cased]
     cased = [p for p in strings if p.cased]
     regexes = [
-        compile_regex(regex_source(v), ctx) for v in values if isinstance(v, SigmaRegularExpression)
+        compile_regex(regex_text(v), ctx) for v in values if v[0] == "re"
     ]
     scalars = [
         scalar_test(v, ctx)
         for v in values
-        if not isinstance(v, (SigmaNull, SigmaString, SigmaRegularExpression))
+        if v[0] not in ("null", "str", "re")
     ]
     cost = sum(_COST[p.kind] for p in strings) + 15 * len(regexes) + 3 * len(scalars) or 1
     folded_test = text_test(folded, ctx) if folded else None
@@ -339,25 +309,37 @@ def _fast_string_leaf(
 # --- keyword leaves ------------------------------------------------------------------------
 
 
-def keyword_pattern(value: SigmaType, ctx: CompileContext) -> StringPattern | TextTest:
-    """A keyword matches anywhere in the searched text (implicit ``*`` on both sides)."""
-    if isinstance(value, SigmaNumber):
-        value = SigmaString(str(value.number))
-    if isinstance(value, SigmaString):
-        wrapped = value
-        if not wrapped.startswith(SpecialChars.WILDCARD_MULTI):
-            wrapped = SpecialChars.WILDCARD_MULTI + wrapped
-        if not wrapped.endswith(SpecialChars.WILDCARD_MULTI):
-            wrapped = wrapped + SpecialChars.WILDCARD_MULTI
-        return string_pattern(wrapped, ctx)
-    if isinstance(value, SigmaRegularExpression):
-        return compile_regex(regex_source(value), ctx)
-    raise ctx.error(f"keyword value {value!r} ({type(value).__name__}) is not supported")
+def string_pattern(spec: Sequence[Any]) -> StringPattern:
+    """The StringPattern of a ``["str", kind, cased, literal, segments, regex, need]`` spec."""
+    _, kind, cased, literal, segments, regex, _need = spec
+    if kind not in _COST or type(cased) is not bool:
+        raise ValueError(f"plan: string spec {kind!r}")
+    if type(literal) is not str or type(regex) is not str or type(segments) is not list:
+        raise TypeError("plan: a string spec's parts are not text")
+    if any(type(s) is not str for s in segments) or (kind == "glob" and len(segments) < 2):
+        raise TypeError("plan: a glob's segments are not text")
+    return StringPattern(kind, cased, literal=literal, segments=tuple(segments), regex=regex)
 
 
-def compile_keywords(values: Sequence[SigmaType], ctx: CompileContext) -> Compiled:
+def regex_text(spec: Sequence[Any]) -> str:
+    """The pattern of a ``["re", source, need]`` spec."""
+    if type(spec[1]) is not str:
+        raise TypeError("plan: a regular expression is not text")
+    return str(spec[1])
+
+
+def keyword_pattern(spec: Sequence[Any], ctx: CompileContext) -> StringPattern | TextTest:
+    """A keyword spec (already wrapped in ``*``: it matches anywhere in the searched text)."""
+    if spec[0] == "str":
+        return string_pattern(spec)
+    if spec[0] == "re":
+        return compile_regex(regex_text(spec), ctx)
+    raise ctx.error(f"keyword value spec {spec[0]!r} is not supported")
+
+
+def compile_keywords(values: Sequence[Any], ctx: CompileContext) -> Compiled:
     """A leaf searching OR-linked keywords in the rule's keyword fields (or every value)."""
-    flat = flatten_values(values, ctx)
+    flat = list(values)
     patterns = [keyword_pattern(v, ctx) for v in flat]
     folded = [p for p in patterns if isinstance(p, StringPattern) and not p.cased]
     raw: list[TextTest] = [p for p in patterns if not isinstance(p, StringPattern)]

@@ -11,21 +11,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sigma.conditions import (
-    ConditionAND,
-    ConditionFieldEqualsValueExpression,
-    ConditionIdentifier,
-    ConditionNOT,
-    ConditionOR,
-    ConditionSelector,
-    ConditionValueExpression,
-)
-from sigma.types import SigmaString
+from taintsigma.evaluate.values import fold
 
-from taintsigma.evaluate.compile import RuleMatcher
-from taintsigma.evaluate.values import flatten_values, fold
+if TYPE_CHECKING:
+    from taintsigma.evaluate.compiled import RuleMatcher
 
 ANYWHERE = "*"  # the "field" of a keyword searching every value of the event
 
@@ -50,70 +41,63 @@ def rule_requirement(
     ones) the strongest among those whose fields rank highest is taken, so that a raw-line
     prefilter can use it.
     """
-    rule = matcher.processed
+    plan = matcher.plan
     strength = _indexed_strength if indexed else _strength
     key = strength if usable is None else _ranked(strength, usable)
-    needs: list[Requirement] = []
-    for condition in rule.detection.parsed_condition:
-        needs.append(_top(condition.parse(postprocess=False), matcher, key))
-    return _any_of(needs)
+    walk = _Walk(plan["detections"], frozenset(plan["added"]), matcher.keyword_fields, key)
+    return _any_of(walk.top(condition) for condition in plan["conditions"])
 
 
-def _top(tree: Any, matcher: RuleMatcher, key: Strength) -> Requirement:
-    if isinstance(tree, ConditionIdentifier):
-        return _detection(tree.identifier, matcher, key)
-    if isinstance(tree, ConditionSelector):
-        detections = matcher.processed.detection
-        names = [i.identifier for i in tree.resolve_referenced_detections(detections)]
-        needs = [_detection(n, matcher, key) for n in names]
-        return _all_of(needs, key) if tree.cond_class is ConditionAND else _any_of(needs)
-    if isinstance(tree, ConditionNOT):
-        return None
-    if isinstance(tree, ConditionAND):
-        return _all_of([_top(arg, matcher, key) for arg in tree.args], key)
-    if isinstance(tree, ConditionOR):
-        return _any_of([_top(arg, matcher, key) for arg in tree.args])
-    return None
+@dataclass(frozen=True)
+class _Walk:
+    """A walk over one rule's plan (evaluate/plan.py) for its necessary literals."""
+
+    detections: dict[str, Any]
+    added: frozenset[str]
+    keyword_fields: tuple[str, ...] | None
+    key: Strength
+
+    def top(self, tree: Any) -> Requirement:
+        kind = tree[0]
+        if kind == "det":
+            return self.detection(tree[1])
+        if kind == "sel":
+            needs = [self.detection(n) for n in tree[2]]
+            return _all_of(needs, self.key) if tree[1] else _any_of(needs)
+        if kind == "and":
+            return _all_of([self.top(arg) for arg in tree[1]], self.key)
+        if kind == "or":
+            return _any_of([self.top(arg) for arg in tree[1]])
+        return None  # NOT: no literal is necessary
+
+    def detection(self, name: str) -> Requirement:
+        if name in self.added:
+            return None
+        tree = self.detections[name]
+        return self.node(tree) if tree is not None else None
+
+    def node(self, tree: Any) -> Requirement:
+        kind = tree[0]
+        if kind == "and":
+            return _all_of([self.node(arg) for arg in tree[1]], self.key)
+        if kind == "or":
+            return _any_of([self.node(arg) for arg in tree[1]])
+        if kind == "field":
+            return _values(tree[2], (tree[1],))
+        if kind == "kw":
+            return _values(tree[1], self.keyword_fields or (ANYWHERE,))
+        return None  # NOT and anything else: no literal is necessary
 
 
-def _detection(name: str, matcher: RuleMatcher, key: Strength) -> Requirement:
-    if name in matcher.added_detections:
-        return None
-    detections = matcher.processed.detection
-    tree = detections.detections[name].postprocess(detections, None, matcher.processed.source)
-    return _node(tree, matcher, key) if tree is not None else None
-
-
-def _node(tree: Any, matcher: RuleMatcher, key: Strength) -> Requirement:
-    if isinstance(tree, ConditionAND):
-        return _all_of([_node(arg, matcher, key) for arg in tree.args], key)
-    if isinstance(tree, ConditionOR):
-        return _any_of([_node(arg, matcher, key) for arg in tree.args])
-    if isinstance(tree, ConditionFieldEqualsValueExpression):
-        return _values(tree.value, (tree.field,), matcher)
-    if isinstance(tree, ConditionValueExpression):
-        return _values(tree.value, matcher.keyword_fields or (ANYWHERE,), matcher)
-    return None  # NOT and anything else: no literal is necessary
-
-
-def _values(value: Any, fields: tuple[str, ...], matcher: RuleMatcher) -> Requirement:
+def _values(specs: list[Any], fields: tuple[str, ...]) -> Requirement:
+    """One expression's values (a ``str`` spec's ``need`` is its longest plain run)."""
     pairs: set[tuple[str, str]] = set()
-    for item in flatten_values([value], matcher.ctx):
-        literal = _longest_plain(item) if isinstance(item, SigmaString) else ""
+    for spec in specs:
+        literal = spec[-1] if spec[0] == "str" else ""
         if not literal:
             return None
         pairs.update((f, literal) for f in fields)
     return frozenset(pairs) or None
-
-
-def _longest_plain(value: SigmaString) -> str:
-    runs = [""]
-    for part in value.s:
-        if isinstance(part, str):
-            runs[-1] += part
-        else:
-            runs.append("")
-    return fold(max(runs, key=len))
 
 
 def _any_of(needs: Iterable[Requirement]) -> Requirement:

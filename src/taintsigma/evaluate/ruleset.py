@@ -6,28 +6,23 @@ import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MethodType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import re2
-from sigma.collection import SigmaCollection
-from sigma.processing.pipeline import ProcessingPipeline
 
 from taintsigma.errors import ErrorPolicy, RuleCompileError
-from taintsigma.evaluate.compile import (
-    LogSource,
-    Match,
-    RuleMatcher,
-    collect_or_raise,
-    compile_rule,
-    is_correlation,
-    iter_rules,
-)
-from taintsigma.evaluate.correlation import CorrelationEngine, check_correlations
+from taintsigma.evaluate.compiled import LogSource, Match, RuleMatcher
 from taintsigma.evaluate.fields import MISSING, as_text, compile_getter
 from taintsigma.evaluate.prefilter import ANYWHERE, Prefilter, build_prefilter, rule_requirement
 from taintsigma.evaluate.values import fold
 from taintsigma.rules.batch import gc_paused
-from taintsigma.rules.loader import LoadedRules, rule_id
+
+if TYPE_CHECKING:  # pySigma is imported only to compile rules, never to run compiled ones
+    from sigma.collection import SigmaCollection
+    from sigma.processing.pipeline import ProcessingPipeline
+
+    from taintsigma.evaluate.correlation import CorrelationEngine
+    from taintsigma.rules.loader import LoadedRules
 
 _INDEX_FROM = 3  # routes with fewer rules run them directly: an index would cost more
 _SET_FROM = 24  # literals per field from which one RE2 set search beats a loop of `in`
@@ -338,7 +333,7 @@ class RuleSetMatcher:
     def _route(self, logsource: LogSource | None) -> _Route:
         needs = self._rule_needs()
         chosen = [
-            i for i, r in enumerate(self.rules) if logsource is None or logsource.admits(r.rule)
+            i for i, r in enumerate(self.rules) if logsource is None or logsource.admits(r.header)
         ]
         route = _Route([self.rules[i] for i in chosen], [needs[i] for i in chosen])
         self._routes[logsource] = route
@@ -372,6 +367,8 @@ class RuleSetMatcher:
 
     def new_correlation_engine(self) -> CorrelationEngine:
         """A fresh CorrelationEngine (empty windows) for this set's correlation rules."""
+        from taintsigma.evaluate.correlation import CorrelationEngine
+
         return CorrelationEngine(self.correlation_rules)
 
     def __len__(self) -> int:
@@ -401,6 +398,15 @@ def compile_rules(
     ...     "module verification failed: signature and/or required key missing - tainting kernel"})]
     ['Tainted Kernel Module Load']
     """
+    from taintsigma.evaluate.compile import (
+        collect_or_raise,
+        compile_rule,
+        is_correlation,
+        iter_rules,
+    )
+    from taintsigma.evaluate.correlation import check_correlations
+    from taintsigma.rules.loader import rule_id
+
     compiled: list[RuleMatcher] = []
     correlations: list[Any] = []
     errors: list[tuple[str, RuleCompileError]] = []

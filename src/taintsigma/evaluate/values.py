@@ -1,4 +1,4 @@
-"""Compile Sigma values (pySigma's typed values, modifiers applied) into fast predicates."""
+"""Compile plain value specs (see evaluate/plan.py) into fast predicates; no pySigma here."""
 
 from __future__ import annotations
 
@@ -10,23 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import re2
-from sigma.types import (
-    CompareOperators,
-    Placeholder,
-    SigmaBool,
-    SigmaCasedString,
-    SigmaCIDRExpression,
-    SigmaCompareExpression,
-    SigmaExpansion,
-    SigmaNumber,
-    SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
-    SigmaString,
-    SigmaTimestampPart,
-    SigmaType,
-    SpecialChars,
-    TimestampPart,
-)
 
 from taintsigma.errors import RuleCompileError
 
@@ -93,21 +76,6 @@ def compile_regex(pattern: str, ctx: CompileContext, *, anchored: bool = False) 
     return search
 
 
-def regex_source(value: SigmaRegularExpression) -> str:
-    """The pattern text of a ``re`` value, with its ``i``/``m``/``s`` flags inline."""
-    flags = "".join(
-        letter
-        for flag, letter in (
-            (SigmaRegularExpressionFlag.IGNORECASE, "i"),
-            (SigmaRegularExpressionFlag.MULTILINE, "m"),
-            (SigmaRegularExpressionFlag.DOTALL, "s"),
-        )
-        if flag in value.flags
-    )
-    pattern = str(value.regexp)
-    return f"(?{flags}){pattern}" if flags else pattern
-
-
 # --- strings with wildcards --------------------------------------------------------------
 
 
@@ -135,45 +103,6 @@ def fold(text: str) -> str:
     both to ``σ`` (and ``ß`` to ``ss``). ASCII text folds as ``lower`` does, keeping its length.
     """
     return text.casefold()
-
-
-def string_pattern(value: SigmaString, ctx: CompileContext) -> StringPattern:
-    """Reduce a SigmaString (wildcards ``*``/``?``, escapes already parsed) to a StringPattern."""
-    cased = isinstance(value, SigmaCasedString)
-    fold_part = (lambda s: s) if cased else fold
-    parts: list[str | SpecialChars] = []
-    for part in value.s:
-        if isinstance(part, Placeholder):
-            raise _no_placeholder_values(ctx, part.name)
-        if isinstance(part, str) and parts and isinstance(parts[-1], str):
-            parts[-1] += part
-        elif part is SpecialChars.WILDCARD_MULTI and parts and parts[-1] is part:
-            continue  # '**' is '*'
-        else:
-            parts.append(part)
-    if SpecialChars.WILDCARD_SINGLE in parts:
-        regex = "".join(
-            re2.escape(fold_part(p))
-            if isinstance(p, str)
-            else (".*" if p is SpecialChars.WILDCARD_MULTI else ".")
-            for p in parts
-        )
-        return StringPattern("wild", cased, regex=f"(?s){regex}")
-    segments: list[str] = [""]
-    for p in parts:
-        if isinstance(p, str):
-            segments[-1] += fold_part(p)
-        else:
-            segments.append("")
-    if len(segments) == 1:
-        return StringPattern("eq", cased, literal=segments[0])
-    if len(segments) == 2 and segments[1] == "":
-        return StringPattern("prefix", cased, literal=segments[0])
-    if len(segments) == 2 and segments[0] == "":
-        return StringPattern("suffix", cased, literal=segments[1])
-    if len(segments) == 3 and segments[0] == segments[2] == "":
-        return StringPattern("contains", cased, literal=segments[1])
-    return StringPattern("glob", cased, segments=tuple(segments))
 
 
 def _glob_test(segments: tuple[str, ...]) -> TextTest:
@@ -253,12 +182,12 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-_COMPARE: dict[CompareOperators, Callable[[Any, Any], bool]] = {
-    CompareOperators.LT: lambda a, b: a < b,
-    CompareOperators.LTE: lambda a, b: a <= b,
-    CompareOperators.GT: lambda a, b: a > b,
-    CompareOperators.GTE: lambda a, b: a >= b,
-    CompareOperators.NEQ: lambda a, b: a != b,
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "lt": lambda a, b: a < b,
+    "lte": lambda a, b: a <= b,
+    "gt": lambda a, b: a > b,
+    "gte": lambda a, b: a >= b,
+    "neq": lambda a, b: a != b,
 }
 
 
@@ -285,57 +214,69 @@ def as_datetime(value: Any) -> datetime | None:
     return None
 
 
-_TIME_PART: dict[TimestampPart, Callable[[datetime], int]] = {
-    TimestampPart.MINUTE: lambda t: t.minute,
-    TimestampPart.HOUR: lambda t: t.hour,
-    TimestampPart.DAY: lambda t: t.day,
-    TimestampPart.WEEK: lambda t: t.isocalendar().week,
-    TimestampPart.MONTH: lambda t: t.month,
-    TimestampPart.YEAR: lambda t: t.year,
+_TIME_PART: dict[str, Callable[[datetime], int]] = {
+    "minute": lambda t: t.minute,
+    "hour": lambda t: t.hour,
+    "day": lambda t: t.day,
+    "week": lambda t: t.isocalendar().week,
+    "month": lambda t: t.month,
+    "year": lambda t: t.year,
 }
 
 
-def _number_reader(number: SigmaNumber) -> Callable[[Any], int | float | None]:
-    if isinstance(number, SigmaTimestampPart):
-        part = _TIME_PART[number.timestamp_part]
+def _number_reader(part: str | None) -> Callable[[Any], int | float | None]:
+    """Reads a number from an event value, or (``part``: ``minute`` … ``year``) that part of
+    the point in time it holds."""
+    if part is not None:
+        take = _TIME_PART[part]
 
         def read_part(value: Any) -> int | None:
             moment = as_datetime(value)
-            return part(moment) if moment is not None else None
+            return take(moment) if moment is not None else None
 
         return read_part
     return as_number
 
 
-def scalar_test(value: SigmaType, ctx: CompileContext) -> ScalarTest:
-    """A test of one non-null event value against a non-string Sigma value."""
-    if isinstance(value, SigmaCompareExpression):
-        read = _number_reader(value.number)
-        op, wanted = _COMPARE[value.op], value.number.number
+def scalar_test(spec: Sequence[Any], ctx: CompileContext) -> ScalarTest:
+    """A test of one non-null event value against a non-string value spec: ``("num", n,
+    part)``, ``("cmp", op, n, part)``, ``("bool", b)`` or ``("cidr", network)``."""
+    kind = spec[0]
+    if kind == "cmp":
+        _, op_name, wanted, part = spec
+        read, op = _number_reader(part), _COMPARE[op_name]
+        _check_number(wanted)
 
         def compare(event_value: Any) -> bool:
             got = read(event_value)
             return got is not None and op(got, wanted)
 
         return compare
-    if isinstance(value, SigmaNumber):
-        read, wanted = _number_reader(value), value.number
+    if kind == "num":
+        _, wanted, part = spec
+        read = _number_reader(part)
+        _check_number(wanted)
         return lambda event_value: read(event_value) == wanted
-    if isinstance(value, SigmaBool):
-        wanted_bool = value.boolean
+    if kind == "bool":
+        wanted_bool = spec[1]
+        if not isinstance(wanted_bool, bool):
+            raise TypeError(f"not a boolean: {wanted_bool!r}")
         text = "true" if wanted_bool else "false"
         return lambda event_value: (
             event_value is wanted_bool
             or (isinstance(event_value, str) and fold(event_value.strip()) == text)
         )
-    if isinstance(value, SigmaCIDRExpression):
-        return _cidr_test(value)
-    raise ctx.error(f"value {value!r} of type {type(value).__name__} is not supported")
+    if kind == "cidr":
+        return _cidr_test(ipaddress.ip_network(spec[1]))
+    raise ctx.error(f"value spec {kind!r} is not supported")
 
 
-def _cidr_test(value: SigmaCIDRExpression) -> ScalarTest:
-    network = value.network
+def _check_number(value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"not a number: {value!r}")
 
+
+def _cidr_test(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> ScalarTest:
     def in_network(event_value: Any) -> bool:
         if not isinstance(event_value, str):
             return False
@@ -346,40 +287,6 @@ def _cidr_test(value: SigmaCIDRExpression) -> ScalarTest:
         return address.version == network.version and address in network
 
     return in_network
-
-
-def flatten_values(values: Sequence[SigmaType], ctx: CompileContext) -> list[SigmaType]:
-    """OR-linked values: expansions (windash, base64offset) unrolled, placeholders expanded."""
-    flat: list[SigmaType] = []
-    for value in values:
-        if isinstance(value, SigmaExpansion):
-            flat.extend(flatten_values(value.values, ctx))
-        elif (
-            isinstance(value, (SigmaString, SigmaRegularExpression))
-            and value.contains_placeholder()
-        ):
-            flat.extend(flatten_values(value.replace_placeholders(_placeholder_values(ctx)), ctx))
-        else:
-            flat.append(value)
-    return flat
-
-
-def _placeholder_values(ctx: CompileContext) -> Callable[[Placeholder], list[SigmaString]]:
-    def replace(placeholder: Placeholder) -> list[SigmaString]:
-        values = ctx.placeholders.get(placeholder.name)
-        if values is None:
-            raise _no_placeholder_values(ctx, placeholder.name)
-        return [SigmaString(str(v)) for v in values]
-
-    return replace
-
-
-def _no_placeholder_values(ctx: CompileContext, name: str) -> RuleCompileError:
-    return ctx.error(
-        f"placeholder %{name}% has no values",
-        hint=f"pass placeholders={{'{name}': [...]}}",
-        cli_hint=f"the command line cannot give placeholder values: replace %{name}% in the rule",
-    )
 
 
 def _shown(pattern: str, limit: int = 80) -> str:

@@ -1,8 +1,8 @@
 """Read a byte stream in large chunks and hand out only the lines that may matter.
 
-The prefilter works on raw bytes: each 1 MiB chunk is lower-cased once and searched for the
-literals a matching line must contain (one ``bytes.find`` for a single literal, one RE2
-alternation for several); only the lines around the hits are cut out and parsed. Lines are
+The prefilter works on raw bytes: each 1 MiB chunk is searched, case-insensitively, for the
+literals a matching line must contain (one RE2 alternation, faster than lower-casing the chunk
+and searching it); only the lines around the hits are cut out and parsed. Lines are
 counted with ``bytes.count``, so skipped lines cost next to nothing, and memory stays bounded
 by the chunk size plus the longest line kept (``MAX_LINE``, as Filebeat's ``max_bytes``).
 """
@@ -44,54 +44,62 @@ class ReadStats:
 
 
 def make_searcher(literals: Iterable[bytes], patterns: Iterable[bytes] = ()) -> Searcher:
-    """Return ``find(lowered, pos) -> index of the first hit at or after pos, or -1``.
+    """Return ``find(raw, pos) -> index of the first hit at or after pos, or -1``.
 
-    ``literals`` are lower-case byte strings, ``patterns`` lower-case RE2 byte regexes.
+    ``literals`` are lower-case byte strings, ``patterns`` lower-case RE2 byte regexes: both
+    are searched case-insensitively in the raw bytes (RE2's simple case folding: ASCII letters
+    in either case, and the Kelvin sign or long s for ``k`` and ``s``, a superset of what
+    lower-casing the bytes would find). A chunk holding a character whose full case folding
+    gives ASCII letters (FOLDING_TO_ASCII: ``ß`` is ``ss``) is a hit at that character.
 
-    >>> make_searcher([b"kernel"])(b"a kernel", 0)
+    >>> make_searcher([b"kernel"])(b"a KERNEL", 0)
     2
     """
     unique = sorted(set(literals), key=len, reverse=True)
-    extra = list(patterns) + [re2.escape(c.encode()) for c in FOLDING_TO_ASCII]
-    folding = re2.compile(b"|".join(extra), options=_RE2_OPTIONS)
-    if len(unique) == 1 and not patterns:
-        literal = unique[0]
-        # Per chunk, not per call: whether it is ASCII, and its first folding character at or
-        # after ``since`` (-1: none). A chunk with many hits is searched many times.
-        chunk: bytes | None = None
-        ascii_only = True
-        since = special = -1
+    pieces = [re2.escape(lit) for lit in unique] + list(patterns)
+    folding = re2.compile(
+        b"|".join(re2.escape(c.encode()) for c in FOLDING_TO_ASCII), options=_RE2_OPTIONS
+    )
+    alternations = _alternations(pieces) if pieces else []
+    if not alternations:
 
-        def find_one(lowered: bytes, pos: int) -> int:
-            nonlocal chunk, ascii_only, since, special
-            hit = lowered.find(literal, pos)
-            if lowered is not chunk:
-                chunk, ascii_only, since = lowered, lowered.isascii(), -1
-            if ascii_only:
-                return hit
-            if since < 0 or pos < since or 0 <= special < pos:
-                found = folding.search(lowered, pos)
-                since, special = pos, (-1 if found is None else found.start())
-            if special >= 0 and (hit < 0 or special < hit):
-                return special
-            return hit
+        def first_hit(raw: bytes, pos: int) -> int:
+            return -1
 
-        return find_one
-    alternations = _alternations([re2.escape(lit) for lit in unique] + extra)
-    if len(alternations) == 1:
+    elif len(alternations) == 1:
         (combined,) = alternations
 
-        def find_any(lowered: bytes, pos: int) -> int:
-            found = combined.search(lowered, pos)
+        def first_hit(raw: bytes, pos: int) -> int:
+            found = combined.search(raw, pos)
             return -1 if found is None else found.start()
 
-        return find_any
+    else:
 
-    def find_first(lowered: bytes, pos: int) -> int:
-        hits = [found.start() for a in alternations if (found := a.search(lowered, pos))]
-        return min(hits, default=-1)
+        def first_hit(raw: bytes, pos: int) -> int:
+            hits = [found.start() for a in alternations if (found := a.search(raw, pos))]
+            return min(hits, default=-1)
 
-    return find_first
+    # Per chunk, not per call: whether it is ASCII, and its first folding character at or
+    # after ``since`` (-1: none). A chunk with many hits is searched many times.
+    chunk: bytes | None = None
+    ascii_only = True
+    since = special = -1
+
+    def find(raw: bytes, pos: int) -> int:
+        nonlocal chunk, ascii_only, since, special
+        hit = first_hit(raw, pos)
+        if raw is not chunk:
+            chunk, ascii_only, since = raw, raw.isascii(), -1
+        if ascii_only:
+            return hit
+        if since < 0 or pos < since or 0 <= special < pos:
+            found = folding.search(raw, pos)
+            since, special = pos, (-1 if found is None else found.start())
+        if special >= 0 and (hit < 0 or special < hit):
+            return special
+        return hit
+
+    return find
 
 
 _RE2_OPTIONS = re2.Options()
@@ -101,11 +109,18 @@ _RE2_OPTIONS.log_errors = False  # a pattern too large is handled below, not log
 _RE2_OPTIONS.max_mem = 128 << 20
 
 
+_CASELESS = re2.Options()
+_CASELESS.log_errors = False
+_CASELESS.max_mem = 128 << 20
+_CASELESS.case_sensitive = False
+
+
 def _alternations(pieces: list[bytes]) -> list[re2._Regexp]:
-    """The pieces as few RE2 alternations as RE2's memory budget allows (a rule with a huge
-    value list makes one too large to compile: it is split in halves until each compiles)."""
+    """The pieces as few caseless RE2 alternations as RE2's memory budget allows (a rule with
+    a huge value list makes one too large to compile: it is split in halves until each
+    compiles)."""
     try:
-        return [re2.compile(b"|".join(pieces), options=_RE2_OPTIONS)]
+        return [re2.compile(b"|".join(pieces), options=_CASELESS)]
     except re2.error:
         if len(pieces) == 1:
             raise
@@ -171,7 +186,7 @@ def read_lines(
                 stats.lines += 1
                 stats.truncated += 1
                 piece = buf[:max_line]
-                hit = searcher is None or searcher(piece.lower(), 0) >= 0
+                hit = searcher is None or searcher(piece, 0) >= 0
                 if hit or all_lines:
                     stats.yielded += 1
                     yield piece, line_no, offset, hit
@@ -180,16 +195,21 @@ def read_lines(
             else:
                 pending = buf
             continue
-        region = buf[:end] if end < len(buf) else buf
         pending = buf[end:]
-        lines_here = region.count(b"\n")
-        if eof and region and not region.endswith(b"\n"):
-            lines_here += 1
         if searcher is None or all_lines:
-            lines = _all_lines(region, searcher, line_no, offset, max_line, stats, multiline)
+            region = buf[:end] if end < len(buf) else buf
+            yield from _all_lines(region, searcher, line_no, offset, max_line, stats, multiline)
+            lines_here = region.count(b"\n")
         else:
-            lines = _hit_lines(region, searcher, line_no, offset, max_line, stats, multiline)
-        yield from lines
+            # The region is buf[:end], searched in place (no copy). The hits' line numbers
+            # count the newlines before them: the rest is counted once.
+            tally = [0, 0]  # (newlines counted, up to this position)
+            yield from _hit_lines(
+                buf, searcher, line_no, offset, max_line, stats, multiline, tally, end
+            )
+            lines_here = tally[0] + buf.count(b"\n", tally[1], end)
+        if eof and end and buf[end - 1 : end] != b"\n":
+            lines_here += 1
         line_no += lines_here
         stats.lines += lines_here
         offset += end
@@ -207,8 +227,7 @@ def _all_lines(
     parts = region.split(b"\n")
     if parts and parts[-1] == b"":
         parts.pop()
-    lowered = region.lower() if searcher is not None else b""
-    next_hit = searcher(lowered, 0) if searcher is not None else -1
+    next_hit = searcher(region, 0) if searcher is not None else -1
     start = 0
     group: list[bytes] = []
     group_no = group_start = 0
@@ -220,7 +239,7 @@ def _all_lines(
         candidate = searcher is None
         if 0 <= next_hit <= stop:
             candidate = True
-            next_hit = searcher(lowered, stop + 1) if stop + 1 < len(region) else -1  # type: ignore[misc]
+            next_hit = searcher(region, stop + 1) if stop + 1 < len(region) else -1  # type: ignore[misc]
         if multiline:
             if group and line[:1] in _BLANKS:
                 group.append(line)
@@ -247,17 +266,24 @@ def _hit_lines(
     max_line: int,
     stats: ReadStats,
     multiline: bool = False,
+    tally: list[int] | None = None,
+    size: int | None = None,
 ) -> Iterator[tuple[bytes, int, int, bool]]:
-    lowered = region.lower()
-    size = len(region)
+    """The lines the searcher hits in ``region[:size]``; ``tally`` ends as [newlines counted,
+    up to where]."""
+    if size is None:
+        size = len(region)
     pos = 0
     counted_to = 0
+    counted = 0
+    if tally is None:
+        tally = [0, 0]
     while pos < size:
-        hit = searcher(lowered, pos)
-        if hit < 0:
+        hit = searcher(region, pos)
+        if hit < 0 or hit >= size:
             return
-        start = lowered.rfind(b"\n", 0, hit) + 1
-        stop = lowered.find(b"\n", hit)
+        start = region.rfind(b"\n", 0, hit) + 1
+        stop = region.find(b"\n", hit, size)
         if stop < 0:
             stop = size
         if multiline:
@@ -266,10 +292,13 @@ def _hit_lines(
             while start > pos and region[start : start + 1] in _BLANKS:
                 start = region.rfind(b"\n", 0, start - 1) + 1
             while stop + 1 < size and region[stop + 1 : stop + 2] in _BLANKS:
-                following = region.find(b"\n", stop + 1)
+                following = region.find(b"\n", stop + 1, size)
                 stop = size if following < 0 else following
-        line_no += region.count(b"\n", counted_to, start)
+        newlines = region.count(b"\n", counted_to, start)
+        line_no += newlines
+        counted += newlines
         counted_to = start
+        tally[0], tally[1] = counted, counted_to
         stats.yielded += region.count(b"\n", start, stop) + 1
         if multiline:
             line = _joined(region[start:stop].split(b"\n"), max_line, stats)

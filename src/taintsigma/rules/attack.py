@@ -20,10 +20,10 @@ import warnings
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.resources import files
 from typing import Any
 
 from taintsigma.errors import TaintSigmaError
+from taintsigma.resources import package_data
 from taintsigma.rules.issues import CheckIssue, rule_issue
 
 ATTACK_SITE = "https://attack.mitre.org"
@@ -103,9 +103,8 @@ class AttackSnapshot:
 @cache
 def load_attack() -> AttackSnapshot:
     """Read the bundled ATT&CK snapshot (cached); a damaged package raises TaintSigmaError."""
-    resource = files("taintsigma").joinpath(*SNAPSHOT_RESOURCE)
     try:
-        data = json.loads(resource.read_text(encoding="utf-8"))
+        data = json.loads(package_data(*SNAPSHOT_RESOURCE).read_text(encoding="utf-8"))
         return AttackSnapshot(
             version=str(data["attack_version"]),
             source=str(data["source"]),

@@ -15,9 +15,7 @@ this process just built: nothing is read from outside) which is about three time
 
 from __future__ import annotations
 
-import copy
 import gc
-import pickle
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -39,6 +37,9 @@ def gc_paused() -> Iterator[None]:
 
 def clone(value: T) -> T:
     """A deep copy of ``value``, through an in-memory pickle when it pickles, else deepcopy."""
+    import copy  # here: running compiled rules (a scan from the cache) never copies
+    import pickle
+
     try:
         data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
     except (pickle.PicklingError, TypeError, AttributeError):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from taintsigma.rules.loader import rule_id, rule_path
-
 
 @dataclass(frozen=True, kw_only=True)
 class CheckIssue:
@@ -25,6 +23,8 @@ class CheckIssue:
 
 def rule_issue(rule: Any, *, check: str, severity: str, message: str) -> CheckIssue:
     """Return the CheckIssue of ``check`` for ``rule``, naming the rule's id and file."""
+    from taintsigma.rules.loader import rule_id, rule_path  # pySigma: only to check rules
+
     path = rule_path(rule)
     return CheckIssue(
         rule_id=rule_id(rule),

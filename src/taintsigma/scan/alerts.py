@@ -72,11 +72,18 @@ class Alert:
 
 
 def rule_info(rule: Any) -> RuleInfo:
-    """Build RuleInfo from a pySigma rule (id, title, level, risk_score attribute, tags).
+    """Build RuleInfo from a pySigma rule (id, title, level, risk_score attribute, tags), or
+    from a compiled rule's RuleHeader (taintsigma.evaluate.compiled), which holds them.
 
     A rule's own ``risk_score`` wins; else its level's, as exports give it.
     """
-    from taintsigma.evaluate.compile import level_name
+    from taintsigma.evaluate.compiled import RuleHeader, level_name
+
+    if isinstance(rule, RuleHeader):
+        return RuleInfo(
+            id=rule.id, name=rule.title, level=rule.level, risk_score=rule.risk_score,
+            tags=rule.tags,
+        )  # fmt: skip
     from taintsigma.rules.loader import rule_id
     from taintsigma.rules.metadata import RISK_SCORES
 

@@ -14,17 +14,17 @@ matched by the same native rules.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from taintsigma.errors import ErrorPolicy, TaintSigmaError
 from taintsigma.logs.base import Adapter
 from taintsigma.logs.ecs_ndjson import TELEMETRY
-from taintsigma.logs.event import LINUX_SYSLOG, Event, LogSourceKey, get_field
+from taintsigma.logs.event import LINUX_SYSLOG, Event, LogSourceKey
 from taintsigma.scan.alerts import RuleInfo, rule_info
+from taintsigma.scan.telemetry import reversed_mappings, sigma_fields, source_options
 
 # Characters of the values an adapter derives rather than copies (time stamps, offsets,
 # pids, uptimes, codes), lower-cased: a keyword made only of them may match those.
@@ -32,6 +32,9 @@ _DERIVED = frozenset("0123456789:.+-tz ")
 # Services whose logs are syslog lines; Linux adapters' events are tried by the rules of these
 # and of none (auditd writes its own format, categories need other telemetry).
 _NOT_SYSLOG_SERVICES = frozenset({"auditd"})
+# The services of the events built from others (logs/derive.py: audit records, Sysmon events
+# of no Sigma category); the others carry a category.
+DERIVED_SERVICES = frozenset({"auditd", "sysmon"})
 
 
 def syslog_borne(rule: Any) -> bool:
@@ -70,14 +73,18 @@ class RuleSetView:
     the index it is given).
     """
 
-    def __init__(self, matcher: Any, schema: str, native: Any = None) -> None:
+    def __init__(
+        self, matcher: Any, schema: str, native: Any = None, reverse: Any = None
+    ) -> None:
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
         self.matcher = matcher
         self.schema = schema
         # Returns the NativeRuleSetView for ECS telemetry documents (the ``ecs`` schema only).
         self._native = native
-        self.linux = RuleSetMatcher(rules=[r for r in matcher.rules if syslog_borne(r.rule)])
+        # Returns the Elastic mapping reversed (see sigma_fields); None: compute it here.
+        self._reverse = reverse
+        self.linux = RuleSetMatcher(rules=[r for r in matcher.rules if syslog_borne(r.header)])
         self._linux_ids = frozenset(r.rule_id for r in self.linux.rules)
         self._infos: dict[int, RuleInfo] = {}
         self._plans: dict[str, Plan | None] = {}
@@ -117,11 +124,13 @@ class RuleSetView:
         source = event.logsource
         if self._native is None or source is None or source.category not in TELEMETRY:
             return self, event
-        fields = sigma_fields(event.fields, source)
+        reverse = self._reverse() if self._reverse is not None else None
+        fields = sigma_fields(event.fields, source, reverse)
         return self._native(), Event(fields=fields, origin=event.origin, logsource=source)
 
     def info(self, rule: Any) -> RuleInfo:
-        """The alert's view of a rule (cached per rule: two rules may share an id)."""
+        """The alert's view of a rule, a RuleHeader or a (correlation) pySigma rule (cached
+        per rule: two rules may share an id)."""
         key = id(rule)
         found = self._infos.get(key)
         if found is None:
@@ -143,6 +152,12 @@ class RuleSetView:
     def _plan(self, adapter: Adapter) -> Plan | None:
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
+        inner = getattr(adapter, "inner", None)
+        if adapter.derives and inner is not None and not self._derived_rules():
+            # No rule can match the records its lines carry (audit records, Sysmon events are
+            # tried only by rules naming their service or category): those lines need no
+            # parsing but for the rules of the lines themselves.
+            adapter = inner
         if adapter.logsource == LINUX_SYSLOG and self.schema != "plain":
             relevant = list(self.linux.rules)
         else:
@@ -153,6 +168,21 @@ class RuleSetView:
             # The native rules match the telemetry documents: their lines are always parsed.
             plan = replace(plan, patterns=[*plan.patterns, always])
         return plan
+
+    def _derived_rules(self) -> bool:
+        """True when some rule may match a derived event: derived events are tried only by
+        the rules naming a service or category (NativeRuleSetView), and carry a category or
+        one of DERIVED_SERVICES (tests/test_scan_fast_paths.py checks the adapters' events)."""
+        native = self._native() if self._native is not None else None
+        if native is None:
+            return True
+        for rule in getattr(native, "specific", native.matcher).rules:
+            source = rule.header
+            if (source.product or "linux").lower() == "linux" and (
+                source.category is not None or (source.service or "").lower() in DERIVED_SERVICES
+            ):
+                return True
+        return False
 
 
 def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan | None:
@@ -270,7 +300,7 @@ class NativeRuleSetView(RuleSetView):
 
     def __init__(self, matcher: Any) -> None:
         super().__init__(matcher, "sigma")
-        self.specific = _ByRecordType([r for r in matcher.rules if _names_source(r.rule)])
+        self.specific = _ByRecordType([r for r in matcher.rules if _names_source(r.header)])
         self.every = _ByRecordType(list(matcher.rules))
         self._sources: dict[LogSourceKey, Any] = {}
 
@@ -281,7 +311,7 @@ class NativeRuleSetView(RuleSetView):
             return None
         found = self._sources.get(key)
         if found is None:
-            from taintsigma.evaluate.compile import LogSource
+            from taintsigma.evaluate.compiled import LogSource
 
             found = self._sources[key] = LogSource(
                 product=key.product, category=key.category, service=key.service
@@ -301,7 +331,7 @@ class NativeRuleSetView(RuleSetView):
         source = self.source(adapter.logsource)
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
-        admitted = [r for r in self.matcher.rules if source is None or source.admits(r.rule)]
+        admitted = [r for r in self.matcher.rules if source is None or source.admits(r.header)]
         return _plan_for(admitted, adapter, RuleSetMatcher)
 
 
@@ -403,107 +433,26 @@ def _names_source(rule: Any) -> bool:
     return source.category is not None or source.service is not None
 
 
-_ARGUMENTS = (("CommandLine", "process.args"), ("ParentCommandLine", "process.parent.args"))
-ELASTIC_TARGET = "kibana-kql"  # every Elastic target shares backends/_common/ecs_*.yml
-# Options of the Elastic targets that query another integration's documents of a category
-# (-O auditbeat: Auditbeat's and Auditd Manager's executions). A document holding what such
-# an option's queries require of the category is read back with that option's mapping; any
-# other with the targets' default one (Elastic Defend).
-ELASTIC_SOURCE_OPTIONS: tuple[tuple[str, ...], ...] = (("auditbeat",),)
-
-
-@lru_cache(maxsize=None)
-def _reverse(
-    options: tuple[str, ...] = (),
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    from taintsigma.convert.mappings import (
-        logsource_conditions,
-        reverse_field_mappings,
-        reverse_value_mappings,
-    )
-
-    return (
-        reverse_field_mappings(ELASTIC_TARGET, options),
-        reverse_value_mappings(ELASTIC_TARGET, options),
-        logsource_conditions(ELASTIC_TARGET, options),
-    )
-
-
-def source_options(document: Any, key: str) -> tuple[str, ...]:
-    """The Elastic target options whose mapping reads ``document`` (of logsource ``key``,
-    e.g. ``linux/process_creation``): those whose queries' conditions for that logsource it
-    meets, where they differ from the default ones; ``()`` for the default mapping.
-
-    >>> source_options({"event": {"category": ["process"], "type": ["start"],
-    ...                 "action": "executed"}}, "linux/process_creation")
-    ('auditbeat',)
-    """
-    default = _reverse()[2].get(key)
-    for options in ELASTIC_SOURCE_OPTIONS:
-        conditions = _reverse(options)[2].get(key)
-        if conditions and conditions != default and all(
-            _holds(get_field(document, name), value) for name, value in conditions.items()
-        ):
-            return options
-    return ()
-
-
-def _holds(value: object, wanted: object) -> bool:
-    folded = str(wanted).lower()
-    values = value if isinstance(value, list) else [value]
-    return any(v is not None and str(v).lower() == folded for v in values)
-
-
-def sigma_fields(document: Any, source: LogSourceKey) -> dict[str, object]:
-    """An ECS document with, besides its own fields, Sigma's names for the fields the Elastic
-    targets' mapping of ``source`` knows (``process.executable`` → ``Image``), read back with
-    that same mapping (taintsigma.convert.mappings.reverse_field_mappings) and its value
-    mappings (``network.direction: egress`` → ``Initiated: 'true'``). Auditbeat's and Auditd
-    Manager's executions are read with the ``auditbeat`` option's mapping
-    (``process.title`` → ``CommandLine``, ``user.audit.id`` → ``LogonId``), Elastic Defend's
-    with the default one (:func:`source_options`).
-
-    A document without the command line field but with ``process.args`` gets ``CommandLine``
-    from the arguments joined with spaces, as the process_creation events built from audit
-    records do; the same for the parent.
-
-    >>> sigma_fields({"process": {"executable": "/usr/bin/id", "args": ["id", "-u"]}},
-    ...              LogSourceKey(product="linux", category="process_creation"))["CommandLine"]
-    'id -u'
-    """
-    key = f"{source.product}/{source.category}"
-    reverse, values, _ = _reverse(source_options(document, key))
-    fields: dict[str, object] = dict(document)
-    found: dict[str, object] = {}
-    for name, sigmas in reverse.get(key, {}).items():
-        value = get_field(document, name)
-        if value is None:
-            continue
-        mapped = values.get(key, {}).get(name)
-        if mapped is not None and isinstance(value, str):
-            value = mapped.get(value.lower(), value)
-        for sigma in sigmas:
-            found.setdefault(sigma, value)
-    known = {sigma for sigmas in reverse.get(key, {}).values() for sigma in sigmas}
-    for sigma, name in _ARGUMENTS:
-        args = get_field(document, name)
-        if sigma in known and sigma not in found and isinstance(args, list) and args:
-            found[sigma] = " ".join(str(arg) for arg in args)
-    fields.update(found)
-    return fields
-
-
 @dataclass
 class CompiledRules:
-    """Loaded rules, compiled lazily per schema (``ecs`` after the ECS pipeline, ``plain``)."""
+    """Loaded rules, compiled lazily per schema (``ecs`` after the ECS pipeline, ``plain``).
+
+    With ``cache`` (scan/cache.py) a schema's rules are read back from the compiled-rule
+    cache when it has them, and stored there once compiled; ``loaded`` is then None until a
+    schema the cache lacks needs the rules, loaded from ``paths``.
+    """
 
     loaded: Any
     errors: list[TaintSigmaError] = field(default_factory=list)
     regex_engine: str = "re2"
     _views: dict[str, RuleSetView] = field(default_factory=dict)
+    cache: Any = None
+    paths: Any = None
 
     @property
     def count(self) -> int:
+        if self.loaded is None and self.cache is not None:
+            return int(self.cache.count)
         return len(list(self.loaded))
 
     def for_format(self, name: str) -> RuleSetView:
@@ -511,15 +460,49 @@ class CompiledRules:
         Sigma's own names with their log source, as auditd's and the derived ones)."""
         schema = {"json": "plain", "auditd": "sigma", "sigma": "sigma"}.get(name, "ecs")
         if schema not in self._views:
-            self._views[schema] = self._compile(schema)
+            self._views[schema] = self._view(schema, self._matcher(schema))
         return self._views[schema]
 
-    def _compile(self, schema: str) -> RuleSetView:
+    def _matcher(self, schema: str) -> Any:
+        from taintsigma.scan.cache import entries_of, matcher_of
+
+        if self.cache is not None:
+            stored = self.cache.schema(schema)
+            matcher = matcher_of(stored, self.regex_engine) if stored is not None else None
+            if matcher is not None:
+                return matcher
+        if self.loaded is None:
+            from taintsigma.rules.loader import load_rules
+
+            self.loaded = load_rules(self.paths, on_error=ErrorPolicy.COLLECT)
+            self.errors.extend(self.loaded.errors)
+        matcher = self._compile(schema)
+        if self.cache is not None and self._cacheable(matcher):
+            self.cache.write(len(list(self.loaded)), schema, entries_of(matcher))
+        return matcher
+
+    def _cacheable(self, matcher: Any) -> bool:
+        """Only a clean rule set from paths is cached (see scan/cache.py)."""
+        from taintsigma.rules.loader import shared_ids
+        from taintsigma.scan.cache import same_rules
+
+        loaded = self.loaded
+        return (
+            not loaded.errors
+            and not loaded.notes
+            and not matcher.errors
+            and not matcher.correlation_rules
+            and len(matcher.rules) == len(list(loaded))
+            and not shared_ids(loaded)
+            and same_rules(self.cache, self.paths, self.regex_engine)
+        )
+
+    def _compile(self, schema: str) -> Any:
         from sigma.processing.pipeline import ProcessingPipeline
 
         from taintsigma.convert.pipelines import taintsigma_ecs_scan
-        from taintsigma.evaluate import compile_rules
         from taintsigma.evaluate.compile import KEYWORD_FIELD_VAR
+        from taintsigma.evaluate.ruleset import compile_rules
 
         pipeline = taintsigma_ecs_scan() if schema == "ecs" else None
         if schema == "sigma":
@@ -535,30 +518,72 @@ class CompiledRules:
         )
         known = {e.rule_id for e in self.errors}
         self.errors.extend(err for rid, err in matcher.errors if rid not in known)
+        return matcher
+
+    def _mappings(self) -> dict[str, list[Any]]:
+        """The Elastic mappings reversed (for ECS telemetry documents, see
+        scan/telemetry.py): from the cache when it has them, else computed (with pySigma) and
+        added to a cached rule set's entry."""
+        stored = self.cache.extra("reverse") if self.cache is not None else None
+        if stored is not None:
+            return stored
+        found = reversed_mappings()
+        if self.cache is not None and self.cache.body is not None:
+            self.cache.write_extra("reverse", found)
+        return found
+
+    def _view(self, schema: str, matcher: Any) -> RuleSetView:
         if schema == "sigma":
             return NativeRuleSetView(matcher)
         if schema == "ecs":
-            return RuleSetView(matcher, schema, native=lambda: self.for_format("sigma"))
+            return RuleSetView(
+                matcher, schema, native=lambda: self.for_format("sigma"), reverse=self._mappings
+            )
         return RuleSetView(matcher, schema)
 
 
 def compile_for_scan(
-    rules: Any = None, *, errors: Iterable[TaintSigmaError] = (), regex_engine: str = "re2"
+    rules: Any = None,
+    *,
+    errors: Iterable[TaintSigmaError] = (),
+    regex_engine: str = "re2",
+    cache: bool = False,
+    on_cache_problem: Callable[[str], None] | None = None,
 ) -> CompiledRules:
     """Prepare rules for scanning: None (bundled), paths, or what load_rules returns.
 
     Compilation happens on first use, per event schema; ``errors`` are load errors to report
-    with the compile errors; ``regex_engine="re"`` runs regexes RE2 refuses.
+    with the compile errors; ``regex_engine="re"`` runs regexes RE2 refuses. With ``cache``,
+    rules given as paths (or the bundled ones) go through the compiled-rule cache
+    (scan/cache.py): a rule set found there is not even loaded (``loaded`` is None);
+    ``on_cache_problem`` is told once when the cache cannot be written (default: a warning).
     """
-    from taintsigma.rules.loader import LoadedRules, load_rules
-
     if isinstance(rules, str | Path):
         rules = [rules]  # one path: never its characters
     if rules is None or (
-        isinstance(rules, Iterable)
-        and not isinstance(rules, LoadedRules)
-        and all(isinstance(r, str | Path) for r in rules)
+        isinstance(rules, list | tuple) and all(isinstance(r, str | Path) for r in rules)
     ):
-        loaded = load_rules(rules, on_error=ErrorPolicy.COLLECT)
-        return CompiledRules(loaded=loaded, errors=list(loaded.errors), regex_engine=regex_engine)
+        from taintsigma.resources import bundled_rules_dir
+
+        paths = [bundled_rules_dir()] if rules is None else list(rules)
+        entry = None
+        if cache:
+            from taintsigma.scan.cache import open_cache
+
+            entry = open_cache(paths, regex_engine, on_cache_problem)
+        if entry is not None and entry.body is not None:
+            return CompiledRules(None, regex_engine=regex_engine, cache=entry, paths=paths)
+        from taintsigma.rules.loader import load_rules
+
+        loaded = load_rules(paths, on_error=ErrorPolicy.COLLECT)
+        return CompiledRules(
+            loaded, list(loaded.errors), regex_engine, cache=entry, paths=paths
+        )
+    from taintsigma.rules.loader import LoadedRules, load_rules
+
+    if isinstance(rules, Iterable) and not isinstance(rules, LoadedRules):
+        rules = list(rules)
+        if all(isinstance(r, str | Path) for r in rules):
+            loaded = load_rules(rules, on_error=ErrorPolicy.COLLECT)
+            return CompiledRules(loaded=loaded, errors=list(loaded.errors), regex_engine=regex_engine)
     return CompiledRules(loaded=rules, errors=list(errors), regex_engine=regex_engine)

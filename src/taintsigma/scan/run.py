@@ -16,12 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from taintsigma.errors import InputError, TaintSigmaError
-from taintsigma.logs.auditd import AuditdAdapter
 from taintsigma.logs.base import Adapter
 from taintsigma.logs.common import format_timestamp, parse_timezone
-from taintsigma.logs.derive import DerivingAdapter
-from taintsigma.logs.dmesg import DmesgAdapter
-from taintsigma.logs.ecs_ndjson import EcsNdjsonAdapter
 from taintsigma.logs.event import Event, Location, Unparsed, get_field
 from taintsigma.logs.inputs import (
     READ_ERRORS,
@@ -32,11 +28,8 @@ from taintsigma.logs.inputs import (
     read_error_message,
     stream_problem,
 )
-from taintsigma.logs.journald import JournaldAdapter
-from taintsigma.logs.json_lines import JsonLinesAdapter
 from taintsigma.logs.reader import CHUNK_SIZE, ReadStats, make_searcher, read_lines
 from taintsigma.logs.sniff import FORMATS, magic, sniff
-from taintsigma.logs.syslog import SyslogAdapter
 from taintsigma.scan.alerts import Alert
 from taintsigma.scan.routing import CompiledRules, compile_for_scan
 from taintsigma.scan.summary import MAX_REASONS, FileSummary, ScanSummary
@@ -60,18 +53,32 @@ class ScanOptions:
     keep_unparsed: bool = False
 
     def adapter(self, name: str) -> Adapter:
-        """A fresh adapter for a format name."""
+        """A fresh adapter for a format name (its module imported now: start-up matters)."""
         if name == "syslog":
+            from taintsigma.logs.derive import DerivingAdapter
+            from taintsigma.logs.syslog import SyslogAdapter
+
             return DerivingAdapter(SyslogAdapter(timezone=self.timezone, now=self.now))
         if name == "dmesg":
+            from taintsigma.logs.dmesg import DmesgAdapter
+
             return DmesgAdapter(timezone=self.timezone)
         if name == "journald":
+            from taintsigma.logs.derive import DerivingAdapter
+            from taintsigma.logs.journald import JournaldAdapter
+
             return DerivingAdapter(JournaldAdapter())
         if name == "auditd":
+            from taintsigma.logs.auditd import AuditdAdapter
+
             return AuditdAdapter()
         if name == "ecs":
+            from taintsigma.logs.ecs_ndjson import EcsNdjsonAdapter
+
             return EcsNdjsonAdapter()
         if name == "json":
+            from taintsigma.logs.json_lines import JsonLinesAdapter
+
             return JsonLinesAdapter()
         raise TaintSigmaError(f"unknown format {name!r}; use one of {', '.join(SCAN_FORMATS)}")
 
@@ -416,6 +423,7 @@ def scan_paths(
     keep_unparsed: bool = False,
     jobs: int | None = None,
     regex_engine: str = "re2",
+    cache: bool = False,
     on_problem: Callable[[InputProblem], None] | None = None,
     on_unparsed: Callable[[Unparsed], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
@@ -430,7 +438,9 @@ def scan_paths(
     reference for the year of RFC 3164 time stamps. With ``keep_unparsed`` every line is
     parsed (no prefilter), so ``on_unparsed`` sees every line that cannot be.
     ``regex_engine="re"`` runs rule regexes RE2 refuses in Python's backtracking engine.
-    Inputs that cannot be read become ``summary.problems``; the scan goes on. A rule that
+    ``cache`` reads and writes rules given as paths (or the bundled ones) through the
+    compiled-rule cache (``$XDG_CACHE_HOME/taintsigma``, see docs/scan.md), as ``taintsigma
+    scan`` does. Inputs that cannot be read become ``summary.problems``; the scan goes on. A rule that
     cannot be compiled is in ``summary.rule_errors`` once the scan is done.
 
     >>> scan = scan_paths(["/var/log/syslog"], timezone="UTC")   # doctest: +SKIP
@@ -449,7 +459,7 @@ def scan_paths(
     compiled = (
         rules
         if isinstance(rules, CompiledRules)
-        else compile_for_scan(rules, regex_engine=regex_engine)
+        else compile_for_scan(rules, regex_engine=regex_engine, cache=cache)
     )
     sources = list(expand_inputs(paths))
     return Scan(
