@@ -22,7 +22,7 @@ from sigma.conditions import (
     ConditionSelector,
     ConditionValueExpression,
 )
-from sigma.types import SigmaString
+from sigma.types import SigmaNumber, SigmaRegularExpression, SigmaString
 
 from taintsigma.evaluate.compile import RuleMatcher
 from taintsigma.evaluate.values import flatten_values, fold
@@ -96,9 +96,17 @@ def _node(tree: Any, matcher: RuleMatcher, key: Strength) -> Requirement:
     return None  # NOT and anything else: no literal is necessary
 
 
-def _values(value: Any, fields: tuple[str, ...], matcher: RuleMatcher) -> Requirement:
+def _values(
+    value: Any, fields: tuple[str, ...], matcher: RuleMatcher, *, regexes: bool = False
+) -> Requirement:
     pairs: set[tuple[str, str]] = set()
     for item in flatten_values([value], matcher.ctx):
+        if regexes and isinstance(item, SigmaRegularExpression):
+            found = regex_literals(str(item.regexp))
+            if not found:
+                return None
+            pairs.update((f, literal) for f in fields for literal in found)
+            continue
         literal = _longest_plain(item) if isinstance(item, SigmaString) else ""
         if not literal:
             return None
@@ -244,3 +252,252 @@ def build_prefilter(
     if not by_rule:
         return None
     return Prefilter(by_rule=by_rule, always=frozenset(always))
+
+
+# --- clauses: every necessary literal set of a rule, not only the strongest ----------------
+
+Clauses = list[frozenset[tuple[str, str]]]
+# A clause literal starting with NUMBER stands for an integer the field equals as a number
+# (``euid: 33`` matches "33", "033", "+33", "33.0"): not a substring to search as such.
+NUMBER = "\x00number:"
+MAX_CLAUSES = 8  # an OR of ANDs is distributed up to this many clauses, else cut to one
+
+
+def rule_clauses(matcher: RuleMatcher, usable: Usable = None) -> Clauses:
+    """Requirements all of which every event matching the rule meets, strongest first.
+
+    Each clause is a requirement as :func:`rule_requirement` gives one (an event matching the
+    rule has, in one of the clause's fields, a value holding that literal); ``[]`` when the
+    rule needs no literal. ``Image|endswith: /ls`` AND ``CommandLine|contains: -R`` gives two
+    clauses where rule_requirement keeps one. Regular expressions give the literals every
+    match of them holds (:func:`regex_literals`). Clauses are sorted strongest first (by the
+    order rule_requirement uses, after ``usable``'s rank): the first is the best to search for.
+    """
+    key = _strength if usable is None else _ranked(_strength, usable)
+    rule = matcher.processed
+    alternatives: list[Clauses] = []
+    for condition in rule.detection.parsed_condition:
+        alternatives.append(_top_clauses(condition.parse(postprocess=False), matcher, key))
+    clauses = _or_clauses(alternatives, key)
+    return sorted(set(clauses), key=lambda c: (key(c), sorted(c)), reverse=True)
+
+
+def _top_clauses(tree: Any, matcher: RuleMatcher, key: Strength) -> Clauses:
+    if isinstance(tree, ConditionIdentifier):
+        return _detection_clauses(tree.identifier, matcher, key)
+    if isinstance(tree, ConditionSelector):
+        detections = matcher.processed.detection
+        names = [i.identifier for i in tree.resolve_referenced_detections(detections)]
+        parts = [_detection_clauses(n, matcher, key) for n in names]
+        return _and_clauses(parts) if tree.cond_class is ConditionAND else _or_clauses(parts, key)
+    if isinstance(tree, ConditionAND):
+        return _and_clauses([_top_clauses(arg, matcher, key) for arg in tree.args])
+    if isinstance(tree, ConditionOR):
+        return _or_clauses([_top_clauses(arg, matcher, key) for arg in tree.args], key)
+    return []  # NOT and anything else: nothing is necessary
+
+
+def _detection_clauses(name: str, matcher: RuleMatcher, key: Strength) -> Clauses:
+    if name in matcher.added_detections:
+        return []
+    detections = matcher.processed.detection
+    tree = detections.detections[name].postprocess(detections, None, matcher.processed.source)
+    return _node_clauses(tree, matcher, key) if tree is not None else []
+
+
+def _node_clauses(tree: Any, matcher: RuleMatcher, key: Strength) -> Clauses:
+    if isinstance(tree, ConditionAND):
+        return _and_clauses([_node_clauses(arg, matcher, key) for arg in tree.args])
+    if isinstance(tree, ConditionOR):
+        return _or_clauses([_node_clauses(arg, matcher, key) for arg in tree.args], key)
+    need: Requirement = None
+    if isinstance(tree, ConditionFieldEqualsValueExpression) and type(tree.value) is SigmaNumber:
+        if type(tree.value.number) is int:  # equal as numbers: see NUMBER
+            return [frozenset({(tree.field, f"{NUMBER}{tree.value.number}")})]
+        return []
+    if isinstance(tree, ConditionFieldEqualsValueExpression):
+        need = _values(tree.value, (tree.field,), matcher, regexes=True)
+    elif isinstance(tree, ConditionValueExpression):
+        need = _values(tree.value, matcher.keyword_fields or (ANYWHERE,), matcher, regexes=True)
+    return [need] if need else []
+
+
+def _and_clauses(parts: Iterable[Clauses]) -> Clauses:
+    return [clause for part in parts for clause in part]
+
+
+def _or_clauses(parts: list[Clauses], key: Strength) -> Clauses:
+    """Clauses of an OR: one per way of taking a clause from each part (their union)."""
+    if not parts or any(not part for part in parts):
+        return []
+    count = 1
+    for part in parts:
+        count *= len(part)
+    if count > MAX_CLAUSES:
+        parts = [[max(part, key=key)] for part in parts]  # each part's strongest only
+    combined: Clauses = [frozenset()]
+    for part in parts:
+        combined = [done | clause for done in combined for clause in part]
+    return combined
+
+
+# A regex's literal text: characters standing for themselves, and escaped punctuation.
+_REGEX_SPECIAL = frozenset("\\^$.|?*+()[]{}")
+_MAX_EXACT = 16  # alternatives of a group spelt out before it counts as "any text"
+
+
+def regex_literals(pattern: str) -> frozenset[str] | None:
+    """Case-folded literals of which every match of ``pattern`` holds one; None if unknown.
+
+    Reads a conservative subset of the syntax RE2 and Python share: literal characters,
+    escaped punctuation, groups of alternatives, quantifiers, classes and ``\\s``-like escapes
+    (these two stand for unknown text). Anything else (look-around, back-references,
+    POSIX classes, ``\\x``, ``\\p``) gives None: the rule then needs no literal.
+
+    >>> sorted(regex_literals(r"-(W|R)\\s?(\\s|\\"|')([0-9a-fA-F]{2}\\s?){2,20}"))
+    ['-r', '-w']
+    """
+    try:
+        parsed, end = _regex_alternation(pattern, 0)
+    except ValueError:
+        return None
+    if end != len(pattern) or parsed is None:
+        return None
+    _, needed = parsed
+    return frozenset(fold(literal) for literal in needed) if needed else None
+
+
+# A parsed piece: (the exact texts it matches, or None; the literals every match holds, or None)
+_Piece = tuple[frozenset[str] | None, frozenset[str] | None]
+
+
+def _regex_alternation(pattern: str, pos: int) -> tuple[_Piece | None, int]:
+    branches: list[_Piece] = []
+    while True:
+        branch, pos = _regex_sequence(pattern, pos)
+        branches.append(branch)
+        if pos < len(pattern) and pattern[pos] == "|":
+            pos += 1
+            continue
+        break
+    if len(branches) == 1:
+        return branches[0], pos
+    exact: set[str] | None = set()
+    needed: set[str] | None = set()
+    for branch_exact, branch_needed in branches:
+        if exact is not None and branch_exact is not None:
+            exact |= branch_exact
+        else:
+            exact = None
+        if needed is not None and branch_needed:
+            needed |= branch_needed
+        else:
+            needed = None
+    if exact is not None and len(exact) > _MAX_EXACT:
+        exact = None
+    return (frozenset(exact) if exact is not None else None,
+            frozenset(needed) if needed else None), pos  # fmt: skip
+
+
+def _regex_sequence(pattern: str, pos: int) -> tuple[_Piece, int]:
+    """A concatenation up to ``|`` or ``)``: its exact texts while it is exact, and the best
+    literal set among its exact runs."""
+    run: set[str] | None = {""}
+    found: list[frozenset[str]] = []
+    whole_exact = True
+
+    def close_run() -> None:
+        if run and all(run):
+            found.append(frozenset(run))
+
+    while pos < len(pattern) and pattern[pos] not in "|)":
+        atom, pos = _regex_atom(pattern, pos)
+        quantifier, pos = _regex_quantifier(pattern, pos)
+        atom_exact, atom_needed = atom
+        if quantifier == "once" and atom_exact is not None and run is not None:
+            run = {a + b for a in run for b in atom_exact}
+            if len(run) > _MAX_EXACT:
+                run = None
+                whole_exact = False
+            continue
+        whole_exact = False
+        if run is not None:
+            close_run()
+        if quantifier != "optional":
+            if atom_exact is not None:
+                found.append(atom_exact) if all(atom_exact) else None
+            elif atom_needed:
+                found.append(atom_needed)
+        run = {""}
+        if quantifier == "many" and atom_exact is not None:
+            run = set(atom_exact)  # the last repetition is followed by what comes next
+    if run is not None:
+        close_run()
+    best = max(found, key=lambda lits: (min(map(len, lits)), -len(lits)), default=None)
+    exact = frozenset(run) if whole_exact and run is not None else None
+    return (exact, best), pos
+
+
+def _regex_atom(pattern: str, pos: int) -> tuple[_Piece, int]:
+    char = pattern[pos]
+    if char == "(":
+        if pattern.startswith("(?:", pos):
+            inner, end = _regex_alternation(pattern, pos + 3)
+        elif pattern.startswith("(?", pos):
+            raise ValueError("group form not read")
+        else:
+            inner, end = _regex_alternation(pattern, pos + 1)
+        if end >= len(pattern) or pattern[end] != ")" or inner is None:
+            raise ValueError("unbalanced group")
+        return inner, end + 1
+    if char == "[":
+        end = pos + 1
+        if end < len(pattern) and pattern[end] == "^":
+            end += 1
+        if end < len(pattern) and pattern[end] == "]":
+            end += 1
+        while end < len(pattern) and pattern[end] != "]":
+            if pattern[end] == "[":
+                raise ValueError("nested class")
+            end += 2 if pattern[end] == "\\" else 1
+        if end >= len(pattern):
+            raise ValueError("unclosed class")
+        return (None, None), end + 1
+    if char == "\\":
+        if pos + 1 >= len(pattern):
+            raise ValueError("trailing backslash")
+        escaped = pattern[pos + 1]
+        if escaped in "sSdDwWbB":
+            return (None, None), pos + 2
+        if escaped.isascii() and not escaped.isalnum():
+            return (frozenset({escaped}), None), pos + 2
+        raise ValueError("escape not read")
+    if char in "^$.":
+        return (None, None), pos + 1
+    if char in _REGEX_SPECIAL:
+        raise ValueError("unexpected special character")
+    return (frozenset({char}), None), pos + 1
+
+
+def _regex_quantifier(pattern: str, pos: int) -> tuple[str, int]:
+    """``once``, ``optional`` (may be absent) or ``many`` (at least once, maybe more)."""
+    if pos >= len(pattern):
+        return "once", pos
+    char = pattern[pos]
+    kind, end = "once", pos
+    if char in "?*":
+        kind, end = "optional", pos + 1
+    elif char == "+":
+        kind, end = "many", pos + 1
+    elif char == "{":
+        close = pattern.find("}", pos)
+        bounds = pattern[pos + 1 : close].split(",") if close > 0 else []
+        if not bounds or not all(b.strip().isdigit() or b == "" for b in bounds) or not bounds[0]:
+            raise ValueError("repetition not read")
+        kind = "optional" if int(bounds[0]) == 0 else "many"
+        end = close + 1
+    else:
+        return "once", pos
+    if end < len(pattern) and pattern[end] in "?+":
+        end += 1  # lazy or possessive: the same texts
+    return kind, end
