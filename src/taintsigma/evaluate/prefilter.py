@@ -110,6 +110,8 @@ def _values(
         literal = _longest_plain(item) if isinstance(item, SigmaString) else ""
         if not literal:
             return None
+        if regexes and all(isinstance(part, str) for part in item.s) and fields != (ANYWHERE,):
+            literal = EXACT + literal  # the whole value
         pairs.update((f, literal) for f in fields)
     return frozenset(pairs) or None
 
@@ -260,6 +262,9 @@ Clauses = list[frozenset[tuple[str, str]]]
 # A clause literal starting with NUMBER stands for an integer the field equals as a number
 # (``euid: 33`` matches "33", "033", "+33", "33.0"): not a substring to search as such.
 NUMBER = "\x00number:"
+# One starting with EXACT stands for the whole value (a plain string without wildcards): a
+# consumer that cannot tell may read the rest as a literal to search for.
+EXACT = "\x00exact:"
 MAX_CLAUSES = 8  # an OR of ANDs is distributed up to this many clauses, else cut to one
 
 
@@ -315,6 +320,11 @@ def _node_clauses(tree: Any, matcher: RuleMatcher, key: Strength) -> Clauses:
         if type(tree.value.number) is int:  # equal as numbers: see NUMBER
             return [frozenset({(tree.field, f"{NUMBER}{tree.value.number}")})]
         return []
+    if isinstance(tree, ConditionFieldEqualsValueExpression) and isinstance(
+        tree.value, SigmaRegularExpression
+    ):
+        found = regex_clauses(str(tree.value.regexp))
+        return [frozenset((tree.field, literal) for literal in lits) for lits in found]
     if isinstance(tree, ConditionFieldEqualsValueExpression):
         need = _values(tree.value, (tree.field,), matcher, regexes=True)
     elif isinstance(tree, ConditionValueExpression):
@@ -357,21 +367,32 @@ def regex_literals(pattern: str) -> frozenset[str] | None:
     >>> sorted(regex_literals(r"-(W|R)\\s?(\\s|\\"|')([0-9a-fA-F]{2}\\s?){2,20}"))
     ['-r', '-w']
     """
+    needs = regex_clauses(pattern)
+    return _best(needs) if needs else None
+
+
+def regex_clauses(pattern: str) -> list[frozenset[str]]:
+    """Case-folded literal sets every match of ``pattern`` holds one of each of (``[]``:
+    none known), as :func:`regex_literals` reads it.
+
+    >>> [sorted(lits) for lits in regex_clauses(r"\\s-[a-z]{0,20}i")]
+    [['-'], ['i']]
+    """
     try:
         parsed, end = _regex_alternation(pattern, 0)
     except ValueError:
-        return None
+        return []
     if end != len(pattern) or parsed is None:
-        return None
-    _, needed = parsed
-    return frozenset(fold(literal) for literal in needed) if needed else None
+        return []
+    return [frozenset(fold(literal) for literal in lits) for lits in parsed[1]]
 
 
-# A parsed piece: (the exact texts it matches, or None; the literals every match holds, or None)
-_Piece = tuple[frozenset[str] | None, frozenset[str] | None]
+# A parsed piece: (the exact texts it matches, or None; literal sets every match holds one
+# of each of)
+_Piece = tuple[frozenset[str] | None, tuple[frozenset[str], ...]]
 
 
-def _regex_alternation(pattern: str, pos: int) -> tuple[_Piece | None, int]:
+def _regex_alternation(pattern: str, pos: int) -> tuple[_Piece, int]:
     branches: list[_Piece] = []
     while True:
         branch, pos = _regex_sequence(pattern, pos)
@@ -383,20 +404,34 @@ def _regex_alternation(pattern: str, pos: int) -> tuple[_Piece | None, int]:
     if len(branches) == 1:
         return branches[0], pos
     exact: set[str] | None = set()
-    needed: set[str] | None = set()
-    for branch_exact, branch_needed in branches:
+    for branch_exact, _ in branches:
         if exact is not None and branch_exact is not None:
             exact |= branch_exact
         else:
             exact = None
-        if needed is not None and branch_needed:
-            needed |= branch_needed
-        else:
-            needed = None
     if exact is not None and len(exact) > _MAX_EXACT:
         exact = None
-    return (frozenset(exact) if exact is not None else None,
-            frozenset(needed) if needed else None), pos  # fmt: skip
+    needed = _or_needs([branch_needed for _, branch_needed in branches])
+    return (frozenset(exact) if exact is not None else None, needed), pos
+
+
+def _best(needs: tuple[frozenset[str], ...]) -> frozenset[str]:
+    return max(needs, key=lambda lits: (min(map(len, lits)), -len(lits)))
+
+
+def _or_needs(parts: list[tuple[frozenset[str], ...]]) -> tuple[frozenset[str], ...]:
+    """What every match of one of several branches holds, each branch needing all its sets."""
+    if any(not part for part in parts):
+        return ()
+    count = 1
+    for part in parts:
+        count *= len(part)
+    if count > MAX_CLAUSES:
+        parts = [(_best(part),) for part in parts]
+    combined: list[frozenset[str]] = [frozenset()]
+    for part in parts:
+        combined = [done | lits for done in combined for lits in part]
+    return tuple(combined)
 
 
 def _regex_sequence(pattern: str, pos: int) -> tuple[_Piece, int]:
@@ -426,16 +461,15 @@ def _regex_sequence(pattern: str, pos: int) -> tuple[_Piece, int]:
         if quantifier != "optional":
             if atom_exact is not None:
                 found.append(atom_exact) if all(atom_exact) else None
-            elif atom_needed:
-                found.append(atom_needed)
+            else:
+                found.extend(atom_needed)
         run = {""}
         if quantifier == "many" and atom_exact is not None:
             run = set(atom_exact)  # the last repetition is followed by what comes next
     if run is not None:
         close_run()
-    best = max(found, key=lambda lits: (min(map(len, lits)), -len(lits)), default=None)
     exact = frozenset(run) if whole_exact and run is not None else None
-    return (exact, best), pos
+    return (exact, tuple(found)), pos
 
 
 def _regex_atom(pattern: str, pos: int) -> tuple[_Piece, int]:
@@ -462,21 +496,21 @@ def _regex_atom(pattern: str, pos: int) -> tuple[_Piece, int]:
             end += 2 if pattern[end] == "\\" else 1
         if end >= len(pattern):
             raise ValueError("unclosed class")
-        return (None, None), end + 1
+        return (None, ()), end + 1
     if char == "\\":
         if pos + 1 >= len(pattern):
             raise ValueError("trailing backslash")
         escaped = pattern[pos + 1]
         if escaped in "sSdDwWbB":
-            return (None, None), pos + 2
+            return (None, ()), pos + 2
         if escaped.isascii() and not escaped.isalnum():
-            return (frozenset({escaped}), None), pos + 2
+            return (frozenset({escaped}), ()), pos + 2
         raise ValueError("escape not read")
     if char in "^$.":
-        return (None, None), pos + 1
+        return (None, ()), pos + 1
     if char in _REGEX_SPECIAL:
         raise ValueError("unexpected special character")
-    return (frozenset({char}), None), pos + 1
+    return (frozenset({char}), ()), pos + 1
 
 
 def _regex_quantifier(pattern: str, pos: int) -> tuple[str, int]:

@@ -27,8 +27,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import BinaryIO, Protocol
 
-import re2
-
 from taintsigma.logs.audit_syscalls import SYSCALL_TABLES
 from taintsigma.logs.auditd import (
     TYPE_NAMES,
@@ -41,7 +39,7 @@ from taintsigma.logs.auditd import (
 )
 from taintsigma.logs.common import decode_line
 from taintsigma.logs.event import Event, Location, Unparsed
-from taintsigma.logs.reader import CHUNK_SIZE, MAX_LINE, ReadStats
+from taintsigma.logs.reader import CHUNK_SIZE, MAX_LINE, ReadStats, re2_finder
 
 
 class RecordFilter(Protocol):
@@ -72,7 +70,7 @@ _EXEC_NUMBERS = sorted(
 )
 # Lines that may open or feed an execution's event, lower-cased: EXECVE records and SYSCALL
 # records naming an exec system call (by number on any architecture, or by name).
-_EXEC_LINE = re2.compile(
+_EXEC_LINE = re2_finder(
     rb"type=(?:execve|1309) |syscall=\"?(?:"
     + b"|".join(n.encode() for n in _EXEC_NUMBERS)
     + rb"|execve|execveat)(?:[\" \x1d\n]|$)"
@@ -97,7 +95,8 @@ _FIELD_KEYS = (b"node=", b"serial=", b"type=")
 
 class AuditRecord(Mapping[str, object]):
     """One audit record read lazily: its header (and a SYSCALL's execution fields) at once,
-    every other field by :func:`parse_record` when first asked for."""
+    every other field by :func:`parse_record` when first asked for. ``node`` comes from the
+    header alone (read_record parses in full a record whose body names a node)."""
 
     __slots__ = ("_full", "light", "raw")
 
@@ -119,6 +118,8 @@ class AuditRecord(Mapping[str, object]):
         light = self.light
         if key in light:
             return light[key]
+        if key == "node" and self._full is None:
+            return default  # read from the header, which has none
         return self.full().get(key, default)
 
     def __getitem__(self, key: str) -> object:
@@ -132,6 +133,8 @@ class AuditRecord(Mapping[str, object]):
         return len(self.full())
 
     def __contains__(self, key: object) -> bool:
+        if key == "node" and self._full is None:
+            return key in self.light
         return key in self.light or key in self.full()
 
 
@@ -144,8 +147,8 @@ def read_record(raw: bytes) -> AuditRecord | None:
     body = raw[header.end() :]
     if any(key in body for key in _FIELD_KEYS) or b"\x1d" in body or b"msg='" in body:
         return _full_record(raw)  # a body field could stand for a header one
-    if _timestamp(secs.decode(), (frac or b"0").decode()) is None:
-        return None  # parse_record refuses it: the adapter yields an Unparsed
+    if len(secs) > 10 and _timestamp(secs.decode(), (frac or b"0").decode()) is None:
+        return None  # parse_record refuses it (a time beyond year 2286 may be out of range)
     name = kind.decode()
     light: dict[str, object] = {"type": TYPE_NAMES.get(name, name), "serial": int(serial)}
     if node is not None:
@@ -249,8 +252,7 @@ class _AuditReader:
             if assembler.open_events:
                 next_exec = pos  # an event is open: every line may belong to it
             elif next_exec < pos and next_exec != -1:
-                found = _EXEC_LINE.search(lowered, pos)
-                next_exec = -1 if found is None else _line_start(lowered, found.start())
+                next_exec = _line_start(lowered, _EXEC_LINE(lowered, pos))
             starts = [s for s in (next_record, next_exec) if s >= 0]
             if not starts:
                 return

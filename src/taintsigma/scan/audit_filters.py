@@ -30,9 +30,9 @@ from weakref import WeakKeyDictionary
 
 import re2
 
-from taintsigma.evaluate.prefilter import ANYWHERE, NUMBER, raw_piece, rule_clauses
+from taintsigma.evaluate.prefilter import ANYWHERE, EXACT, NUMBER, raw_piece, rule_clauses
 from taintsigma.logs.auditd import AUDITD, ESCAPED, PROCESS_CREATION, AuditdAdapter
-from taintsigma.logs.reader import FOLDING_TO_ASCII
+from taintsigma.logs.reader import FOLDING_TO_ASCII, re2_finder
 from taintsigma.scan.routing import NativeRuleSetView, _rule_literals
 
 # Fields whose values are few and frequent: searched for only after a rule's other literals.
@@ -71,6 +71,8 @@ _HEX_VALUE = (
     rb"(?:(?:^|[ \n'])(?:" + _ESCAPED_KEYS + rb")|" + _EXECVE_LINE + rb" a\d+(?:\[\d+\])?)"
     rb"=(?:[0-9a-f]{2})*"
 )
+# A hex-encoded value of an execution's records (its image, directory or an argument).
+_PROCESS_HEX = rb"(?:^|[ \n])(?:exe|cwd|comm|a\d+(?:\[\d+\])?)=[0-9a-f]*"
 _OPTIONS = re2.Options()
 _OPTIONS.max_mem = 128 << 20
 _OPTIONS.log_errors = False
@@ -119,18 +121,14 @@ class ClauseFilter:
         anchors = sorted(
             {p for (side, p), i in self._ids.items() if side == "own" and i in self.by_anchor}
         )
-        self.always = re2.compile(b"|".join(always), options=_OPTIONS)
-        self.anchor = re2.compile(b"|".join(anchors + always), options=_OPTIONS)
+        self.always = re2_finder(b"|".join(always), _OPTIONS)
+        self.search = re2_finder(b"|".join(anchors + always), _OPTIONS)
 
     def _ids_of(self, side: str, patterns: list[bytes]) -> frozenset[int]:
         return frozenset(self._ids.setdefault((side, p), len(self._ids)) for p in patterns)
 
-    def search(self, lowered: bytes, pos: int) -> int:
-        found = self.anchor.search(lowered, pos)
-        return -1 if found is None else found.start()
-
     def may_match(self, line: bytes, parent: Callable[[], bytes | None] | None = None) -> bool:
-        if self.always.search(line) is not None:
+        if self.always(line, 0) >= 0:
             return True
         present = self.own(line)
         parent_present: set[int] | None = None
@@ -245,6 +243,17 @@ def _record_patterns(
                 return None
             patterns.append(found)
             continue
+        exact = literal.startswith(EXACT)
+        literal = literal.removeprefix(EXACT)
+        if exact and _ARGUMENT.fullmatch(name) and literal.isascii():
+            # the whole argument: quoted as it is, or hex-encoded
+            head = rb"(?:^|[ \n])" + name.encode() + b"="
+            hexed = hex_form(literal)
+            assert hexed is not None
+            end = rb"(?:[ \n]|$)"
+            patterns.append(head + b'"' + re2.escape(literal.encode()) + b'"' + end)
+            patterns.append(_EXECVE_LINE + b" " + name.encode() + b"=" + hexed[len(_HEX_VALUE) :] + end)
+            continue
         piece = raw_piece(literal, False)
         if _ARGUMENT.fullmatch(name):
             if not piece:
@@ -288,12 +297,22 @@ def _number_pattern(name: str, number: str, adapter: AuditdAdapter) -> bytes | N
         rb"\"?[+-]?[0-9]*\.[0-9]*(?:e[+-]?[0-9]+)?" + end,  # 33.0, .33e2
         rb"\"?[+-]?[0-9]+e[+-]?[0-9]+" + end,  # 33e0
     ]
-    found = head + b"(?:" + b"|".join(f for f in forms if f) + b")"
+    found = head + b"(?:" + b"|".join(forms) + b")"
+    # hex-encoded: a numeral among white space (any control or non-ASCII byte, to be safe)
+    numeral = rb"=(?:[01][0-9a-f]|20|2b|2d|2e|3[0-9]|45|65|[89a-f][0-9a-f])+(?:[ \n']|$)"
     if argument:
-        return found + b"|" + _EXECVE_LINE + b" " + name.encode() + b"=[0-9a-f]"
+        return found + b"|" + _EXECVE_LINE + b" " + name.encode() + numeral
     if name in ESCAPED:
-        return found + b"|" + head + b"[0-9a-f]"
+        return found + b"|" + head[:-1] + numeral
     return found
+
+
+# Where each process_creation field's text is in an execution's raw records.
+_PROCESS_FIELD_AT = {
+    "Image": rb"(?:^|[ \n])exe=[^ \n]*?",
+    "CurrentDirectory": rb"(?:^|[ \n])cwd=[^ \n]*?",
+    "CommandLine": rb"type=(?:execve|1309) [^\n]*? a\d+(?:\[\d+\])?=[^\n]*?",
+}
 
 
 def _process_clauses(rule: Any) -> list[tuple[list[bytes], list[bytes]]]:
@@ -305,10 +324,33 @@ def _process_clauses(rule: Any) -> list[tuple[list[bytes], list[bytes]]]:
         own: list[bytes] = []
         parent: list[bytes] = []
         for name, literal in clause:
-            piece = max(raw_piece(literal, False).split(" "), key=len)
-            if not piece or literal.startswith(NUMBER) or name not in OWN_FIELDS | PARENT_FIELDS:
+            literal = literal.removeprefix(EXACT)
+            if literal.startswith(NUMBER) or name not in OWN_FIELDS | PARENT_FIELDS:
                 break
-            (own if name in OWN_FIELDS else parent).extend(_with_hex(piece))
+            # a parent's text is its image and command line, raw or read: searched whole
+            at = _PROCESS_FIELD_AT.get(name) if name in OWN_FIELDS else None
+            pattern = _spaced_pattern(raw_piece(literal, False), at)
+            if pattern is None:
+                break
+            (own if name in OWN_FIELDS else parent).append(pattern)
         else:
             found.append((own, parent))
     return found
+
+
+def _spaced_pattern(piece: str, at: bytes | None) -> bytes | None:
+    """A literal of a field in an execution's raw text (``at``: where the field's value
+    starts; None: anywhere). A command line's space-separated words may be in separate
+    arguments, or in one hex-encoded argument (one holding a space is hex-encoded whole):
+    the words in order, each as written or hex-encoded."""
+    words = [word for word in piece.split(" ") if word]
+    if not words:
+        return None
+    forms = []
+    for word in words:
+        hexed = hex_form(word)
+        hex_text = hexed[len(_HEX_VALUE) :] if hexed else rb"[0-9a-f]{2}"
+        if not forms:
+            hex_text = (rb"[0-9a-f]*" if at else _PROCESS_HEX) + hex_text
+        forms.append(b"(?:" + re2.escape(word.encode()) + b"|" + hex_text + b")")
+    return (at or b"") + rb"[^\n]*".join(forms)
