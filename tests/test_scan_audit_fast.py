@@ -35,8 +35,11 @@ def hexed(text: str) -> str:
     return text.encode().hex().upper()
 
 
-def alerts(path: Path, prefilter: bool) -> list[tuple[str, int | None, tuple]]:
-    scan = scan_paths([path], RULES, format="auditd", prefilter=prefilter, timezone="UTC")
+def alerts(
+    path: Path, prefilter: bool, rules: object = None
+) -> list[tuple[str, int | None, tuple]]:
+    rules = RULES if rules is None else rules
+    scan = scan_paths([path], rules, format="auditd", prefilter=prefilter, timezone="UTC")
     return [
         (
             a.rule.id,
@@ -47,15 +50,18 @@ def alerts(path: Path, prefilter: bool) -> list[tuple[str, int | None, tuple]]:
     ]
 
 
-def same_alerts(tmp_path: Path, lines: list[str]) -> list[tuple[str, int | None, tuple]]:
+def same_alerts(
+    tmp_path: Path, lines: list[str], rules: object = None
+) -> list[tuple[str, int | None, tuple]]:
     path = tmp_path / "audit.log"
     path.write_text("\n".join(lines) + "\n")
-    fast, full = alerts(path, True), alerts(path, False)
+    fast, full = alerts(path, True, rules), alerts(path, False, rules)
     assert fast == full
     return fast
 
 
 BASE64 = "e2072cab-8c9a-459b-b63c-40ae79e27031"  # Decode Base64 Encoded Text (process_creation)
+INTERACTIVE_BASH = "ea3ecad2-db86-4a89-ad0b-132a10d2db55"  # Interactive Bash Suspicious Children
 WGET = "cb39d16b-b3b6-4a7a-8222-1cf24b686ffc"  # Data Exfiltration with Wget (EXECVE record)
 
 
@@ -100,6 +106,18 @@ def test_a_parent_read_lazily_is_the_same(tmp_path: Path) -> None:
     assert any(
         "ParentImage" in str(fields) and "/usr/sbin/nginx" in str(fields) for _, _, fields in found
     )
+
+
+def test_a_parent_command_line_read_lazily(tmp_path: Path) -> None:
+    # Interactive Bash Suspicious Children: ParentCommandLine 'bash -i', the parent's
+    # arguments only in its EXECVE line (the parent itself matches no rule)
+    parent = execution(50, 9000, '"/usr/bin/bash"', ['"bash"', '"-i"'])
+    child = execution(51, 9001, '"/usr/bin/whoami"', ['"whoami"'], ppid=9000)
+    only = compile_for_scan(
+        [SIGMAHQ / "process_creation" / "proc_creation_lnx_susp_interactive_bash.yml"]
+    )
+    found = same_alerts(tmp_path, parent + child, only)
+    assert INTERACTIVE_BASH in {rule for rule, _, _ in found}
 
 
 def test_a_rule_without_literals_reads_every_line(tmp_path: Path) -> None:

@@ -53,6 +53,11 @@ class RecordFilter(Protocol):
 
 
 class ProcessFilter(Protocol):
+    parent_anchored: list[int]  # rules that may match whatever an execution's own text holds
+
+    def search(self, lowered: bytes, pos: int) -> int:
+        """Where, at or after ``pos``, the next text an execution rules may match starts."""
+
     def __call__(self, own: bytes, parent: Callable[[], bytes | None]) -> bool:
         """Whether a process_creation rule may match an execution whose records' raw text
         (lower-cased, one record a line) is ``own``; ``parent()`` gives its parent's image and
@@ -70,7 +75,7 @@ _EXEC_NUMBERS = sorted(
 )
 # Lines that may open or feed an execution's event, lower-cased: EXECVE records and SYSCALL
 # records naming an exec system call (by number on any architecture, or by name).
-_EXEC_LINE = re2_finder(
+_EXEC_LINE_PATTERN = (
     rb"type=(?:execve|1309) |syscall=\"?(?:"
     + b"|".join(n.encode() for n in _EXEC_NUMBERS)
     + rb"|execve|execveat)(?:[\" \x1d\n]|$)"
@@ -91,6 +96,36 @@ _SYSCALL_BODY = re.compile(
     + _VALUE
 )
 _FIELD_KEYS = (b"node=", b"serial=", b"type=")
+# Lines that may open or feed an execution's event, lower-cased (RE2 finds the next one).
+_EXEC_LINE = re2_finder(_EXEC_LINE_PATTERN)
+_ASCII = rb"\x00-\x09\x0b\x0c\x0e-\x1c\x1e-\x7f"  # but \n, \r and \x1d (ENRICHED)
+_VALUE_ASCII = (
+    rb'(?:"[\x00-\x09\x0b\x0c\x0e-\x1c\x1e-\x21\x23-\x7f]*"|[^\s"\'=\x80-\xff][^\s=\x80-\xff]*)'
+)
+_BODY = rb"(?:(?!node=|serial=|type=|msg=')[" + _ASCII + rb"])*"
+_EXEC_ARCH = rb"|".join(
+    rb"(?i:" + arch.encode() + rb") syscall=(?:" + b"|".join(numbers) + rb")"
+    for arch, numbers in sorted(
+        {
+            arch: [n.encode() for n, name in zip(t.split()[::2], t.split()[1::2], strict=True)
+                   if name in ("execve", "execveat")]
+            for arch, (_, t) in SYSCALL_TABLES.items()
+        }.items()
+    )
+)  # fmt: skip
+# A successful execution as the kernel writes it, RAW: its SYSCALL (in the layout of
+# kernel/auditsc.c), EXECVE and CWD records in a row, one serial, ASCII, no field in a body
+# that could stand for a header one. If no rule can match it, it is only remembered as a
+# parent (pid, image as written, EXECVE line), exactly as reading its records would.
+_EXECUTION = re.compile(
+    rb"type=SYSCALL msg=audit\(\d{1,10}(?:\.\d+)?:(?P<serial>\d+)\): arch=(?:" + _EXEC_ARCH
+    + rb") (?:per=[0-9a-fA-F]+ )?success=yes exit=-?\w+ a0=\w+ a1=\w+ a2=\w+ a3=\w+ items=\d+"
+    rb" ppid=\d+ pid=(?P<pid>\d+) auid=\d+ uid=\d+ gid=\d+ euid=\d+ suid=\d+ fsuid=\d+"
+    rb" egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=\x80-\xff]+ ses=\d+ comm=" + _VALUE_ASCII
+    + rb" exe=(?P<exe>" + _VALUE_ASCII + rb")(?: subj=[^\s\"'=\x80-\xff]+)? key=" + _VALUE_ASCII
+    + rb"\n(?P<execve>type=EXECVE msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\):" + _BODY
+    + rb")\ntype=CWD msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\):" + _BODY + rb"(?=\n|$)"
+)  # fmt: skip
 
 
 class AuditRecord(Mapping[str, object]):
@@ -231,7 +266,12 @@ class _AuditReader:
             found = parent()
             if isinstance(found, LazyProcess):
                 execve = found.execve
-                command = execve.raw if isinstance(execve, AuditRecord) else b""
+                if isinstance(execve, bytes):
+                    command = execve
+                elif isinstance(execve, AuditRecord):
+                    command = execve.raw
+                else:
+                    command = found.resolve()[1].encode("utf-8", "replace")
                 return found.image.encode("utf-8", "replace").lower() + b"\n" + command.lower()
             if isinstance(found, tuple):
                 return "\n".join(found).encode("utf-8", "replace").lower()
@@ -242,21 +282,40 @@ class _AuditReader:
     def region(self, region: bytes, line_no: int, offset: int) -> Iterator[Event | Unparsed]:
         lowered = region.lower()
         size = len(region)
-        records, assembler, adapter = self.records, self.assembler, self.adapter
+        records, processes = self.records, self.processes
+        assembler, adapter = self.assembler, self.adapter
         pos = 0  # start of the next line not looked at
         counted_to = newlines = 0  # newlines in region[:counted_to]
         next_record = next_exec = -2  # line starts of the next hits (-2: not searched yet)
+        next_process = -2  # where the next text a process_creation rule may match is
+        execution: re.Match[bytes] | None = None  # found at next_exec, read at once
         while pos < size:
             if next_record < pos and next_record != -1:
                 next_record = _line_start(lowered, records.search(lowered, pos))
             if assembler.open_events:
-                next_exec = pos  # an event is open: every line may belong to it
+                next_exec, execution = pos, None  # an event is open: every line may be its
             elif next_exec < pos and next_exec != -1:
                 next_exec = _line_start(lowered, _EXEC_LINE(lowered, pos))
+                execution = _EXECUTION.match(region, next_exec) if next_exec >= 0 else None
             starts = [s for s in (next_record, next_exec) if s >= 0]
             if not starts:
                 return
             start = min(starts)
+            if start == next_exec and execution is not None:
+                end = execution.end()
+                if next_process < start and next_process != -1:
+                    next_process = processes.search(lowered, start)
+                if (
+                    not start <= next_record < end
+                    and not start <= next_process < end
+                    and not processes.parent_anchored
+                ):
+                    # no rule may match it, nor its records: only remembered as a parent
+                    exe, execve = execution.group("exe", "execve")
+                    process = LazyProcess(field_value("exe", exe.decode()), execve)
+                    assembler.remember(execution.group("pid").decode(), process)
+                    pos = end + 1
+                    continue
             stop = lowered.find(b"\n", start)
             if stop < 0:
                 stop = size

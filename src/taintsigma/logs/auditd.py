@@ -301,7 +301,7 @@ class AuditAssembler:
         pid, ppid = str(syscall.get("pid", "")), str(syscall.get("ppid", ""))
         if self.wanted is not None and not self.wanted(group, lambda: self._processes.get(ppid)):
             # No rule can match it: only remembered as a parent, read if a child needs it.
-            self._remember(pid, LazyProcess(syscall, execve))
+            self._remember(pid, LazyProcess(str(syscall.get("exe", "")), execve))
             return []
         image = str(syscall.get("exe", ""))
         command = record_text(execve)
@@ -335,6 +335,11 @@ class AuditAssembler:
             )
         ]
 
+    def remember(self, pid: str, process: LazyProcess) -> None:
+        """An execution no rule can match, all its records seen, no event open: as
+        :meth:`add` of its records would leave the assembler."""
+        self._remember(pid, process)
+
     def _remember(self, pid: str, process: tuple[str, str] | LazyProcess) -> None:
         if len(self._processes) >= self.MAX_PROCESSES:
             del self._processes[next(iter(self._processes))]
@@ -342,17 +347,24 @@ class AuditAssembler:
 
 
 class LazyProcess:
-    """A process seen by its records only: its image and command line, read when asked."""
+    """A process seen by its records only: its image and command line, read when asked.
+
+    ``execve`` is its EXECVE record, read or as the line written (bytes)."""
 
     __slots__ = ("execve", "image")
 
-    def __init__(self, syscall: Mapping[str, object], execve: Mapping[str, object]) -> None:
-        self.image = str(syscall.get("exe", ""))
+    def __init__(self, image: str, execve: Mapping[str, object] | bytes) -> None:
+        self.image = image
         self.execve = execve
 
     def resolve(self) -> tuple[str, str]:
         """(image, command line), as a process_creation event would hold them."""
-        return self.image, record_text(self.execve)
+        execve = self.execve
+        if isinstance(execve, bytes):
+            parsed = parse_record(decode_line(execve))
+            execve = parsed[0] if isinstance(parsed, tuple) else parsed  # type: ignore[assignment]
+            assert isinstance(execve, dict), "an EXECVE line read by its header already"
+        return self.image, record_text(execve)
 
 
 # Lines that must be parsed whatever the rules' literals: the records a process_creation

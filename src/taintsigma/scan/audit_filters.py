@@ -252,7 +252,9 @@ def _record_patterns(
             assert hexed is not None
             end = rb"(?:[ \n]|$)"
             patterns.append(head + b'"' + re2.escape(literal.encode()) + b'"' + end)
-            patterns.append(_EXECVE_LINE + b" " + name.encode() + b"=" + hexed[len(_HEX_VALUE) :] + end)
+            patterns.append(
+                _EXECVE_LINE + b" " + name.encode() + b"=" + hexed[len(_HEX_VALUE) :] + end
+            )
             continue
         piece = raw_piece(literal, False)
         if _ARGUMENT.fullmatch(name):
@@ -346,7 +348,7 @@ def _spaced_pattern(piece: str, at: bytes | None) -> bytes | None:
     words = [word for word in piece.split(" ") if word]
     if not words:
         return None
-    forms = []
+    forms: list[bytes] = []
     for word in words:
         hexed = hex_form(word)
         hex_text = hexed[len(_HEX_VALUE) :] if hexed else rb"[0-9a-f]{2}"
