@@ -120,7 +120,7 @@ _EXEC_ARCH = rb"|".join(
 _EXECUTION = re.compile(
     rb"type=SYSCALL msg=audit\(\d{1,10}(?:\.\d+)?:(?P<serial>\d+)\): arch=(?:" + _EXEC_ARCH
     + rb") (?:per=[0-9a-fA-F]+ )?success=yes exit=-?\w+ a0=\w+ a1=\w+ a2=\w+ a3=\w+ items=\d+"
-    rb" ppid=\d+ pid=(?P<pid>\d+) auid=\d+ uid=\d+ gid=\d+ euid=\d+ suid=\d+ fsuid=\d+"
+    rb" ppid=(?P<ppid>\d+) pid=(?P<pid>\d+) auid=\d+ uid=\d+ gid=\d+ euid=\d+ suid=\d+ fsuid=\d+"
     rb" egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=\x80-\xff]+ ses=\d+ comm=" + _VALUE_ASCII
     + rb" exe=(?P<exe>" + _VALUE_ASCII + rb")(?: subj=[^\s\"'=\x80-\xff]+)? key=" + _VALUE_ASCII
     + rb"\n(?P<execve>type=EXECVE msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\):" + _BODY
@@ -261,23 +261,10 @@ class _AuditReader:
             for name in ("syscall", "execve", "cwd")
             if isinstance(record := group.get(name), AuditRecord)
         )
+        return self.processes(own, lambda: _process_text(parent()))
 
-        def parent_text() -> bytes | None:
-            found = parent()
-            if isinstance(found, LazyProcess):
-                execve = found.execve
-                if isinstance(execve, bytes):
-                    command = execve
-                elif isinstance(execve, AuditRecord):
-                    command = execve.raw
-                else:
-                    command = found.resolve()[1].encode("utf-8", "replace")
-                return found.image.encode("utf-8", "replace").lower() + b"\n" + command.lower()
-            if isinstance(found, tuple):
-                return "\n".join(found).encode("utf-8", "replace").lower()
-            return None
-
-        return self.processes(own, parent_text)
+    def _parent_text(self, ppid: str) -> bytes | None:
+        return _process_text(self.assembler.process(ppid))
 
     def region(self, region: bytes, line_no: int, offset: int) -> Iterator[Event | Unparsed]:
         lowered = region.lower()
@@ -305,10 +292,8 @@ class _AuditReader:
                 end = execution.end()
                 if next_process < start and next_process != -1:
                     next_process = processes.search(lowered, start)
-                if (
-                    not start <= next_record < end
-                    and not start <= next_process < end
-                    and not processes.parent_anchored
+                if not start <= next_record < end and not self._may_match(
+                    execution, lowered, next_process
                 ):
                     # no rule may match it, nor its records: only remembered as a parent
                     exe, execve = execution.group("exe", "execve")
@@ -337,6 +322,32 @@ class _AuditReader:
                 if record is not None:
                     yield from assembler.add(record, origin)
             pos = stop + 1
+
+    def _may_match(self, execution: re.Match[bytes], lowered: bytes, hit: int) -> bool:
+        """Whether a process_creation rule may match an execution read at once (its
+        processes' search ``hit`` at or after its start)."""
+        start, end = execution.span()
+        if not start <= hit < end and not self.processes.parent_anchored:
+            return False
+        ppid = execution.group("ppid").decode()
+        return self.processes(lowered[start:end], lambda: self._parent_text(ppid))
+
+
+def _process_text(found: object) -> bytes | None:
+    """A remembered process's image and command line, lower-cased, one a line (its
+    EXECVE line as written when not read)."""
+    if isinstance(found, LazyProcess):
+        execve = found.execve
+        if isinstance(execve, bytes):
+            command = execve
+        elif isinstance(execve, AuditRecord):
+            command = execve.raw
+        else:
+            command = found.resolve()[1].encode("utf-8", "replace")
+        return found.image.encode("utf-8", "replace").lower() + b"\n" + command.lower()
+    if isinstance(found, tuple):
+        return "\n".join(found).encode("utf-8", "replace").lower()
+    return None
 
 
 def _line_start(lowered: bytes, hit: int) -> int:

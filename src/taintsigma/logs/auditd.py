@@ -335,6 +335,10 @@ class AuditAssembler:
             )
         ]
 
+    def process(self, pid: str) -> tuple[str, str] | LazyProcess | None:
+        """The last process remembered with this pid (image, command line), if any."""
+        return self._processes.get(pid)
+
     def remember(self, pid: str, process: LazyProcess) -> None:
         """An execution no rule can match, all its records seen, no event open: as
         :meth:`add` of its records would leave the assembler."""
