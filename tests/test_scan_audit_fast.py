@@ -151,3 +151,17 @@ def test_regex_literals() -> None:
     assert regex_literals("ab?c") == {"a"}  # only what every match holds
     assert regex_literals("[[:alpha:]]x") is None  # RE2-only syntax: not read
     assert regex_literals("(?=x)y") is None
+
+
+def test_every_line_is_counted_once(tmp_path: Path) -> None:
+    path = tmp_path / "audit.log"
+    lines = execution(60, 9100, '"/usr/bin/base64"', ['"base64"', '"-d"'])
+    lines += ["   ", "time->Mon Nov 30 00:00:00 2026", "type=EXECVE cut short", ""]
+    lines += execution(61, 9101, '"/usr/bin/ls"', ['"ls"'])
+    path.write_text("\n".join(lines) + "\n")
+    scan = scan_paths([path], RULES, format="auditd", timezone="UTC")
+    list(scan)
+    (summary,) = scan.summary.files
+    assert summary.lines == len(lines)
+    assert summary.lines == summary.skipped + summary.blank + summary.events + summary.unparsed
+    assert summary.unparsed == 1 and summary.blank == 2  # the empty line is only skipped

@@ -225,9 +225,10 @@ def scan_audit(
     stats: ReadStats,
     chunk_size: int = CHUNK_SIZE,
     max_line: int = MAX_LINE,
-) -> Iterator[Event | Unparsed]:
-    """Yield the record events rules may match, notes on damaged records, and the
-    process_creation events rules may match, in the order reading every line gives them."""
+) -> Iterator[Event | Unparsed | None]:
+    """Yield the record events rules may match (None for a blank line among them), notes on
+    damaged records, and the process_creation events rules may match, in the order reading
+    every line gives them."""
     reader = _AuditReader(adapter, records, processes, path, stats, max_line)
     for region, line_no, offset in _regions(stream, first, stats, chunk_size, max_line):
         yield from reader.region(region, line_no, offset)
@@ -266,7 +267,7 @@ class _AuditReader:
     def _parent_text(self, ppid: str) -> bytes | None:
         return _process_text(self.assembler.process(ppid))
 
-    def region(self, region: bytes, line_no: int, offset: int) -> Iterator[Event | Unparsed]:
+    def region(self, region: bytes, line_no: int, offset: int) -> Iterator[Event | Unparsed | None]:
         lowered = region.lower()
         size = len(region)
         records, processes = self.records, self.processes
@@ -313,9 +314,7 @@ class _AuditReader:
                 line = line[: self.max_line]
             if start == next_record and records.may_match(lowered[start:stop]):
                 self.stats.yielded += 1
-                item = adapter.parse(line, origin)
-                if item is not None:
-                    yield item
+                yield adapter.parse(line, origin)  # None: a blank line, counted as such
                 yield from adapter.derived()
             if start == next_exec:
                 record = read_record(line)

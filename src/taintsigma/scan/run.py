@@ -316,6 +316,9 @@ def _scan_stream(
             records, processes = filters
             audit = scan_audit(stream, first, adapter, records, processes, path=path, stats=stats)
             for found in audit:
+                if found is None:
+                    summary.blank += 1
+                    continue
                 origin = found.origin or origin
                 if isinstance(found, Event) and found.derived:
                     yield from _handle(found, native, True, None, summary, derived_correlations)
