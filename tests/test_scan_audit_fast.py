@@ -165,3 +165,15 @@ def test_every_line_is_counted_once(tmp_path: Path) -> None:
     assert summary.lines == len(lines)
     assert summary.lines == summary.skipped + summary.blank + summary.events + summary.unparsed
     assert summary.unparsed == 1 and summary.blank == 2  # the empty line is only skipped
+
+
+def test_enriched_and_interleaved_executions_alike(tmp_path: Path) -> None:
+    # ENRICHED SYSCALL records (read in full), a failed execve, a parent named by its child
+    first = execution(70, 9200, '"/usr/sbin/nginx"', ['"nginx"'])
+    first[0] += '\x1dARCH=x86_64 SYSCALL=execve AUID="alice" UID="root"'
+    failed = execution(71, 9201, '"/usr/bin/base64"', ['"base64"', '"-d"'], ppid=9200)
+    failed[0] = failed[0].replace("success=yes exit=0", "success=no exit=-13")
+    child = execution(72, 9202, '"/usr/bin/whoami"', ['"whoami"'], ppid=9200)
+    found = same_alerts(tmp_path, first + failed + child)
+    assert not any("base64" in str(fields) for _, _, fields in found)
+    assert any("/usr/sbin/nginx" in str(fields) for _, _, fields in found)
