@@ -71,6 +71,9 @@ _HEX_VALUE = (
     rb"(?:(?:^|[ \n'])(?:" + _ESCAPED_KEYS + rb")|" + _EXECVE_LINE + rb" a\d+(?:\[\d+\])?)"
     rb"=(?:[0-9a-f]{2})*"
 )
+# Any text of a value before a literal in it: quoted (spaces and all, as the parser reads
+# it), or unquoted.
+_IN_VALUE = rb'(?:"[^"\n]*?|[^ \n]*?)'
 # A hex-encoded value of an execution's records (its image, directory or an argument).
 _PROCESS_HEX = rb"(?:^|[ \n])(?:exe|cwd|comm|a\d+(?:\[\d+\])?)=[0-9a-f]*"
 _OPTIONS = re2.Options()
@@ -261,7 +264,7 @@ def _record_patterns(
             if not piece:
                 return None
             head = rb"(?:^|[ \n])" + name.encode() + b"="
-            patterns.append(head + rb"[^ \n]*" + re2.escape(piece.encode()))
+            patterns.append(head + _IN_VALUE + re2.escape(piece.encode()))
             hexed = hex_form(piece)
             form = hexed[len(_HEX_VALUE) :] if hexed else None
             patterns.append(
@@ -311,8 +314,8 @@ def _number_pattern(name: str, number: str, adapter: AuditdAdapter) -> bytes | N
 
 # Where each process_creation field's text is in an execution's raw records.
 _PROCESS_FIELD_AT = {
-    "Image": rb"(?:^|[ \n])exe=[^ \n]*?",
-    "CurrentDirectory": rb"(?:^|[ \n])cwd=[^ \n]*?",
+    "Image": rb"(?:^|[ \n])exe=" + _IN_VALUE,
+    "CurrentDirectory": rb"(?:^|[ \n])cwd=" + _IN_VALUE,
     "CommandLine": rb"type=(?:execve|1309) [^\n]*? a\d+(?:\[\d+\])?=[^\n]*?",
 }
 
