@@ -4,17 +4,18 @@ Most records of an audit log can match no rule, and most process executions neit
 them all in Python costs ~20 µs a record; here a 1 MiB region of whole lines is lower-cased
 once and searched in C (RE2) for
 
-- the records a rule may match (:class:`RecordFilter`, from the rules' necessary literals,
-  their hex-encoded forms included): only those are parsed into events;
+- the records a rule may match (:class:`RecordFilter`, from the rules' clauses, their
+  hex-encoded forms included): only those are parsed into events;
 - the lines that may start a process execution (a SYSCALL record of ``execve``/``execveat``,
-  an EXECVE record): each is read lightly (its header, and for a SYSCALL record written in
-  the kernel's own layout, the few fields an execution needs, all as :func:`parse_record`
-  would read them; any other layout is parsed in full) and fed, with the records of the same
-  event that follow, to the :class:`AuditAssembler`. When an event is complete, the
-  ``wanted`` test (:class:`ProcessFilter`) decides from its raw text (and its parent's)
-  whether a process_creation rule may match it; only then are its records parsed and the
-  event built. Every other execution is remembered as a possible parent, read only if a
-  child's event is built.
+  an EXECVE record). A successful execution written as the kernel does (SYSCALL, EXECVE and
+  CWD records in a row, :data:`_EXECUTION`) is checked at once against the process_creation
+  rules on its raw text and its parent's (:class:`ProcessFilter`); when none can match it, it
+  is only remembered as a possible parent (:class:`LazyProcess`: its image and EXECVE line,
+  read if a child's event is built). Any other execution is read a record at a time
+  (:func:`read_record`: the header, and for a SYSCALL record in the kernel's layout the few
+  fields an execution needs, as :func:`parse_record` would read them; other records in full)
+  and fed to the :class:`AuditAssembler`, whose ``wanted`` test makes the same check before
+  an event is built.
 
 While an event is open (its records interleaved with other events', or cut by the end of a
 region) every line is read lightly until none is. The events built, and the order of what is
