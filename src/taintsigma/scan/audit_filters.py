@@ -111,6 +111,7 @@ class ClauseFilter:
         for clauses in rules:
             self.rules.append([(self._ids_of("own", own), self._ids_of("parent", parent))
                                for own, parent in clauses])  # fmt: skip
+        self.always = self._ids_of("own", always)  # found in the same set search
         self.own = _set([p for (side, p) in self._ids if side == "own"], self._ids, "own")
         self.parent = _set([p for (side, p) in self._ids if side == "parent"], self._ids, "parent")
         self.by_anchor: dict[int, list[int]] = {}
@@ -124,16 +125,15 @@ class ClauseFilter:
         anchors = sorted(
             {p for (side, p), i in self._ids.items() if side == "own" and i in self.by_anchor}
         )
-        self.always = re2_finder(b"|".join(always), _OPTIONS)
         self.search = re2_finder(b"|".join(anchors + always), _OPTIONS)
 
     def _ids_of(self, side: str, patterns: list[bytes]) -> frozenset[int]:
         return frozenset(self._ids.setdefault((side, p), len(self._ids)) for p in patterns)
 
     def may_match(self, line: bytes, parent: Callable[[], bytes | None] | None = None) -> bool:
-        if self.always(line, 0) >= 0:
-            return True
         present = self.own(line)
+        if present & self.always:
+            return True
         parent_present: set[int] | None = None
         candidates = {i for p in present for i in self.by_anchor.get(p, ())}
         candidates.update(self.parent_anchored)
