@@ -23,7 +23,7 @@ A record is one line ``[node=HOST ]type=TYPE msg=audit(EPOCH.MILLIS:SERIAL): key
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import re2
@@ -177,18 +177,31 @@ def _read_pairs(text: str, fields: dict[str, object], execve: bool, broken: list
             # a user-space record: its own fields live inside msg='…'
             _read_pairs(_unquote(value)[0], fields, False, broken)
             continue
-        plain, quoted = _unquote(value)
-        if not quoted and (key in ESCAPED or (execve and key[:1] == "a" and key != "argc")):
-            if plain not in ("", "(null)", "?") and not (execve and key.endswith("_len")):
-                decoded = decode_hex(plain, " " if key == "proctitle" else "\x00")
-                if decoded is None:
-                    broken.append(key)  # neither quoted nor hex: kept as written
-                else:
-                    plain = decoded
+        plain = field_value(key, value, execve, broken)
         if key == "key" and "\x01" in plain:
             fields[key] = plain.split("\x01")  # several rule keys, joined by \x01
             continue
         fields[key] = plain
+
+
+def field_value(key: str, value: str, execve: bool = False, broken: list[str] | None = None) -> str:
+    """A value as written after ``key=`` → its text: unquoted, or hex-decoded for the fields
+    auditd hex-encodes (a value neither quoted nor hex is kept as written, its key added to
+    ``broken``)."""
+    plain, quoted = _unquote(value)
+    if (
+        not quoted
+        and (key in ESCAPED or (execve and key[:1] == "a" and key != "argc"))
+        and plain not in ("", "(null)", "?")
+        and not (execve and key.endswith("_len"))
+    ):
+        decoded = decode_hex(plain, " " if key == "proctitle" else "\x00")
+        if decoded is None:
+            if broken is not None:
+                broken.append(key)  # neither quoted nor hex: kept as written
+        else:
+            plain = decoded
+    return plain
 
 
 def _join_pieces(fields: dict[str, object]) -> None:
@@ -231,16 +244,25 @@ class AuditAssembler:
 
     def __init__(self) -> None:
         self._open: dict[tuple[object, int], dict[str, object]] = {}
-        self._processes: dict[str, tuple[str, str]] = {}
+        self._processes: dict[str, tuple[str, str] | LazyProcess] = {}
+        # wanted(group, parent) -> False when no rule can match the event (see audit_fast.py);
+        # None builds every event.
+        self.wanted: Callable[[dict[str, object], Callable[[], object]], bool] | None = None
 
     def add(self, fields: Mapping[str, object], origin: Location | None) -> list[Event]:
-        """Take one record; return the process_creation events it completes."""
+        """Take one record; return the process_creation events it completes.
+
+        Only a SYSCALL record of ``execve``/``execveat`` or an EXECVE record opens an event:
+        the records of other system calls can never make one.
+        """
         kind = fields.get("type")
         key = (fields.get("node"), fields.get("serial"))  # type: ignore[assignment]
         group = self._open.get(key)  # type: ignore[arg-type]
         done: list[Event] = []
         if group is None:
-            if kind not in ("SYSCALL", "EXECVE"):
+            if kind != "EXECVE" and (
+                kind != "SYSCALL" or fields.get("SYSCALL") not in _EXEC_SYSCALLS
+            ):
                 return done
             if len(self._open) >= self.MAX_OPEN:
                 done.extend(self._finish(next(iter(self._open))))
@@ -251,10 +273,15 @@ class AuditAssembler:
         elif kind == "EXECVE":
             group["execve"] = fields
         elif kind == "CWD":
-            group["cwd"] = fields.get("cwd")
+            group["cwd"] = fields
         if kind in ("CWD", "PROCTITLE", "EOE"):
             done.extend(self._finish(key))  # type: ignore[arg-type]
         return done
+
+    @property
+    def open_events(self) -> int:
+        """How many events have records seen and are not complete yet."""
+        return len(self._open)
 
     def flush(self) -> list[Event]:
         """Complete every open event (end of input)."""
@@ -271,9 +298,13 @@ class AuditAssembler:
         if syscall.get("SYSCALL") not in _EXEC_SYSCALLS or syscall.get("success") == "no":
             return []
         execve: Mapping[str, object] = group["execve"]  # type: ignore[assignment]
+        pid, ppid = str(syscall.get("pid", "")), str(syscall.get("ppid", ""))
+        if self.wanted is not None and not self.wanted(group, lambda: self._processes.get(ppid)):
+            # No rule can match it: only remembered as a parent, read if a child needs it.
+            self._remember(pid, LazyProcess(str(syscall.get("exe", "")), execve))
+            return []
         image = str(syscall.get("exe", ""))
         command = record_text(execve)
-        pid, ppid = str(syscall.get("pid", "")), str(syscall.get("ppid", ""))
         event: dict[str, object] = {
             "@timestamp": syscall.get("@timestamp"),
             "serial": syscall.get("serial"),
@@ -285,14 +316,15 @@ class AuditAssembler:
         }
         if "node" in syscall:
             event["Computer"] = syscall["node"]
-        if group.get("cwd") is not None:
-            event["CurrentDirectory"] = group["cwd"]
+        cwd: Mapping[str, object] | None = group.get("cwd")  # type: ignore[assignment]
+        if cwd is not None and cwd.get("cwd") is not None:
+            event["CurrentDirectory"] = cwd.get("cwd")
         parent = self._processes.get(ppid)
+        if isinstance(parent, LazyProcess):
+            parent = self._processes[ppid] = parent.resolve()
         if parent is not None:
             event["ParentImage"], event["ParentCommandLine"] = parent
-        if len(self._processes) >= self.MAX_PROCESSES:
-            del self._processes[next(iter(self._processes))]
-        self._processes[pid] = (image, command)
+        self._remember(pid, (image, command))
         origin = group.get("origin")
         return [
             Event(
@@ -302,6 +334,41 @@ class AuditAssembler:
                 derived=True,
             )
         ]
+
+    def process(self, pid: str) -> tuple[str, str] | LazyProcess | None:
+        """The last process remembered with this pid (image, command line), if any."""
+        return self._processes.get(pid)
+
+    def remember(self, pid: str, process: LazyProcess) -> None:
+        """An execution no rule can match, all its records seen, no event open: as
+        :meth:`add` of its records would leave the assembler."""
+        self._remember(pid, process)
+
+    def _remember(self, pid: str, process: tuple[str, str] | LazyProcess) -> None:
+        if len(self._processes) >= self.MAX_PROCESSES:
+            del self._processes[next(iter(self._processes))]
+        self._processes[pid] = process
+
+
+class LazyProcess:
+    """A process seen by its records only: its image and command line, read when asked.
+
+    ``execve`` is its EXECVE record, read or as the line written (bytes)."""
+
+    __slots__ = ("execve", "image")
+
+    def __init__(self, image: str, execve: Mapping[str, object] | bytes) -> None:
+        self.image = image
+        self.execve = execve
+
+    def resolve(self) -> tuple[str, str]:
+        """(image, command line), as a process_creation event would hold them."""
+        execve = self.execve
+        if isinstance(execve, bytes):
+            parsed = parse_record(decode_line(execve))
+            execve = parsed[0] if isinstance(parsed, tuple) else parsed  # type: ignore[assignment]
+            assert isinstance(execve, dict), "an EXECVE line read by its header already"
+        return self.image, record_text(execve)
 
 
 # Lines that must be parsed whatever the rules' literals: the records a process_creation
@@ -377,6 +444,8 @@ class AuditdAdapter(Adapter):
     def __init__(self) -> None:
         self.assembler = AuditAssembler()
         self._derived: list[Event | Unparsed] = []
+        # False when another reader feeds the assembler (logs/audit_fast.py)
+        self.assemble = True
 
     def parse(self, raw: bytes, origin: Location) -> Event | Unparsed | None:
         text = decode_line(raw)
@@ -392,7 +461,8 @@ class AuditdAdapter(Adapter):
         if isinstance(fields, tuple):
             fields, problem = fields
             self._derived.append(Unparsed(origin=origin, reason=problem, raw=raw, kept=True))
-        self._derived.extend(self.assembler.add(fields, origin))
+        if self.assemble:
+            self._derived.extend(self.assembler.add(fields, origin))
         return Event(fields=fields, origin=origin, logsource=AUDITD)
 
     def derived(self) -> list[Event | Unparsed]:

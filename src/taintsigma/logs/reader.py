@@ -115,6 +115,27 @@ _CASELESS.max_mem = 128 << 20
 _CASELESS.case_sensitive = False
 
 
+_UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
+
+
+def re2_finder(pattern: bytes, options: re2.Options = _RE2_OPTIONS) -> Searcher:
+    """``find(text, pos)``: where the first match of ``pattern`` at or after ``pos`` starts
+    (-1: none), by RE2's own Match, without the wrapper's per-call cost.
+
+    >>> re2_finder(rb"b+")(b"abba", 0)
+    1
+    """
+    program = re2._re2.RE2(pattern, options)
+    if not program.ok():
+        raise re2.error(program.error().decode(errors="replace"))
+    match = program.Match
+
+    def find(text: bytes, pos: int) -> int:
+        return match(_UNANCHORED, text, pos, len(text))[0][0]  # type: ignore[no-any-return]
+
+    return find
+
+
 def _alternations(pieces: list[bytes]) -> list[re2._Regexp]:
     """The pieces as few caseless RE2 alternations as RE2's memory budget allows (a rule with
     a huge value list makes one too large to compile: it is split in halves until each

@@ -310,8 +310,29 @@ def _scan_stream(
     native = rules.for_format("sigma") if adapter.derives else ruleset
     # Correlations count the events of one schema: derived events of another take no part.
     derived_correlations = correlations if native is ruleset else None
+    filters = None
+    if name == "auditd" and options.prefilter and not options.keep_unparsed:
+        from taintsigma.scan.audit_filters import audit_filters
+
+        filters = audit_filters(ruleset, adapter)  # type: ignore[arg-type]
     try:
-        for line, number, offset, candidate in read_lines(
+        if filters is not None:
+            from taintsigma.logs.audit_fast import scan_audit
+            from taintsigma.logs.auditd import AuditdAdapter
+
+            assert isinstance(adapter, AuditdAdapter)
+            records, processes = filters
+            audit = scan_audit(stream, first, adapter, records, processes, path=path, stats=stats)
+            for found in audit:
+                if found is None:
+                    summary.blank += 1
+                    continue
+                origin = found.origin or origin
+                if isinstance(found, Event) and found.derived:
+                    yield from _handle(found, native, True, None, summary, derived_correlations)
+                else:
+                    yield from _handle(found, ruleset, True, None, summary, correlations)
+        for line, number, offset, candidate in () if filters is not None else read_lines(
             stream, first=first, searcher=searcher, stats=stats, on_chunk=on_chunk,
             all_lines=all_lines, multiline=adapter.multiline,
         ):  # fmt: skip
@@ -324,7 +345,7 @@ def _scan_stream(
             if adapter.derives:
                 for extra in adapter.derived():
                     yield from _handle(extra, native, True, None, summary, derived_correlations)
-        if adapter.derives:
+        if adapter.derives and filters is None:
             for extra in adapter.finish():
                 yield from _handle(extra, native, True, None, summary, derived_correlations)
         if correlations is not None and origin is not None:

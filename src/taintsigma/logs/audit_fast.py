@@ -1,0 +1,395 @@
+"""Read an audit log by the records that matter: rules' candidates and process executions.
+
+Most records of an audit log can match no rule, and most process executions neither. Reading
+them all in Python costs ~20 µs a record; here a 1 MiB region of whole lines is lower-cased
+once and searched in C (RE2) for
+
+- the records a rule may match (:class:`RecordFilter`, from the rules' clauses, their
+  hex-encoded forms included): only those are parsed into events;
+- the lines that may start a process execution (a SYSCALL record of ``execve``/``execveat``,
+  an EXECVE record). A successful execution written as the kernel does (SYSCALL, EXECVE and
+  CWD records in a row, :data:`_EXECUTION`) is checked at once against the process_creation
+  rules on its raw text and its parent's (:class:`ProcessFilter`); when none can match it, it
+  is only remembered as a possible parent (:class:`LazyProcess`: its image and EXECVE line,
+  read if a child's event is built). Any other execution is read a record at a time
+  (:func:`read_record`: the header, and for a SYSCALL record in the kernel's layout the few
+  fields an execution needs, as :func:`parse_record` would read them; other records in full)
+  and fed to the :class:`AuditAssembler`, whose ``wanted`` test makes the same check before
+  an event is built.
+
+While an event is open (its records interleaved with other events', or cut by the end of a
+region) every line is read lightly until none is. The events built, and the order of what is
+yielded, are those of reading every line (``AuditdAdapter.parse`` plus the assembler).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from typing import BinaryIO, Protocol
+
+from taintsigma.logs.audit_syscalls import SYSCALL_TABLES
+from taintsigma.logs.auditd import (
+    TYPE_NAMES,
+    AuditdAdapter,
+    LazyProcess,
+    _timestamp,
+    field_value,
+    parse_record,
+    syscall_name,
+)
+from taintsigma.logs.common import decode_line
+from taintsigma.logs.event import Event, Location, Unparsed
+from taintsigma.logs.reader import CHUNK_SIZE, MAX_LINE, ReadStats, re2_finder
+
+
+class RecordFilter(Protocol):
+    """Which raw records (lower-cased lines) a rule may match."""
+
+    def search(self, lowered: bytes, pos: int) -> int:
+        """Where, at or after ``pos``, the next line that may match starts to hit (-1: none)."""
+
+    def may_match(self, line: bytes) -> bool:
+        """Whether a rule may match the record of this lower-cased line."""
+
+
+class ProcessFilter(Protocol):
+    parent_anchored: list[int]  # rules that may match whatever an execution's own text holds
+
+    def search(self, lowered: bytes, pos: int) -> int:
+        """Where, at or after ``pos``, the next text an execution rules may match starts."""
+
+    def __call__(self, own: bytes, parent: Callable[[], bytes | None]) -> bool:
+        """Whether a process_creation rule may match an execution whose records' raw text
+        (lower-cased, one record a line) is ``own``; ``parent()`` gives its parent's image and
+        command line (lower-cased, one a line), None when no parent is known."""
+
+
+_EXEC_NUMBERS = sorted(
+    {
+        number
+        for _, table in SYSCALL_TABLES.values()
+        for number, name in zip(table.split()[::2], table.split()[1::2], strict=True)
+        if name in ("execve", "execveat")
+    },
+    key=int,
+)
+# Lines that may open or feed an execution's event, lower-cased: EXECVE records and SYSCALL
+# records naming an exec system call (by number on any architecture, or by name).
+_EXEC_LINE_PATTERN = (
+    rb"type=(?:execve|1309) |syscall=\"?(?:"
+    + b"|".join(n.encode() for n in _EXEC_NUMBERS)
+    + rb"|execve|execveat)(?:[\" \x1d\n]|$)"
+)
+_HEADER = re.compile(
+    rb"(?:node=(\S+) )?type=([A-Za-z0-9_]+) (?:msg=)?audit\((\d+)(?:\.(\d+))?:(\d+)\):?"
+)
+_VALUE = rb"(?:\"[^\"\n]*\"|[^\s\"'=][^\s=]*)"
+# A SYSCALL record in the kernel's layout (kernel/auditsc.c audit_log_exit), RAW format.
+_SYSCALL_BODY = re.compile(
+    rb" arch=([0-9a-fA-F]+) syscall=(\d+) (?:per=[0-9a-fA-F]+ )?success=(yes|no) exit=-?\w+"
+    rb" a0=\w+ a1=\w+ a2=\w+ a3=\w+ items=\d+ ppid=(\d+) pid=(\d+) auid=\d+ uid=\d+ gid=\d+"
+    rb" euid=\d+ suid=\d+ fsuid=\d+ egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=]+ ses=\d+ comm="
+    + _VALUE
+    + rb" exe=("
+    + _VALUE
+    + rb")(?: subj=[^\s\"'=]+)? key="
+    + _VALUE
+)
+_FIELD_KEYS = (b"node=", b"serial=", b"type=")
+# Lines that may open or feed an execution's event, lower-cased (RE2 finds the next one).
+_EXEC_LINE = re2_finder(_EXEC_LINE_PATTERN)
+_ASCII = rb"\x00-\x09\x0b\x0c\x0e-\x1c\x1e-\x7f"  # but \n, \r and \x1d (ENRICHED)
+_VALUE_ASCII = (
+    rb'(?:"[\x00-\x09\x0b\x0c\x0e-\x1c\x1e-\x21\x23-\x7f]*"|[^\s"\'=\x80-\xff][^\s=\x80-\xff]*)'
+)
+_BODY = rb"(?:(?!node=|serial=|type=|msg=')[" + _ASCII + rb"])*"
+_EXEC_ARCH = rb"|".join(
+    rb"(?i:" + arch.encode() + rb") syscall=(?:" + b"|".join(numbers) + rb")"
+    for arch, numbers in sorted(
+        {
+            arch: [n.encode() for n, name in zip(t.split()[::2], t.split()[1::2], strict=True)
+                   if name in ("execve", "execveat")]
+            for arch, (_, t) in SYSCALL_TABLES.items()
+        }.items()
+    )
+)  # fmt: skip
+# A successful execution as the kernel writes it, RAW: its SYSCALL (in the layout of
+# kernel/auditsc.c), EXECVE and CWD records in a row, one serial, ASCII, no field in a body
+# that could stand for a header one. If no rule can match it, it is only remembered as a
+# parent (pid, image as written, EXECVE line), exactly as reading its records would.
+_EXECUTION = re.compile(
+    rb"type=SYSCALL msg=audit\(\d{1,10}(?:\.\d+)?:(?P<serial>\d+)\): arch=(?:" + _EXEC_ARCH
+    + rb") (?:per=[0-9a-fA-F]+ )?success=yes exit=-?\w+ a0=\w+ a1=\w+ a2=\w+ a3=\w+ items=\d+"
+    rb" ppid=(?P<ppid>\d+) pid=(?P<pid>\d+) auid=\d+ uid=\d+ gid=\d+ euid=\d+ suid=\d+ fsuid=\d+"
+    rb" egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=\x80-\xff]+ ses=\d+ comm=" + _VALUE_ASCII
+    + rb" exe=(?P<exe>" + _VALUE_ASCII + rb")(?: subj=[^\s\"'=\x80-\xff]+)? key=" + _VALUE_ASCII
+    + rb"\n(?P<execve>type=EXECVE msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\):" + _BODY
+    + rb")\ntype=CWD msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\):" + _BODY + rb"(?=\n|$)"
+)  # fmt: skip
+
+
+class AuditRecord(Mapping[str, object]):
+    """One audit record read lazily: its header (and a SYSCALL's execution fields) at once,
+    every other field by :func:`parse_record` when first asked for. ``node`` comes from the
+    header alone (read_record parses in full a record whose body names a node)."""
+
+    __slots__ = ("_full", "light", "raw")
+
+    def __init__(self, raw: bytes, light: dict[str, object]) -> None:
+        self.raw = raw
+        self.light = light
+        self._full: dict[str, object] | None = None
+
+    def full(self) -> dict[str, object]:
+        """Every field, as parse_record reads them."""
+        if self._full is None:
+            parsed = parse_record(decode_line(self.raw))
+            if isinstance(parsed, tuple):
+                parsed = parsed[0]
+            self._full = parsed if isinstance(parsed, dict) else dict(self.light)
+        return self._full
+
+    def get(self, key: str, default: object = None) -> object:
+        light = self.light
+        if key in light:
+            return light[key]
+        if key == "node" and self._full is None:
+            return default  # read from the header, which has none
+        return self.full().get(key, default)
+
+    def __getitem__(self, key: str) -> object:
+        light = self.light
+        return light[key] if key in light else self.full()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.full())
+
+    def __len__(self) -> int:
+        return len(self.full())
+
+    def __contains__(self, key: object) -> bool:
+        if key == "node" and self._full is None:
+            return key in self.light
+        return key in self.light or key in self.full()
+
+
+def read_record(raw: bytes) -> AuditRecord | None:
+    """A line as the assembler sees it (None: a line the adapter yields no event for)."""
+    header = _HEADER.match(raw)
+    if header is None or raw.endswith(b"\r") or not raw.isascii():
+        return _full_record(raw)
+    node, kind, secs, frac, serial = header.groups()
+    body = raw[header.end() :]
+    if any(key in body for key in _FIELD_KEYS) or b"\x1d" in body or b"msg='" in body:
+        return _full_record(raw)  # a body field could stand for a header one
+    if len(secs) > 10 and _timestamp(secs.decode(), (frac or b"0").decode()) is None:
+        return None  # parse_record refuses it (a time beyond year 2286 may be out of range)
+    name = kind.decode()
+    light: dict[str, object] = {"type": TYPE_NAMES.get(name, name), "serial": int(serial)}
+    if node is not None:
+        light["node"] = node.decode()
+    if light["type"] == "SYSCALL":
+        found = _SYSCALL_BODY.fullmatch(body)
+        if found is None:
+            return _full_record(raw)
+        arch, number, success, ppid, pid, exe = (g.decode() for g in found.groups())
+        light.update(arch=arch, syscall=number, success=success, ppid=ppid, pid=pid)
+        light["exe"] = field_value("exe", exe)
+        name = syscall_name(arch, number)
+        if name is not None:  # else parse_record sets no SYSCALL either: asked, it is read
+            light["SYSCALL"] = name
+    return AuditRecord(raw, light)
+
+
+def _full_record(raw: bytes) -> AuditRecord | None:
+    text = decode_line(raw)
+    if not text.strip() or text.startswith(("----", "time->")):
+        return None
+    parsed = parse_record(text)
+    if isinstance(parsed, str):
+        return None
+    fields = parsed[0] if isinstance(parsed, tuple) else parsed
+    record = AuditRecord(raw, fields)
+    record._full = fields
+    return record
+
+
+def scan_audit(
+    stream: BinaryIO,
+    first: bytes,
+    adapter: AuditdAdapter,
+    records: RecordFilter,
+    processes: ProcessFilter,
+    *,
+    path: str,
+    stats: ReadStats,
+    chunk_size: int = CHUNK_SIZE,
+    max_line: int = MAX_LINE,
+) -> Iterator[Event | Unparsed | None]:
+    """Yield the record events rules may match (None for a blank line among them), notes on
+    damaged records, and the process_creation events rules may match, in the order reading
+    every line gives them."""
+    reader = _AuditReader(adapter, records, processes, path, stats, max_line)
+    for region, line_no, offset in _regions(stream, first, stats, chunk_size, max_line):
+        yield from reader.region(region, line_no, offset)
+    yield from adapter.derived()
+    yield from adapter.assembler.flush()
+
+
+class _AuditReader:
+    def __init__(
+        self,
+        adapter: AuditdAdapter,
+        records: RecordFilter,
+        processes: ProcessFilter,
+        path: str,
+        stats: ReadStats,
+        max_line: int,
+    ) -> None:
+        self.adapter = adapter
+        self.records = records
+        self.processes = processes
+        self.path = path
+        self.stats = stats
+        self.max_line = max_line
+        adapter.assemble = False
+        self.assembler = adapter.assembler
+        self.assembler.wanted = self._wanted
+
+    def _wanted(self, group: dict[str, object], parent: Callable[[], object]) -> bool:
+        own = b"\n".join(
+            record.raw.lower()
+            for name in ("syscall", "execve", "cwd")
+            if isinstance(record := group.get(name), AuditRecord)
+        )
+        return self.processes(own, lambda: _process_text(parent()))
+
+    def _parent_text(self, ppid: str) -> bytes | None:
+        return _process_text(self.assembler.process(ppid))
+
+    def region(self, region: bytes, line_no: int, offset: int) -> Iterator[Event | Unparsed | None]:
+        lowered = region.lower()
+        size = len(region)
+        records, processes = self.records, self.processes
+        assembler, adapter = self.assembler, self.adapter
+        pos = 0  # start of the next line not looked at
+        counted_to = newlines = 0  # newlines in region[:counted_to]
+        next_record = next_exec = -2  # line starts of the next hits (-2: not searched yet)
+        next_process = -2  # where the next text a process_creation rule may match is
+        execution: re.Match[bytes] | None = None  # found at next_exec, read at once
+        while pos < size:
+            if next_record < pos and next_record != -1:
+                next_record = _line_start(lowered, records.search(lowered, pos))
+            if assembler.open_events:
+                next_exec, execution = pos, None  # an event is open: every line may be its
+            elif next_exec < pos and next_exec != -1:
+                next_exec = _line_start(lowered, _EXEC_LINE(lowered, pos))
+                execution = _EXECUTION.match(region, next_exec) if next_exec >= 0 else None
+            starts = [s for s in (next_record, next_exec) if s >= 0]
+            if not starts:
+                return
+            start = min(starts)
+            if start == next_exec and execution is not None:
+                end = execution.end()
+                if next_process < start and next_process != -1:
+                    next_process = processes.search(lowered, start)
+                if not start <= next_record < end and not self._may_match(
+                    execution, lowered, next_process
+                ):
+                    # no rule may match it, nor its records: only remembered as a parent
+                    exe, execve = execution.group("exe", "execve")
+                    process = LazyProcess(field_value("exe", exe.decode()), execve)
+                    assembler.remember(execution.group("pid").decode(), process)
+                    pos = end + 1
+                    continue
+            stop = lowered.find(b"\n", start)
+            if stop < 0:
+                stop = size
+            newlines += region.count(b"\n", counted_to, start)
+            counted_to = start
+            origin = Location(path=self.path, line=line_no + newlines + 1, offset=offset + start)
+            line = region[start:stop]
+            if len(line) > self.max_line:
+                self.stats.truncated += 1
+                line = line[: self.max_line]
+            if start == next_record and records.may_match(lowered[start:stop]):
+                self.stats.yielded += 1
+                yield adapter.parse(line, origin)  # None: a blank line, counted as such
+                yield from adapter.derived()
+            if start == next_exec:
+                record = read_record(line)
+                if record is not None:
+                    yield from assembler.add(record, origin)
+            pos = stop + 1
+
+    def _may_match(self, execution: re.Match[bytes], lowered: bytes, hit: int) -> bool:
+        """Whether a process_creation rule may match an execution read at once (its
+        processes' search ``hit`` at or after its start)."""
+        start, end = execution.span()
+        if not start <= hit < end and not self.processes.parent_anchored:
+            return False
+        ppid = execution.group("ppid").decode()
+        return self.processes(lowered[start:end], lambda: self._parent_text(ppid))
+
+
+def _process_text(found: object) -> bytes | None:
+    """A remembered process's image and command line, lower-cased, one a line (its
+    EXECVE line as written when not read)."""
+    if isinstance(found, LazyProcess):
+        execve = found.execve
+        if isinstance(execve, bytes):
+            command = execve
+        elif isinstance(execve, AuditRecord):
+            command = execve.raw
+        else:
+            command = found.resolve()[1].encode("utf-8", "replace")
+        return found.image.encode("utf-8", "replace").lower() + b"\n" + command.lower()
+    if isinstance(found, tuple):
+        return "\n".join(found).encode("utf-8", "replace").lower()
+    return None
+
+
+def _line_start(lowered: bytes, hit: int) -> int:
+    return -1 if hit < 0 else lowered.rfind(b"\n", 0, hit) + 1
+
+
+def _regions(
+    stream: BinaryIO, first: bytes, stats: ReadStats, chunk_size: int, max_line: int
+) -> Iterator[tuple[bytes, int, int]]:
+    """Whole lines in regions of about ``chunk_size``: ``(region, lines before it, offset)``.
+    A line longer than ``max_line`` with no end in sight is cut there (the rest skipped)."""
+    pending, offset, line_no, eof, discarding = first, 0, 0, False, False
+    while not eof:
+        data = stream.read(chunk_size)
+        eof = not data
+        stats.bytes += len(data)
+        buf = pending + data if pending else data
+        pending = b""
+        if discarding:
+            newline = buf.find(b"\n")
+            if newline < 0:
+                offset += len(buf)
+                continue
+            offset += newline + 1
+            buf = buf[newline + 1 :]
+            discarding = False
+        end = len(buf) if eof else buf.rfind(b"\n") + 1
+        if end == 0:
+            if len(buf) >= max_line:
+                line_no += 1
+                stats.lines += 1
+                stats.truncated += 1
+                yield buf[:max_line], line_no - 1, offset
+                offset += len(buf)
+                discarding = True
+            else:
+                pending = buf
+            continue
+        region, pending = buf[:end], buf[end:]
+        lines = region.count(b"\n") + (0 if region.endswith(b"\n") else 1)
+        if region:
+            yield region, line_no, offset
+        line_no += lines
+        stats.lines += lines
+        offset += end
