@@ -9,7 +9,8 @@ The engine test below models Kibana's translation (kbn-es-query ``functions/is.t
 ``node_types/wildcard.ts``) in Python and runs the resulting queries in Apache Lucene 8
 (tests/engines/lucene/LuceneRegexVerdicts.java, the field indexed as one keyword term, as a
 ``wildcard`` field matches whole values): every Sigma match is found, and the old output
-matched every event.
+matched every event. Last, no kibana-kql query of SigmaHQ's Linux rules gives a ``wildcard``
+field a wildcard value the query_string would split.
 """
 
 from __future__ import annotations
@@ -377,3 +378,59 @@ def test_kibana_finds_every_sigma_match_and_the_old_output_matched_everything(
     # On a keyword field Kibana's wildcard query keeps whitespace, and the backslashes
     # toQueryStringQuery adds are WildcardQuery escapes: the old exact form is exact there.
     assert _matches(lucene_regex, _lines(old, ["keyword"], "W")) == sigma
+
+
+# ---- SigmaHQ's Linux rules --------------------------------------------------------------------
+
+
+def _field_values(query: str, field: str) -> list[list[str | None]]:
+    """Every value the query gives ``field`` (``field:value`` and ``field:(a or b …)``)."""
+    found = []
+    for match in re.finditer(rf"(?<![\w.]){re.escape(field)}:", query):
+        i = match.end()
+        if query[i] != "(":
+            found.append(parse_value(query, i)[0])
+            continue
+        i += 1
+        while True:
+            items, i = parse_value(query, i)
+            found.append(items)
+            if query[i] == ")":
+                break
+            joiner = re.match(r" (or|and) ", query[i:])
+            assert joiner, query[i:]
+            i += joiner.end()
+    return found
+
+
+def test_no_sigmahq_query_sends_kibana_a_wildcard_value_it_splits() -> None:
+    from taintsigma.convert.ecs import ecs_field_types
+    from tests.linux_corpus import corpus_report
+
+    splitting = [name for name, kind in ecs_field_types().items() if kind == "wildcard"]
+    report = corpus_report("kibana-kql")
+    checked = 0
+    for conversion in report.conversions:
+        for field in splitting:
+            for items in _field_values(conversion.query, field):
+                if WILD in items:
+                    checked += 1
+                    assert not any(c in " \t\n\r\u3000" for c in items if c is not WILD), (
+                        conversion.stem, field, items
+                    )
+    assert checked > 200  # the command-line values of the process_creation rules
+    warned = [c for c in report.conversions if any("query_string" in w for w in c.warnings)]
+    assert len(warned) == 60
+    refused = sorted(
+        re.search(r"([\w-]+)\.yml: ", str(e)).group(1)  # type: ignore[union-attr]
+        for e in report.errors
+        if "query_string" in str(e)
+    )
+    assert refused == [
+        "proc_creation_lnx_chmod_targeting_sensitive_directories",
+        "proc_creation_lnx_clear_logs",
+        "proc_creation_lnx_rsync_shell_spawn",
+        "proc_creation_lnx_services_stop_and_disable",
+        "proc_creation_lnx_susp_network_utilities_execution",
+        "proc_creation_lnx_susp_sensitive_file_access",
+    ]
