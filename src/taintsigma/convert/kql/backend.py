@@ -115,7 +115,7 @@ class _KqlSyntaxBackend(TextQueryBackend):
         return kind is not None and kind != "keyword" and kind not in TEXT_TYPES
 
     def _single_terms(
-        self, field: str | None, values: list[Sequence[str | None]], *, either: bool = True
+        self, field: str | None, values: Sequence[Sequence[str | None]], *, either: bool = True
     ) -> list[Items]:
         """The values of one condition on ``field`` (ORed, or ANDed when not ``either``), each
         reaching Elasticsearch as one term.
@@ -126,7 +126,7 @@ class _KqlSyntaxBackend(TextQueryBackend):
         times), ANDed ones their duplicates. Other values are kept as they are.
         """
         kept = [tuple(v) for v in values]
-        if not self.splits_at_whitespace(field):
+        if field is None or not self.splits_at_whitespace(field):
             return kept
         split = [v for v in kept if query_string.splits(v)]
         if not split:
@@ -179,9 +179,8 @@ class _KqlSyntaxBackend(TextQueryBackend):
         strings = [arg.value for arg in args if isinstance(arg.value, SigmaString)]
         if len(strings) < len(args):  # numbers among the values: each as it is
             values = [
-                self._value(field, arg.value) if isinstance(arg.value, SigmaString)
-                else str(arg.value)
-                for arg in args
+                self._value(field, value) if isinstance(value, SigmaString) else str(value)
+                for value in (arg.value for arg in args)
             ]
             strings = []
         try:
