@@ -46,7 +46,7 @@ from taintsigma.rules.loader import rule_id
 # ECS does not know is taken as keyword, as everywhere else in the Elasticsearch targets).
 _REGEX_FIELD_TYPES = frozenset({"keyword", "wildcard", "constant_keyword"})
 
-Items = tuple[str | None, ...]
+Term = tuple[str | None, ...]  # a value's characters, None for '*'
 
 
 class _KqlSyntaxBackend(TextQueryBackend):
@@ -116,7 +116,7 @@ class _KqlSyntaxBackend(TextQueryBackend):
 
     def _single_terms(
         self, field: str | None, values: Sequence[Sequence[str | None]], *, either: bool = True
-    ) -> list[Items]:
+    ) -> list[Term]:
         """The values of one condition on ``field`` (ORed, or ANDed when not ``either``), each
         reaching Elasticsearch as one term.
 
@@ -177,21 +177,21 @@ class _KqlSyntaxBackend(TextQueryBackend):
         args: list[ConditionFieldEqualsValueExpression] = cond.args  # type: ignore[assignment]
         field = args[0].field
         strings = [arg.value for arg in args if isinstance(arg.value, SigmaString)]
-        if len(strings) < len(args):  # numbers among the values: each as it is
+        if len(strings) < len(args):  # numbers among the values: each value as it is
             values = [
                 self._value(field, value) if isinstance(value, SigmaString) else str(value)
                 for value in (arg.value for arg in args)
             ]
-            strings = []
-        try:
-            terms = self._single_terms(
-                field,
-                [syntax.value_items(s) for s in strings],
-                either=isinstance(cond, ConditionOR),
-            )
-            values = [syntax.render_items(t) for t in terms] if strings else values
-        except syntax.KqlSyntaxError as err:
-            raise self.unsupported(field, str(err)) from None  # type: ignore[attr-defined]
+        else:  # one list: its values written as one-term values together (drop_covered)
+            try:
+                terms = self._single_terms(
+                    field,
+                    [syntax.value_items(s) for s in strings],
+                    either=isinstance(cond, ConditionOR),
+                )
+                values = [syntax.render_items(t) for t in terms]
+            except syntax.KqlSyntaxError as err:
+                raise self.unsupported(field, str(err)) from None  # type: ignore[attr-defined]
         joiner = f" {self.or_token if isinstance(cond, ConditionOR) else self.and_token} "
         if len(values) == 1:
             return f"{self.escape_and_quote_field(field)}:{values[0]}"
