@@ -5,8 +5,12 @@
 //   VALUES:  one keyword value per line; \\ \t \n \r are escaped
 //   QUERIES: one per line, escaped the same way, each either
 //            "Q<tab><query_string>" parsed by Lucene's classic QueryParser (as the lucene
-//            target's output is, on the keyword field "v"), or
-//            "R<tab><regexp>" run as Lucene's RegexpQuery on "v" (EQL regex, ES|QL RLIKE)
+//            target's output is, on the keyword field "v"), or "S<tab><query_string>" parsed
+//            the same way but with setSplitOnWhitespace(false) (runs of plain terms analysed
+//            together; wildcard and prefix terms still end at whitespace), or
+//            "R<tab><regexp>" run as Lucene's RegexpQuery on "v" (EQL regex, ES|QL RLIKE), or
+//            "W<tab><pattern>" run as Lucene's WildcardQuery on "v" (Elasticsearch's wildcard
+//            query on a keyword field: Kibana's KQL wildcard value on a keyword field)
 // Prints, per query, the 0-based line numbers of the matching values separated by spaces, or
 // "ERROR <message>" when the query or regexp does not parse.
 
@@ -29,6 +33,7 @@ import org.apache.lucene.search.IndexSearcher;
 import org.apache.lucene.search.Query;
 import org.apache.lucene.search.RegexpQuery;
 import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.WildcardQuery;
 import org.apache.lucene.store.ByteBuffersDirectory;
 import org.apache.lucene.store.Directory;
 
@@ -69,10 +74,13 @@ public class LuceneRegexVerdicts {
                 String text = unescape(raw.substring(2));
                 Query query;
                 try {
-                    if (raw.startsWith("Q\t")) {
+                    if (raw.startsWith("Q\t") || raw.startsWith("S\t")) {
                         QueryParser parser = new QueryParser(FIELD, new KeywordAnalyzer());
                         parser.setAllowLeadingWildcard(true);
+                        parser.setSplitOnWhitespace(raw.startsWith("Q\t"));
                         query = parser.parse(text);
+                    } else if (raw.startsWith("W\t")) {
+                        query = new WildcardQuery(new Term(FIELD, text));
                     } else {
                         query = new RegexpQuery(new Term(FIELD, text));
                     }

@@ -7,6 +7,7 @@ rule, field and target, for the rest (docs/kql.md lists both).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 from sigma.conditions import (
@@ -33,17 +34,19 @@ from sigma.types import (
     SigmaTimestampPart,
 )
 
-from taintsigma.convert.ecs import ecs_field_types
+from taintsigma.convert.ecs import TEXT_TYPES, ecs_field_types
 from taintsigma.convert.fieldtypes import SigmaUnsupportedByTarget, TextFieldMixin
-from taintsigma.convert.kql import syntax
+from taintsigma.convert.kql import query_string, syntax
 from taintsigma.convert.regex_translate import RegexNotTranslatable
-from taintsigma.convert.regex_wildcards import WILDCARD, regex_to_wildcards
+from taintsigma.convert.regex_wildcards import regex_to_wildcards
 from taintsigma.rules.loader import rule_id
 
 
 # Field types a KQL wildcard value matches case-sensitively, character by character (a field
 # ECS does not know is taken as keyword, as everywhere else in the Elasticsearch targets).
 _REGEX_FIELD_TYPES = frozenset({"keyword", "wildcard", "constant_keyword"})
+
+Term = tuple[str | None, ...]  # a value's characters, None for '*'
 
 
 class _KqlSyntaxBackend(TextQueryBackend):
@@ -95,9 +98,58 @@ class _KqlSyntaxBackend(TextQueryBackend):
 
     def _value(self, field: str | None, value: SigmaString) -> str:
         try:
-            return syntax.render_value(value)
+            [items] = self._single_terms(field, [syntax.value_items(value)])
+            return syntax.render_items(items)
         except syntax.KqlSyntaxError as err:
             raise self.unsupported(field, str(err)) from None  # type: ignore[attr-defined]
+
+    # ---- wildcard values Kibana sends as a query_string (taintsigma.convert.kql.query_string) ----
+
+    def splits_at_whitespace(self, field: str | None) -> bool:
+        """True if Kibana sends a wildcard value on ``field`` as a query_string, which splits it
+        at whitespace: its type is known and is not plain ``keyword`` (is.ts builds a
+        ``wildcard`` query only for that). Analysed text fields take the phrase path."""
+        if field is None or self.is_text_field(field):  # type: ignore[attr-defined]
+            return False
+        kind = self.field_type(field)
+        return kind is not None and kind != "keyword" and kind not in TEXT_TYPES
+
+    def _single_terms(
+        self, field: str | None, values: Sequence[Sequence[str | None]], *, either: bool = True
+    ) -> list[Term]:
+        """The values of one condition on ``field`` (ORed, or ANDed when not ``either``), each
+        reaching Elasticsearch as one term.
+
+        On a field :meth:`splits_at_whitespace`, a wildcard value holding whitespace becomes its
+        single-term superset (runs of whitespace as ``*``) with one warning, or is refused under
+        ``not``; the ORed values then drop those another one covers (``*-O*`` once, not 36
+        times), ANDed ones their duplicates. Other values are kept as they are.
+        """
+        kept = [tuple(v) for v in values]
+        if field is None or not self.splits_at_whitespace(field):
+            return kept
+        split = [v for v in kept if query_string.splits(v)]
+        if not split:
+            return kept
+        first = query_string.single_term(split[0])
+        reason = (
+            f"Kibana sends a KQL wildcard value on a field of type {self.field_type(field)} "
+            f"(not keyword) as a query_string, which splits it at whitespace into terms ORed "
+            f"together, and KQL cannot escape whitespace"
+        )
+        if self.negated():  # type: ignore[attr-defined]
+            raise self.unsupported(  # type: ignore[attr-defined]
+                field,
+                f"{reason}; the one-term superset {syntax.render_items(first)} (whitespace "
+                f"as '*') under 'not' would exclude events the rule keeps",
+            )
+        self.warn_superset(  # type: ignore[attr-defined]
+            field, f"{reason}: each run of whitespace is written as '*' (one term)"
+        )
+        terms = [query_string.single_term(v) if query_string.splits(v) else v for v in kept]
+        if either:
+            return query_string.drop_covered(terms)
+        return list(dict.fromkeys(terms))
 
     # ---- fields and values --------------------------------------------------------------------
 
@@ -124,11 +176,25 @@ class _KqlSyntaxBackend(TextQueryBackend):
     ) -> str:
         args: list[ConditionFieldEqualsValueExpression] = cond.args  # type: ignore[assignment]
         field = args[0].field
-        values = [
-            self._value(field, arg.value) if isinstance(arg.value, SigmaString) else str(arg.value)
-            for arg in args
-        ]
+        strings = [arg.value for arg in args if isinstance(arg.value, SigmaString)]
+        if len(strings) < len(args):  # numbers among the values: each value as it is
+            values = [
+                self._value(field, value) if isinstance(value, SigmaString) else str(value)
+                for value in (arg.value for arg in args)
+            ]
+        else:  # one list: its values written as one-term values together (drop_covered)
+            try:
+                terms = self._single_terms(
+                    field,
+                    [syntax.value_items(s) for s in strings],
+                    either=isinstance(cond, ConditionOR),
+                )
+                values = [syntax.render_items(t) for t in terms]
+            except syntax.KqlSyntaxError as err:
+                raise self.unsupported(field, str(err)) from None  # type: ignore[attr-defined]
         joiner = f" {self.or_token if isinstance(cond, ConditionOR) else self.and_token} "
+        if len(values) == 1:
+            return f"{self.escape_and_quote_field(field)}:{values[0]}"
         return f"{self.escape_and_quote_field(field)}:({joiner.join(values)})"
 
     def convert_condition_group(
@@ -206,10 +272,7 @@ class _KqlSyntaxBackend(TextQueryBackend):
                 multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
                 dotall=SigmaRegularExpressionFlag.DOTALL in flags,
             )
-            rendered = [
-                syntax.escape_unquoted(list(v)) if WILDCARD in v else syntax.render_text("".join(v))  # type: ignore[arg-type]
-                for v in values
-            ]
+            rendered = [syntax.render_items(v) for v in self._single_terms(cond.field, values)]
         except (RegexNotTranslatable, syntax.KqlSyntaxError) as err:
             raise self.unsupported(  # type: ignore[attr-defined]
                 cond.field,

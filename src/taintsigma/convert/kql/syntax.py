@@ -189,16 +189,12 @@ def render_field(name: str) -> str:
     return escape_unquoted(list(name))
 
 
-def render_value(value: SigmaString) -> str:
-    """Render a Sigma string (wildcards and all) as a KQL value, or raise KqlSyntaxError.
+def value_items(value: SigmaString) -> list[str | None]:
+    """The characters of a Sigma string, ``WILDCARD`` for ``*``; KqlSyntaxError for what KQL
+    cannot carry (``?``, an unresolved placeholder).
 
-    Without wildcards the value is bare or quoted; with ``*`` it is an unquoted literal with
-    escapes. KQL has no single-character wildcard, so ``?`` is refused.
-
-    >>> render_value(SigmaString("kernel")), render_value(SigmaString("system.syslog"))
-    ('kernel', '"system.syslog"')
-    >>> render_value(SigmaString("*ker nel*"))
-    '*ker nel*'
+    >>> value_items(SigmaString("a*"))
+    ['a', None]
     """
     items: list[str | None] = []
     for part in value.s:
@@ -210,6 +206,26 @@ def render_value(value: SigmaString) -> str:
             raise KqlSyntaxError(f"the placeholder %{part.name}% was not resolved by a pipeline")
         else:
             items.extend(str(part))
+    return items
+
+
+def render_items(items: Sequence[str | None]) -> str:
+    """Characters (``WILDCARD`` for ``*``) as a KQL value: without wildcards bare or quoted,
+    with ``*`` an unquoted literal with escapes."""
     if WILDCARD not in items:
         return render_text("".join(c for c in items if c is not None))
     return escape_unquoted(items)
+
+
+def render_value(value: SigmaString) -> str:
+    """Render a Sigma string (wildcards and all) as a KQL value, or raise KqlSyntaxError.
+
+    Without wildcards the value is bare or quoted; with ``*`` it is an unquoted literal with
+    escapes. KQL has no single-character wildcard, so ``?`` is refused.
+
+    >>> render_value(SigmaString("kernel")), render_value(SigmaString("system.syslog"))
+    ('kernel', '"system.syslog"')
+    >>> render_value(SigmaString("*ker nel*"))
+    '*ker nel*'
+    """
+    return render_items(value_items(value))
