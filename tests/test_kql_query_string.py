@@ -97,7 +97,7 @@ def test_keyword_fields_keep_their_exact_wildcard_value() -> None:
 def test_values_without_wildcards_stay_exact_phrases() -> None:
     query, warnings = convert({"selection": {"CommandLine": "ls -la /tmp"}})
     assert clause(query) == f'{CMD}:"ls -la /tmp"'
-    assert not warnings
+    assert not any("query_string" in w for w in warnings)  # (the case note may be there)
 
 
 def test_one_warning_per_rule_and_field() -> None:
