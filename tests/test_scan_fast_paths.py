@@ -98,3 +98,55 @@ def test_lines_carrying_records_are_parsed_only_for_rules_that_see_them(path: Pa
         prefilter=False,
     )
     assert [a.to_dict() for a in everything] == alerts
+
+
+def _kernel_records(count: int) -> str:
+    """A syslog file of records the kernel prints without auditd (numeric types): AppArmor
+    denials no rule looks for, among executions and module loads that rules match."""
+    lines = []
+    for i in range(count):
+        serial = 1000 + i
+        head = f"Nov 30 10:{i // 60 % 60:02d}:{i % 60:02d} h kernel: [ {i}.5] audit: "
+        stamp = f"audit(1764496800.{i % 1000:03d}:{serial}): "
+        lines.append(
+            head + "type=1400 " + stamp + 'apparmor="DENIED" operation="open" class="file" '
+            'profile="/usr/sbin/cupsd" name="/etc/ssl/private/" pid=8161 comm="cupsd" '
+            'requested_mask="r" denied_mask="r" fsuid=0 ouid=0'
+        )
+        if i % 50 == 7:  # finit_module (313 on x86_64), as the bundled auditd rule looks for
+            lines.append(
+                head + "type=1300 " + stamp + "arch=c000003e syscall=313 success=yes exit=0 "
+                'a0=3 a1=0 a2=0 a3=0 items=0 ppid=1 pid=4242 auid=0 uid=0 comm="insmod" '
+                'exe="/usr/bin/kmod" key=(null)'
+            )
+        if i % 50 == 21:  # an execution: SYSCALL, EXECVE (one argument hex-encoded), CWD
+            lines.append(
+                head + "type=1300 " + stamp + "arch=c000003e syscall=59 success=yes exit=0 "
+                'a0=1 a1=2 a2=3 a3=0 items=2 ppid=4100 pid=4243 auid=1000 uid=0 comm="chattr" '
+                'exe="/usr/bin/chattr"'
+            )
+            lines.append(head + "type=1309 " + stamp + 'argc=3 a0="chattr" a1="-i" a2='
+                         + "/etc/pass wd".encode().hex().upper())  # fmt: skip
+            lines.append(head + "type=1307 " + stamp + 'cwd="/root"')
+    return "\n".join(lines) + "\n"
+
+
+def test_carried_records_no_rule_needs_are_skipped_with_the_same_alerts(tmp_path: Path) -> None:
+    """A kernel-carried audit record is parsed when its type or text may match a rule that
+    sees such records (or it builds an execution): the AppArmor denials here are skipped, and
+    the alerts are those of a scan without the prefilter."""
+    path = tmp_path / "kernel.log"
+    path.write_text(_kernel_records(400), encoding="utf-8")
+    rules = [FLAGSHIP, AUDIT_RULE, REPO / "tests" / "corpus" / "sigmahq" / "rules" / "linux"]
+    filtered = scan_paths(path, rules, timezone="UTC")
+    alerts = [a.to_dict() for a in filtered]
+    everything = scan_paths(path, rules, timezone="UTC", prefilter=False)
+    assert [a.to_dict() for a in everything] == alerts
+    names = sorted(a["rule"]["name"] for a in alerts)
+    assert names == sorted(
+        ["Kernel Module Load System Call (auditd)", "Loading of Kernel Module via Insmod",
+         "Remove Immutable File Attribute - Auditd", "Remove Immutable File Attribute"] * 8
+    )  # fmt: skip
+    summary, full = filtered.summary.files[0], everything.summary.files[0]
+    assert summary.events < 400 / 2  # the 400 denials were not parsed
+    assert full.events >= 400

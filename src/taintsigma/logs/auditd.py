@@ -375,6 +375,11 @@ class LazyProcess:
 # event is built from, and records holding a hex-encoded value (their text is not in the
 # line). Lower-case, as the reader searches lower-cased bytes.
 ALWAYS_PARSE = rb"type=(?:execve|cwd|eoe) |(?:syscall=(?:59|322|11|358|221|281) )|syscall=execve"
+# The records a process_creation event is built from, by name or by the number the kernel
+# prints without auditd (``type=1309 audit(…)``): SYSCALL, PATH, CWD, EXECVE, EOE, PROCTITLE.
+EXECUTION_RECORDS = (
+    rb"type=(?:syscall|1300|path|1302|cwd|1307|execve|1309|eoe|1320|proctitle|1327)[ :]"
+)
 # A hex-encoded value: its text is not in the line (see Adapter.hex_encoded).
 HEX_ENCODED = (
     rb" (?:name|path|exe|comm|cwd|dir|file|key|proctitle|acct|cmd|data|ocomm|new|old|watch)"

@@ -18,8 +18,11 @@ from taintsigma.logs.ecs_ndjson import load_object
 from taintsigma.logs.event import Event, Location, Unparsed, get_field
 from taintsigma.logs.sysmon import is_sysmon, parse_sysmon
 
-# Lines that may carry a record (lower-case bytes, as the reader searches): always parsed.
-CARRIES = rb"audit\(\d|linux-sysmon|\"_transport\"\s*:\s*\"audit\""
+# Lines that may carry a record (lower-case bytes, as the reader searches): an audit record
+# in a syslog line, a Sysmon event, a journal entry of the audit transport.
+AUDIT_CARRIER = rb"audit\(\d"
+OTHER_CARRIERS = rb"linux-sysmon|\"_transport\"\s*:\s*\"audit\""
+CARRIES = AUDIT_CARRIER + b"|" + OTHER_CARRIERS
 
 
 class DerivingAdapter(Adapter):

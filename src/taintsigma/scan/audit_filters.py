@@ -33,7 +33,7 @@ import re2
 from taintsigma.evaluate.prefilter import ANYWHERE, EXACT, NUMBER, raw_piece, rule_clauses
 from taintsigma.logs.auditd import AUDITD, ESCAPED, PROCESS_CREATION, AuditdAdapter
 from taintsigma.logs.reader import FOLDING_TO_ASCII, re2_finder
-from taintsigma.scan.routing import NativeRuleSetView, _rule_literals
+from taintsigma.scan.raw_literals import rule_literals
 
 # Fields whose values are few and frequent: searched for only after a rule's other literals.
 WEAK_FIELDS = frozenset({"type", "SYSCALL", "key"})
@@ -99,6 +99,36 @@ def hex_form(literal: str) -> bytes | None:
 
 def _with_hex(piece: str) -> list[bytes]:
     return [re2.escape(piece.encode()), hex_form(piece) or _ANY_HEX]
+
+
+def any_record_patterns(rules: Iterable[Any], adapter: AuditdAdapter) -> list[bytes] | None:
+    """RE2 patterns (lower-case) one of which is found in every raw audit record one of ``rules`` may match,
+    wherever the record sits in a line (a syslog line carries one after its header): for
+    each rule, the pairs of its strongest necessary clause (rule_clauses) as a record writes
+    them (``type`` and ``SYSCALL`` by name or number, a value as written or hex-encoded, a
+    number as its digits), and the records the reader always reads (split arguments, hex
+    values holding non-ASCII bytes, damaged values; characters folding into ASCII letters are
+    hits of the reader's own, logs/reader.py make_searcher, and would be caseless ``s`` and
+    ``k`` here). None when a rule has no clause."""
+    folding = {re2.escape(c.encode()).lower() for c in FOLDING_TO_ASCII}
+    found: set[bytes] = (set(_ALWAYS) - folding) | set(_DAMAGED)
+    for rule in rules:
+        clauses = rule_clauses(rule)
+        if not clauses:
+            return None
+        for field_name, literal in clauses[0]:
+            if literal.startswith(NUMBER):
+                found.add(re2.escape(literal.removeprefix(NUMBER).encode()))
+                continue
+            literal = literal.removeprefix(EXACT)
+            pattern = adapter.raw_pattern(field_name, literal) if field_name in WEAK_FIELDS else None
+            if pattern is not None and field_name != "key":
+                found.add(pattern)
+            elif literal:
+                found.update(_with_hex(literal))
+            else:
+                return None
+    return sorted(found)
 
 
 class ClauseFilter:
@@ -176,10 +206,11 @@ _CACHE: WeakKeyDictionary[Any, tuple[ClauseFilter, ClauseFilter] | None] = WeakK
 
 
 def audit_filters(
-    view: NativeRuleSetView, adapter: AuditdAdapter
+    view: Any, adapter: AuditdAdapter
 ) -> tuple[ClauseFilter, ClauseFilter] | None:
-    """(records, processes) filters of the view's rules; None when some rule leaves nothing
-    to search for (every line is then parsed)."""
+    """(records, processes) filters of the rules of ``view`` (scan/routing.py's
+    NativeRuleSetView); None when some rule leaves nothing to search for (every line is then
+    parsed)."""
     if view in _CACHE:
         return _CACHE[view]
     records_source, process_source = view.source(AUDITD), view.source(PROCESS_CREATION)
@@ -274,7 +305,7 @@ def _record_patterns(
                 else _ANY_HEX
             )
             continue
-        pieces = _rule_literals(frozenset({(name, literal)}), adapter, ANYWHERE)
+        pieces = rule_literals(frozenset({(name, literal)}), adapter, ANYWHERE)
         if pieces is None:
             return None
         for text, kind in pieces:

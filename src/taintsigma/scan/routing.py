@@ -24,11 +24,10 @@ from taintsigma.logs.base import Adapter
 from taintsigma.logs.ecs_ndjson import TELEMETRY
 from taintsigma.logs.event import LINUX_SYSLOG, Event, LogSourceKey
 from taintsigma.scan.alerts import RuleInfo, rule_info
+from taintsigma.scan.raw_literals import pattern_of as _pattern_of
+from taintsigma.scan.raw_literals import rule_literals as _rule_literals
 from taintsigma.scan.telemetry import reversed_mappings, sigma_fields, source_options
 
-# Characters of the values an adapter derives rather than copies (time stamps, offsets,
-# pids, uptimes, codes), lower-cased: a keyword made only of them may match those.
-_DERIVED = frozenset("0123456789:.+-tz ")
 # Services whose logs are syslog lines; Linux adapters' events are tried by the rules of these
 # and of none (auditd writes its own format, categories need other telemetry).
 _NOT_SYSLOG_SERVICES = frozenset({"auditd"})
@@ -153,21 +152,60 @@ class RuleSetView:
         from taintsigma.evaluate.ruleset import RuleSetMatcher
 
         inner = getattr(adapter, "inner", None)
-        if adapter.derives and inner is not None and not self._derived_rules():
-            # No rule can match the records its lines carry (audit records, Sysmon events are
-            # tried only by rules naming their service or category): those lines need no
-            # parsing but for the rules of the lines themselves.
-            adapter = inner
+        always = _pieces(adapter.always_parse)
+        if adapter.derives and inner is not None:
+            if self._derived_rules():
+                always = self._carried(adapter, inner)
+            else:
+                # No rule can match the records its lines carry (audit records, Sysmon events
+                # are tried only by rules naming their service or category): those lines need
+                # no parsing but for the rules of the lines themselves.
+                adapter = inner
+                always = _pieces(inner.always_parse)
         if adapter.logsource == LINUX_SYSLOG and self.schema != "plain":
             relevant = list(self.linux.rules)
         else:
             relevant = list(self.matcher.rules)
-        plan = _plan_for(relevant, adapter, RuleSetMatcher)
-        always = adapter.always_parse
-        if self._native is not None and plan is not None and always and always not in plan.patterns:
+        plan = _plan_for(relevant, adapter, RuleSetMatcher, always)
+        missing = [piece for piece in always if plan is not None and piece not in plan.patterns]
+        if self._native is not None and plan is not None and missing:
             # The native rules match the telemetry documents: their lines are always parsed.
-            plan = replace(plan, patterns=[*plan.patterns, always])
+            plan = replace(plan, patterns=[*plan.patterns, *missing])
         return plan
+
+    def _carried(self, adapter: Adapter, inner: Adapter) -> list[bytes]:
+        """The lines of a deriving adapter to parse for the records they carry (a pattern).
+
+        Sysmon events and journal audit entries: always. An audit record in a syslog line
+        (``… msg=audit(…)``, or ``… audit(…)`` from the kernel): when it may match a
+        ``service: auditd`` rule (scan/audit_filters.py any_record_pattern, found in the same
+        line) or, when a ``process_creation`` rule exists, is one an execution is built from;
+        every audit record when some auditd rule has no literal to search.
+        """
+        from taintsigma.logs.auditd import AUDITD, EXECUTION_RECORDS, PROCESS_CREATION
+        from taintsigma.logs.derive import AUDIT_CARRIER, OTHER_CARRIERS
+        from taintsigma.scan.audit_filters import any_record_patterns
+
+        native = self._native() if self._native is not None else None
+        audit = getattr(adapter, "audit", None)
+        if native is None or audit is None:
+            return _pieces(adapter.always_parse)
+        rules = native.specific.rules
+        records_source, process_source = native.source(AUDITD), native.source(PROCESS_CREATION)
+        patterns = [OTHER_CARRIERS, *([inner.always_parse] if inner.always_parse else [])]
+        wanted: list[bytes] = []
+        if any(process_source.admits(r.header) for r in rules):
+            wanted.append(EXECUTION_RECORDS)
+        records = [r for r in rules if records_source.admits(r.header)]
+        if records:
+            found = any_record_patterns(records, audit)
+            if found is None:
+                return [*patterns, AUDIT_CARRIER]
+            wanted += found
+        for piece in wanted:  # in one line with the carrier, before it (``type=``) or after it
+            piece = b"(?:" + piece + b")"
+            patterns += [AUDIT_CARRIER + rb"[^\n]*" + piece, piece + rb"[^\n]*" + AUDIT_CARRIER]
+        return patterns
 
     def _derived_rules(self) -> bool:
         """True when some rule may match a derived event: derived events are tried only by
@@ -185,13 +223,23 @@ class RuleSetView:
         return False
 
 
-def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan | None:
-    """The prefilter plan of an adapter's lines for the rules that may see its events."""
+def _pieces(pattern: bytes | None) -> list[bytes]:
+    return [pattern] if pattern else []
+
+
+def _plan_for(
+    relevant: list[Any], adapter: Adapter, matcher_type: Any, always: list[bytes] | None = None
+) -> Plan | None:
+    """The prefilter plan of an adapter's lines for the rules that may see its events;
+    ``always`` (default: the adapter's ``always_parse``) finds the lines parsed whatever the
+    rules' literals."""
+    if always is None:
+        always = _pieces(adapter.always_parse)
     from taintsigma.evaluate.prefilter import ANYWHERE, rule_requirement
 
     if not relevant:
         # No rule applies: only count, but parse the lines the adapter derives events from.
-        return Plan(literals=[], patterns=[adapter.always_parse] if adapter.derives and adapter.always_parse else [], free=None)
+        return Plan(literals=[], patterns=list(always) if adapter.derives else [], free=None)
     literals: set[str] = set()
     anywhere: set[str] = set()
     patterns: set[str] = set()
@@ -218,7 +266,7 @@ def _plan_for(relevant: list[Any], adapter: Adapter, matcher_type: Any) -> Plan 
     return Plan(
         literals=sorted(lit.encode() for lit in literals),
         patterns=sorted(p.encode() for p in patterns)
-        + ([adapter.always_parse] if adapter.always_parse else []),
+        + list(always),
         free=matcher_type(rules=free) if free else None,
         anywhere=frozenset(anywhere) if adapter.adds_path else frozenset(),
     )
@@ -245,45 +293,6 @@ def _hex_forms(literals: set[str], hex_encoded: bytes) -> set[str]:
                 parts.append(low if low == high else f"[{high[0]}{low[0]}]{low[1]}")
         found.add("".join(parts))
     return found
-
-
-def _pattern_of(adapter: Adapter, name: str) -> bool:
-    return adapter.raw_pattern(name, "") is not None
-
-
-def _rule_literals(
-    need: frozenset[tuple[str, str]] | None, adapter: Adapter, anywhere: str
-) -> list[tuple[str, str]] | None:
-    """The raw-line pieces of a rule's necessary literals, each with its kind (``field``,
-    ``anywhere`` for a keyword searching every value, ``pattern`` for an RE2 pattern from
-    Adapter.raw_pattern), or None when one of them cannot be searched in raw lines."""
-    from taintsigma.evaluate.prefilter import raw_piece
-
-    if not need:
-        return None
-    pieces: list[tuple[str, str]] = []
-    for field_name, literal in need:
-        everywhere = field_name == anywhere
-        pattern = None if everywhere else adapter.raw_pattern(field_name, literal)
-        if pattern is not None:
-            pieces.append((pattern.decode(), "pattern"))
-            continue
-        if not everywhere and field_name not in adapter.raw_fields:
-            return None
-        piece = raw_piece(literal, adapter.json_escaped)
-        if not piece:
-            return None
-        # A keyword may match a value the adapter adds: refuse literals that could sit in one
-        # (a constant, or a number or time stamp it derives).
-        if everywhere and (
-            set(piece) <= _DERIVED or any(piece in c.lower() for c in adapter.constants)
-        ):
-            return None
-        pieces.append((piece, "anywhere" if everywhere else "field"))
-        if everywhere:
-            # values the adapter derives (a system call's name from its number) may hold it
-            pieces.extend((p.decode(), "pattern") for p in adapter.derived_patterns(literal))
-    return pieces
 
 
 class NativeRuleSetView(RuleSetView):
