@@ -89,6 +89,9 @@ class RuleHeader:
         )  # fmt: skip
 
 
+_NEW = object.__new__
+
+
 @dataclass(frozen=True)
 class Match:
     """One rule matching one event.
@@ -139,7 +142,10 @@ class RuleMatcher:
             if not name.startswith("_") and node(event, memo)
         )
         header = self.header
-        return Match(
+        # Match's own __init__, frozen, sets its eight fields one object.__setattr__ call
+        # each (~1.7 us, most of a match's cost): the same fields, set in one update.
+        found = _NEW(Match)
+        found.__dict__.update(
             rule_id=self.rule_id,
             title=header.title,
             level=header.level,
@@ -149,6 +155,7 @@ class RuleMatcher:
             output=header.output,
             header=header,
         )
+        return found
 
 
 def level_name(rule: Any) -> str | None:
