@@ -102,3 +102,21 @@ def test_match_without_a_log_source_tries_every_rule_after_any_first_call(rules:
     event = {"message": PHRASE}
     assert matcher.match(event, LogSource(product="linux", service="auditd")) == []
     assert [m.title for m in matcher.match(event)] == ["auth"]
+
+
+@pytest.mark.parametrize(
+    ("event", "verdict"),
+    [
+        ({"a": "wget x - http://h | perl"}, True),
+        ({"a": "WGET X - HTTP://H | PERL"}, True),  # keywords ignore case
+        ({"a": "wget x - http://h", "b": "| perl"}, False),  # the pieces in two values
+        ({"a": "curl", "b": "nothing here"}, False),
+        ({"a": "perl"}, False),  # the longest piece alone
+        ({}, False),
+    ],
+)
+def test_keyword_globs_behind_their_necessary_literal(event: dict, verdict: bool) -> None:
+    """Keywords with wildcards inside are tried on each value only when the values' joined
+    text holds one pattern's longest piece: the verdict is the per-value one."""
+    rule = make_rule({"keywords": ["wget * - http* | perl", "nc -e *sh*"]}, "keywords")
+    assert bool(compile_rules([rule]).match(event)) is verdict

@@ -7,6 +7,7 @@ per event, not once per rule).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -337,6 +338,28 @@ def keyword_pattern(spec: Sequence[Any], ctx: CompileContext) -> StringPattern |
     raise ctx.error(f"keyword value spec {spec[0]!r} is not supported")
 
 
+def _necessary_search(patterns: Sequence[StringPattern]) -> Callable[[str], bool] | None:
+    """A test true of every folded text one of ``patterns`` matches (it holds the pattern's
+    literal, or its glob's longest segment), cheaper than the patterns; None when a pattern
+    has no such literal (a regex, a lone wildcard)."""
+    needs = []
+    for pattern in patterns:
+        if pattern.kind == "glob":
+            need = max(pattern.segments, key=len, default="")
+        elif pattern.kind in ("eq", "prefix", "suffix", "contains"):
+            need = pattern.literal
+        else:
+            return None
+        if not need or "\0" in need:
+            return None
+        needs.append(need)
+    unique = sorted(set(needs), key=len, reverse=True)
+    if len(unique) >= 12:
+        search = re.compile("|".join(map(re.escape, unique))).search
+        return lambda text: search(text) is not None
+    return lambda text: any(need in text for need in unique)
+
+
 def compile_keywords(values: Sequence[Any], ctx: CompileContext) -> Compiled:
     """A leaf searching OR-linked keywords in the rule's keyword fields (or every value)."""
     flat = list(values)
@@ -376,11 +399,21 @@ def compile_keywords(values: Sequence[Any], ctx: CompileContext) -> Compiled:
 
         return Compiled(anywhere_joined, 20)
     if fields is None:
+        necessary = _necessary_search(folded) if not raw else None
 
         def anywhere(event: Mapping[str, Any], memo: dict) -> bool:
             texts = memo.get(ALL_VALUES)
             if texts is None:
                 texts = memo[ALL_VALUES] = [(t, fold(t)) for t in iter_strings(event)]
+            if necessary is not None:
+                # A value a pattern matches holds that pattern's longest literal: with none
+                # of them in the values' texts joined, no value can match (one search, where
+                # the loop below runs every glob on every value).
+                joined = memo.get(ALL_JOINED)
+                if joined is None:
+                    joined = memo[ALL_JOINED] = "\0".join(low for _, low in texts) if texts else None
+                if joined is None or not necessary(joined):
+                    return False
             return any(test(text, lowered) for text, lowered in texts)
 
         return Compiled(anywhere, 30)
