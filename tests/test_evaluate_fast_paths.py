@@ -118,5 +118,6 @@ def test_match_without_a_log_source_tries_every_rule_after_any_first_call(rules:
 def test_keyword_globs_behind_their_necessary_literal(event: dict, verdict: bool) -> None:
     """Keywords with wildcards inside are tried on each value only when the values' joined
     text holds one pattern's longest piece: the verdict is the per-value one."""
-    rule = make_rule({"keywords": ["wget * - http* | perl", "nc -e *sh*"]}, "keywords")
+    rule = make_rule({"keywords": ["wget * - http* | perl", "nc -e *sh*"]}, "keywords",
+                     logsource={"product": "linux", "service": "auditd"})  # every value
     assert bool(compile_rules([rule]).match(event)) is verdict
