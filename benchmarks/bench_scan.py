@@ -19,7 +19,6 @@ near misses quoting it), every scan must report exactly the corpus's target line
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import re
 import shutil
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from machine import describe, ensure_corpus
+from machine import describe, ensure_corpus, installed_like_a_user
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -158,11 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     taintsigma = shutil.which("taintsigma", path=str(Path(sys.executable).parent)) or "taintsigma"
-    # A throw-away compiled-rule cache; taintsigma byte-compiled as an installed wheel is.
-    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="taintsigma-bench-cache-")
-    import taintsigma as package
-
-    compileall.compile_dir(Path(package.__file__).parent, quiet=1)
+    installed_like_a_user()
     counts = ensure_corpus(args.corpus, "make_corpus.py", "--lines", args.lines)
     # The phrase is in every target line and in the near misses quoting it (half of them).
     grep_lines = counts["targets"] + counts["near_misses"] // 2

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import compileall
 import os
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ from pathlib import Path
 
 import yaml
 from bench_scan import run
-from machine import describe
+from machine import describe, installed_like_a_user
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -36,9 +35,6 @@ BUNDLED = REPO / "sigma_rules"
 
 
 def empty_scans(rule_sets: dict[str, list[str]], repeat: int) -> dict[str, float]:
-    import taintsigma as package
-
-    compileall.compile_dir(Path(package.__file__).parent, quiet=1)
     taintsigma = str(Path(sys.executable).parent / "taintsigma")
     empty = Path(os.environ.get("TMPDIR", "/tmp")) / "taintsigma-empty.log"
     empty.write_bytes(b"")
@@ -113,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             "-r", str(BUNDLED), "-r", str(args.sigmahq),
         ]  # fmt: skip
         paths.append(args.sigmahq)
-    os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="taintsigma-bench-cache-")
+    installed_like_a_user()
     load = os.getloadavg()[0]
     walls = empty_scans(rule_sets, args.repeat)
     imports = import_profile()
