@@ -40,9 +40,7 @@ SOURCE = LogSourceKey(product="linux", category="process_creation")
 # the default's, the 11 process_creation rules on ParentImage / ParentCommandLine are refused
 # (Auditbeat records only the parent's pid) and the 2 on LogonId convert (the auid).
 CONVERTED = {"kibana-kql": 191, "lucene": 195, "eql": 199, "esql": 199}
-# kibana-kql refuses 6 rules for a whitespace value on process.command_line (a wildcard field:
-# Kibana's query_string splits it) under 'not'; the option's process.title is a keyword field.
-WHITESPACE_UNDER_NOT = {"kibana-kql": 6}
+
 
 
 @pytest.mark.parametrize("target", ELASTIC)
@@ -50,10 +48,8 @@ def test_corpus_conversion_count_with_the_option(target: str) -> None:
     report = corpus_report(target, OPTION)
     assert len(report.conversions) + len(report.errors) == RULE_COUNT
     assert len(report.conversions) >= CONVERTED[target], [str(e) for e in report.errors]
-    # The default's count, less the parent-field rules, plus the LogonId rules (and for
-    # kibana-kql the whitespace values under 'not', exact on process.title).
-    expected = len(corpus_report(target).conversions) - 11 + 2 + WHITESPACE_UNDER_NOT.get(target, 0)
-    assert len(report.conversions) == expected
+    # The default's count, less the parent-field rules, plus the LogonId rules.
+    assert len(report.conversions) == len(corpus_report(target).conversions) - 11 + 2
     default = {str(e).replace("process.command_line", "process.title")
                for e in corpus_report(target).errors}  # fmt: skip
     for error in report.errors:

@@ -32,6 +32,7 @@ from taintsigma.errors import UnsupportedByTarget
 
 PROCESS = {"product": "linux", "category": "process_creation"}
 CMD = "process.command_line"
+CASELESS = "process.command_line.caseless"  # Elastic Defend's lower-case keyword multi-field
 
 
 def convert(detection: dict, condition: str = "selection") -> tuple[str, tuple[str, ...]]:
@@ -132,23 +133,41 @@ def test_a_regex_with_whitespace_is_one_deduplicated_superset() -> None:
     assert clause(query) == f"{CMD}:*-D*" and not warnings  # exact, as before
 
 
-@pytest.mark.parametrize(
-    ("detection", "condition"),
-    [
-        ({"selection": {"Image|endswith": "/nc"}, "filter": {"CommandLine|contains": " -l "}},
-         "selection and not filter"),
-        ({"selection": {"Image|endswith": "/nc"}, "filter": {"CommandLine|re": r"\s-l\s"}},
-         "selection and not filter"),
-        ({"selection": {"Image|endswith": "/nc"},
-          "filter": {"CommandLine|contains": [" -l ", "--listen"]}},
-         "selection and not filter"),
-    ],
-)
-def test_a_superset_under_not_is_refused_in_one_line(detection: dict, condition: str) -> None:
-    message = refusal(detection, condition)
+def test_a_regex_superset_under_not_is_refused_in_one_line() -> None:
+    """A regex is case-sensitive: under 'not' neither its superset nor the caseless field."""
+    message = refusal(
+        {"selection": {"Image|endswith": "/nc"}, "filter": {"CommandLine|re": r"\s-l\s"}},
+        "selection and not filter",
+    )
     assert RULE_ID in message and f"field '{CMD}'" in message
     assert "target 'kibana-kql'" in message and "under 'not'" in message
     assert "*-l*" in message and "\n" not in message
+
+
+def test_a_cased_value_under_not_is_refused() -> None:
+    message = refusal(
+        {"selection": {"Image|endswith": "/nc"}, "filter": {"CommandLine|contains|cased": " -l "}},
+        "selection and not filter",
+    )
+    assert "under 'not'" in message and "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (" -l ", f"{CASELESS}:* -l *"),
+        ([" -L ", "--listen"], f"{CASELESS}:(* -l * or *--listen*)"),
+    ],
+)
+def test_under_not_plain_values_go_to_the_caseless_keyword_field(values, expected) -> None:
+    query, warnings = convert(
+        {"selection": {"Image|endswith": "/nc"}, "filter": {"CommandLine|contains": values}},
+        "selection and not filter",
+    )
+    assert query.endswith(f"not {expected}"), query
+    assert f"{CMD}:" not in query
+    [warning] = [w for w in warnings if "query_string" in w]
+    assert CASELESS in warning and "ignore_above" in warning
 
 
 def test_double_negation_is_no_negation() -> None:
@@ -159,6 +178,7 @@ def test_double_negation_is_no_negation() -> None:
 
 
 def test_refusal_is_raised_by_the_plugin_backend_too() -> None:
+    """A pipeline naming no caseless field (the syslog one) refuses the superset under 'not'."""
     from taintsigma.convert.pipelines import taintsigma_ecs_syslog
 
     backend = KibanaKqlBackend(taintsigma_ecs_syslog())
@@ -420,13 +440,10 @@ def test_no_sigmahq_query_sends_kibana_a_wildcard_value_it_splits() -> None:
                     )
     assert checked > 200  # the command-line values of the process_creation rules
     warned = [c for c in report.conversions if any("query_string" in w for w in c.warnings)]
-    assert len(warned) == 60
-    refused = sorted(
-        re.search(r"([\w-]+)\.yml: ", str(e)).group(1)  # type: ignore[union-attr]
-        for e in report.errors
-        if "query_string" in str(e)
-    )
-    assert refused == [
+    assert len(warned) == 66  # 60 one-term supersets, 6 values under 'not' on the caseless field
+    assert not [e for e in report.errors if "query_string" in str(e)]
+    caseless = sorted(c.stem for c in report.conversions if f"{CASELESS}:" in c.query)
+    assert caseless == [
         "proc_creation_lnx_chmod_targeting_sensitive_directories",
         "proc_creation_lnx_clear_logs",
         "proc_creation_lnx_rsync_shell_spawn",
@@ -434,3 +451,28 @@ def test_no_sigmahq_query_sends_kibana_a_wildcard_value_it_splits() -> None:
         "proc_creation_lnx_susp_network_utilities_execution",
         "proc_creation_lnx_susp_sensitive_file_access",
     ]
+
+
+@pytest.mark.parametrize(
+    ("modifier", "values"),
+    [(m, v) for m, v in CASES if m != "re" and any(c in " \t\n\r\u3000" for x in v for c in x)],
+)
+def test_under_not_the_caseless_field_finds_exactly_what_sigma_does(
+    lucene_regex, modifier: str, values: list[str]  # noqa: F811
+) -> None:
+    """Kibana sends a wildcard value on a keyword field as a wildcard query (whitespace kept);
+    the field's lowercase normalizer makes its terms lower-case: Sigma's match, ignoring case."""
+    key = f"CommandLine|{modifier}"
+    query, _ = convert(
+        {"selection": {"Image|endswith": "/x"}, "filter": {key: values if len(values) > 1 else values[0]}},
+        "selection and not filter",
+    )  # fmt: skip
+    indexed = [line.lower() for line in COMMAND_LINES]  # the normalizer
+    sigma = {i for i, t in enumerate(indexed) if _sigma(modifier, [v.lower() for v in values], t)}
+    assert sigma
+    queries = [q for v in _field_values(query, CASELESS) for q in kibana_queries(v, ["keyword"])]
+    found: set[int] = set()
+    for result in lucene_regex(indexed, queries):
+        assert not isinstance(result, str), result
+        found |= result
+    assert found == sigma, (query, sorted(indexed[i] for i in found ^ sigma))

@@ -15,12 +15,10 @@ from tests.linux_corpus import RULE_COUNT, corpus_report, corpus_rules
 # express faithfully: keyword searches an analysed text field cannot run in KQL and Lucene
 # (values without a word, a superset under `not`; EQL and ES|QL match the whole value
 # instead), regular expressions that are no small set of KQL wildcard values, and Sigma
-# fields the SIEM has no data for (Sysmon's LogonId in Elastic Defend), and (kibana-kql) a
-# wildcard value with whitespace on a `wildcard` field under `not`, whose one-term superset
-# would exclude events the rule keeps (docs/kql.md). docs/taxonomy.md lists them rule by rule.
-# Every target but kibana-kql is at or above the 95% (200) of issue 9.
+# fields the SIEM has no data for (Sysmon's LogonId in Elastic Defend). docs/taxonomy.md lists
+# them rule by rule. Every target is at or above the 95% (200) of issue 9.
 CONVERTED = {
-    "kibana-kql": 194,
+    "kibana-kql": 200,
     "lucene": 204,
     "eql": 208,
     "esql": 208,
@@ -31,28 +29,7 @@ CONVERTED = {
 ELASTIC = ("kibana-kql", "lucene", "eql", "esql")
 
 
-# Kibana sends a KQL wildcard value on a `wildcard` field as a query_string, which splits it
-# at whitespace; under `not` its one-term superset is refused, in 6 rules (docs/taxonomy.md).
-# Before, those 6 rules converted to queries that never fired (issue 9's line was met by them).
-_BELOW_95 = {"kibana-kql"}
-
-
-@pytest.mark.parametrize(
-    "target",
-    [
-        pytest.param(
-            t,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="kibana-kql: 194 of 210, 6 rules refused for a whitespace wildcard "
-                "value on process.command_line under 'not' (docs/taxonomy.md)",
-            ),
-        )
-        if t in _BELOW_95
-        else t
-        for t in sorted(CONVERTED)
-    ],
-)
+@pytest.mark.parametrize("target", sorted(CONVERTED))
 def test_every_target_converts_95_percent(target):
     # issue 9, "Done when": at least 95% of the 210 rules for each target
     assert CONVERTED[target] >= 0.95 * RULE_COUNT, CONVERTED

@@ -24,6 +24,7 @@ from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule
 from sigma.types import (
     CompareOperators,
+    SigmaCasedString,
     SigmaCompareExpression,
     SigmaExists,
     SigmaNull,
@@ -45,6 +46,13 @@ from taintsigma.rules.loader import rule_id
 # Field types a KQL wildcard value matches case-sensitively, character by character (a field
 # ECS does not know is taken as keyword, as everywhere else in the Elasticsearch targets).
 _REGEX_FIELD_TYPES = frozenset({"keyword", "wildcard", "constant_keyword"})
+# A pipeline var: {field: its lower-case keyword multi-field} (Elastic Defend's ``.caseless``).
+CASELESS_FIELDS_VAR = "taintsigma_caseless_fields"
+
+
+def _caseless_value(value: object) -> bool:
+    """True for a Sigma string compared as Sigma compares it, ignoring case (not ``cased``)."""
+    return isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString)
 
 Term = tuple[str | None, ...]  # a value's characters, None for '*'
 
@@ -97,9 +105,20 @@ class _KqlSyntaxBackend(TextQueryBackend):
     # ---- errors (TextFieldMixin supplies unsupported() with rule id and target) -----------
 
     def _value(self, field: str | None, value: SigmaString) -> str:
+        """``value`` written for ``field`` itself (never moved to another field)."""
+        return self._field_value(field, value, caseless_ok=False)[1]
+
+    def _field_value(
+        self, field: str | None, value: SigmaString, *, caseless_ok: bool = True
+    ) -> tuple[str | None, str]:
+        """The field to write ``value`` on (see :meth:`_single_terms`) and the value."""
         try:
-            [items] = self._single_terms(field, [syntax.value_items(value)])
-            return syntax.render_items(items)
+            written, [items] = self._single_terms(
+                field,
+                [syntax.value_items(value)],
+                caseless_ok=caseless_ok and _caseless_value(value),
+            )
+            return written, syntax.render_items(items)
         except syntax.KqlSyntaxError as err:
             raise self.unsupported(field, str(err)) from None  # type: ignore[attr-defined]
 
@@ -115,22 +134,32 @@ class _KqlSyntaxBackend(TextQueryBackend):
         return kind is not None and kind != "keyword" and kind not in TEXT_TYPES
 
     def _single_terms(
-        self, field: str | None, values: Sequence[Sequence[str | None]], *, either: bool = True
-    ) -> list[Term]:
-        """The values of one condition on ``field`` (ORed, or ANDed when not ``either``), each
-        reaching Elasticsearch as one term.
+        self,
+        field: str | None,
+        values: Sequence[Sequence[str | None]],
+        *,
+        either: bool = True,
+        caseless_ok: bool = False,
+    ) -> tuple[str | None, list[Term]]:
+        """The field to write the values of one condition on ``field`` (ORed, or ANDed when not
+        ``either``) on, and the values, each reaching Elasticsearch as one term.
 
         On a field :meth:`splits_at_whitespace`, a wildcard value holding whitespace becomes its
-        single-term superset (runs of whitespace as ``*``) with one warning, or is refused under
-        ``not``; the ORed values then drop those another one covers (``*-O*`` once, not 36
-        times), ANDed ones their duplicates. Other values are kept as they are.
+        single-term superset (runs of whitespace as ``*``) with one warning; the ORed values
+        then drop those another one covers (``*-O*`` once, not 36 times), ANDed ones their
+        duplicates. Under ``not`` that superset would drop events the rule keeps: when the
+        values ignore case (``caseless_ok``) and the pipeline names a lower-case keyword
+        multi-field of the field (Elastic Defend's ``process.command_line.caseless``, pipeline
+        var ``taintsigma_caseless_fields``), they are written there, lower-cased, whitespace
+        and all (Kibana sends a ``wildcard`` query for a keyword field), with one warning;
+        else the rule is refused. Other values are kept as they are.
         """
         kept = [tuple(v) for v in values]
         if field is None or not self.splits_at_whitespace(field):
-            return kept
+            return field, kept
         split = [v for v in kept if query_string.splits(v)]
         if not split:
-            return kept
+            return field, kept
         first = query_string.single_term(split[0])
         reason = (
             f"Kibana sends a KQL wildcard value on a field of type {self.field_type(field)} "
@@ -138,18 +167,34 @@ class _KqlSyntaxBackend(TextQueryBackend):
             f"together, and KQL cannot escape whitespace"
         )
         if self.negated():  # type: ignore[attr-defined]
-            raise self.unsupported(  # type: ignore[attr-defined]
+            caseless = self._caseless_field(field) if caseless_ok else None
+            if caseless is None:
+                raise self.unsupported(  # type: ignore[attr-defined]
+                    field,
+                    f"{reason}; the one-term superset {syntax.render_items(first)} (whitespace "
+                    f"as '*') under 'not' would exclude events the rule keeps",
+                )
+            self.warn_superset(  # type: ignore[attr-defined]
                 field,
-                f"{reason}; the one-term superset {syntax.render_items(first)} (whitespace "
-                f"as '*') under 'not' would exclude events the rule keeps",
+                f"{reason}: under 'not' the values are searched on {caseless} (a lower-case "
+                f"keyword field, whose wildcard query keeps whitespace), which leaves out a "
+                f"value longer than that field's ignore_above: such an event is not excluded",
             )
+            lowered = [tuple(p.lower() if p is not None else None for p in v) for v in kept]
+            return caseless, list(dict.fromkeys(lowered))
         self.warn_superset(  # type: ignore[attr-defined]
             field, f"{reason}: each run of whitespace is written as '*' (one term)"
         )
         terms = [query_string.single_term(v) if query_string.splits(v) else v for v in kept]
         if either:
-            return query_string.drop_covered(terms)
-        return list(dict.fromkeys(terms))
+            return field, query_string.drop_covered(terms)
+        return field, list(dict.fromkeys(terms))
+
+    def _caseless_field(self, field: str) -> str | None:
+        """The lower-case keyword multi-field the pipeline names for ``field``, if any."""
+        pipeline = self._pipeline()  # type: ignore[attr-defined]
+        found = (pipeline.vars.get(CASELESS_FIELDS_VAR) or {}).get(field) if pipeline else None
+        return str(found) if found else None
 
     # ---- fields and values --------------------------------------------------------------------
 
@@ -162,7 +207,8 @@ class _KqlSyntaxBackend(TextQueryBackend):
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        return f"{self.escape_and_quote_field(cond.field)}:{self._value(cond.field, cond.value)}"
+        written, value = self._field_value(cond.field, cond.value)  # type: ignore[arg-type]
+        return f"{self.escape_and_quote_field(written or cond.field)}:{value}"
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -184,12 +230,14 @@ class _KqlSyntaxBackend(TextQueryBackend):
             ]
         else:  # one list: its values written as one-term values together (drop_covered)
             try:
-                terms = self._single_terms(
+                written, terms = self._single_terms(
                     field,
                     [syntax.value_items(s) for s in strings],
                     either=isinstance(cond, ConditionOR),
+                    caseless_ok=all(_caseless_value(s) for s in strings),
                 )
                 values = [syntax.render_items(t) for t in terms]
+                field = written or field
             except syntax.KqlSyntaxError as err:
                 raise self.unsupported(field, str(err)) from None  # type: ignore[attr-defined]
         joiner = f" {self.or_token if isinstance(cond, ConditionOR) else self.and_token} "
@@ -272,7 +320,9 @@ class _KqlSyntaxBackend(TextQueryBackend):
                 multiline=SigmaRegularExpressionFlag.MULTILINE in flags,
                 dotall=SigmaRegularExpressionFlag.DOTALL in flags,
             )
-            rendered = [syntax.render_items(v) for v in self._single_terms(cond.field, values)]
+            # A regex is case-sensitive: never on a caseless field (see _single_terms).
+            _, terms = self._single_terms(cond.field, values)
+            rendered = [syntax.render_items(v) for v in terms]
         except (RegexNotTranslatable, syntax.KqlSyntaxError) as err:
             raise self.unsupported(  # type: ignore[attr-defined]
                 cond.field,
