@@ -121,3 +121,20 @@ def test_keyword_globs_behind_their_necessary_literal(event: dict, verdict: bool
     rule = make_rule({"keywords": ["wget * - http* | perl", "nc -e *sh*"]}, "keywords",
                      logsource={"product": "linux", "service": "auditd"})  # every value
     assert bool(compile_rules([rule]).match(event)) is verdict
+
+
+@pytest.mark.parametrize(
+    ("condition", "event", "matched"),
+    [
+        ("a and b", {"x": "1", "y": "2"}, ("a", "b")),  # an AND of detections: known at once
+        ("b and a", {"x": "1", "y": "2"}, ("b", "a")),  # in the order the condition names them
+        ("a", {"x": "1", "y": "2"}, ("a",)),
+        ("a or b", {"x": "1", "y": "0"}, ("a",)),  # evaluated: only a matched
+        ("a and not b", {"x": "1", "y": "0"}, ("a",)),
+        ("1 of *", {"x": "0", "y": "2"}, ("b",)),
+    ],
+)
+def test_a_match_names_the_detections_that_matched(condition, event, matched) -> None:
+    rule = make_rule({"a": {"x": "1"}, "b": {"y": "2"}}, condition)
+    [found] = compile_rules([rule]).match(event)
+    assert found.matched == matched
