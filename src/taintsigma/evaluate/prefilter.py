@@ -44,47 +44,74 @@ def rule_requirement(
     plan = matcher.plan
     strength = _indexed_strength if indexed else _strength
     key = strength if usable is None else _ranked(strength, usable)
-    walk = _Walk(plan["detections"], frozenset(plan["added"]), matcher.keyword_fields, key)
+    walk = _RequirementWalk(
+        plan["detections"], frozenset(plan["added"]), matcher.keyword_fields, key
+    )
     return _any_of(walk.top(condition) for condition in plan["conditions"])
 
 
 @dataclass(frozen=True)
 class _Walk:
-    """A walk over one rule's plan (evaluate/plan.py) for its necessary literals."""
+    """A walk over one rule's plan (evaluate/plan.py) combining what its leaves need: the
+    traversal, shared by :func:`rule_requirement` (:class:`_RequirementWalk`) and
+    :func:`rule_clauses` (:class:`_ClauseWalk`), which say how needs combine."""
 
     detections: dict[str, Any]
     added: frozenset[str]
     keyword_fields: tuple[str, ...] | None
     key: Strength
+    nothing: Any = None  # what a NOT, an added or an empty detection needs
 
-    def top(self, tree: Any) -> Requirement:
+    def all_of(self, needs: list[Any]) -> Any:
+        raise NotImplementedError
+
+    def any_of(self, needs: list[Any]) -> Any:
+        raise NotImplementedError
+
+    def leaf(self, tree: Any) -> Any:
+        raise NotImplementedError
+
+    def top(self, tree: Any) -> Any:
         kind = tree[0]
         if kind == "det":
             return self.detection(tree[1])
         if kind == "sel":
             needs = [self.detection(n) for n in tree[2]]
-            return _all_of(needs, self.key) if tree[1] else _any_of(needs)
+            return self.all_of(needs) if tree[1] else self.any_of(needs)
         if kind == "and":
-            return _all_of([self.top(arg) for arg in tree[1]], self.key)
+            return self.all_of([self.top(arg) for arg in tree[1]])
         if kind == "or":
-            return _any_of([self.top(arg) for arg in tree[1]])
-        return None  # NOT: no literal is necessary
+            return self.any_of([self.top(arg) for arg in tree[1]])
+        return self.nothing  # NOT: nothing is necessary
 
-    def detection(self, name: str) -> Requirement:
+    def detection(self, name: str) -> Any:
         if name in self.added:
-            return None
+            return self.nothing
         tree = self.detections[name]
-        return self.node(tree) if tree is not None else None
+        return self.node(tree) if tree is not None else self.nothing
 
-    def node(self, tree: Any) -> Requirement:
+    def node(self, tree: Any) -> Any:
         kind = tree[0]
         if kind == "and":
-            return _all_of([self.node(arg) for arg in tree[1]], self.key)
+            return self.all_of([self.node(arg) for arg in tree[1]])
         if kind == "or":
-            return _any_of([self.node(arg) for arg in tree[1]])
-        if kind == "field":
+            return self.any_of([self.node(arg) for arg in tree[1]])
+        return self.leaf(tree)
+
+
+class _RequirementWalk(_Walk):
+    """The strongest necessary literal set (rule_requirement)."""
+
+    def all_of(self, needs: list[Requirement]) -> Requirement:
+        return _all_of(needs, self.key)
+
+    def any_of(self, needs: list[Requirement]) -> Requirement:
+        return _any_of(needs)
+
+    def leaf(self, tree: Any) -> Requirement:
+        if tree[0] == "field":
             return _values(tree[2], (tree[1],))
-        if kind == "kw":
+        if tree[0] == "kw":
             return _values(tree[1], self.keyword_fields or (ANYWHERE,))
         return None  # NOT and anything else: no literal is necessary
 
@@ -275,47 +302,25 @@ def rule_clauses(matcher: RuleMatcher, usable: Usable = None) -> Clauses:
     """
     key = _strength if usable is None else _ranked(_strength, usable)
     plan = matcher.plan
-    walk = _ClauseWalk(plan["detections"], frozenset(plan["added"]), matcher.keyword_fields, key)
+    walk = _ClauseWalk(
+        plan["detections"], frozenset(plan["added"]), matcher.keyword_fields, key, nothing=[]
+    )
     clauses = _or_clauses([walk.top(condition) for condition in plan["conditions"]], key)
     return sorted(set(clauses), key=lambda c: (key(c), sorted(c)), reverse=True)
 
 
-@dataclass(frozen=True)
-class _ClauseWalk:
-    """A walk over one rule's plan (evaluate/plan.py) for all its necessary literal sets."""
+class _ClauseWalk(_Walk):
+    """Every necessary literal set (rule_clauses)."""
 
-    detections: dict[str, Any]
-    added: frozenset[str]
-    keyword_fields: tuple[str, ...] | None
-    key: Strength
+    def all_of(self, needs: list[Clauses]) -> Clauses:
+        return _and_clauses(needs)
 
-    def top(self, tree: Any) -> Clauses:
-        kind = tree[0]
-        if kind == "det":
-            return self.detection(tree[1])
-        if kind == "sel":
-            parts = [self.detection(name) for name in tree[2]]
-            return _and_clauses(parts) if tree[1] else _or_clauses(parts, self.key)
-        if kind == "and":
-            return _and_clauses([self.top(arg) for arg in tree[1]])
-        if kind == "or":
-            return _or_clauses([self.top(arg) for arg in tree[1]], self.key)
-        return []  # NOT: nothing is necessary
+    def any_of(self, needs: list[Clauses]) -> Clauses:
+        return _or_clauses(needs, self.key)
 
-    def detection(self, name: str) -> Clauses:
-        if name in self.added:
-            return []
-        tree = self.detections[name]
-        return self.node(tree) if tree is not None else []
-
-    def node(self, tree: Any) -> Clauses:
-        kind = tree[0]
-        if kind == "and":
-            return _and_clauses([self.node(arg) for arg in tree[1]])
-        if kind == "or":
-            return _or_clauses([self.node(arg) for arg in tree[1]], self.key)
+    def leaf(self, tree: Any) -> Clauses:
         need: Requirement = None
-        if kind == "field":
+        if tree[0] == "field":
             name, specs = tree[1], tree[2]
             if len(specs) == 1 and specs[0][0] == "num":
                 number, part = specs[0][1], specs[0][2]
@@ -326,7 +331,7 @@ class _ClauseWalk:
                 found = regex_clauses(_pattern(specs[0][1]))
                 return [frozenset((name, literal) for literal in lits) for lits in found]
             need = _values(specs, (name,), regexes=True)
-        elif kind == "kw":
+        elif tree[0] == "kw":
             need = _values(tree[1], self.keyword_fields or (ANYWHERE,), regexes=True)
         return [need] if need else []  # NOT and anything else: nothing is necessary
 
