@@ -25,8 +25,8 @@ yielded, are those of reading every line (``AuditdAdapter.parse`` plus the assem
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Mapping
-from typing import BinaryIO, Protocol
+from collections.abc import Callable, Generator, Iterator, Mapping
+from typing import Any, BinaryIO, Protocol
 
 from taintsigma.logs.audit_syscalls import SYSCALL_TABLES
 from taintsigma.logs.auditd import (
@@ -36,6 +36,7 @@ from taintsigma.logs.auditd import (
     _timestamp,
     field_value,
     parse_record,
+    record_text,
     syscall_name,
 )
 from taintsigma.logs.common import decode_line
@@ -46,7 +47,7 @@ from taintsigma.logs.reader import CHUNK_SIZE, MAX_LINE, ReadStats, re2_finder
 class RecordFilter(Protocol):
     """Which raw records (lower-cased lines) a rule may match."""
 
-    def search(self, lowered: bytes, pos: int) -> int:
+    def search(self, lowered: bytes, pos: int, end: int | None = None) -> int:
         """Where, at or after ``pos``, the next line that may match starts to hit (-1: none)."""
 
     def may_match(self, line: bytes) -> bool:
@@ -55,8 +56,9 @@ class RecordFilter(Protocol):
 
 class ProcessFilter(Protocol):
     parent_anchored: list[int]  # rules that may match whatever an execution's own text holds
+    reads_ids: bool  # whether a rule's clause names a process id
 
-    def search(self, lowered: bytes, pos: int) -> int:
+    def search(self, lowered: bytes, pos: int, end: int | None = None) -> int:
         """Where, at or after ``pos``, the next text an execution rules may match starts."""
 
     def __call__(self, own: bytes, parent: Callable[[], bytes | None]) -> bool:
@@ -119,7 +121,8 @@ _EXEC_ARCH = rb"|".join(
 # that could stand for a header one. If no rule can match it, it is only remembered as a
 # parent (pid, image as written, EXECVE line), exactly as reading its records would.
 _EXECUTION = re.compile(
-    rb"type=SYSCALL msg=audit\(\d{1,10}(?:\.\d+)?:(?P<serial>\d+)\): arch=(?:" + _EXEC_ARCH
+    rb"type=SYSCALL msg=audit\((?P<secs>\d{1,10})(?:\.(?P<frac>\d+))?:(?P<serial>\d+)\): arch=(?:"
+    + _EXEC_ARCH
     + rb") (?:per=[0-9a-fA-F]+ )?success=yes exit=-?\w+ a0=\w+ a1=\w+ a2=\w+ a3=\w+ items=\d+"
     rb" ppid=(?P<ppid>\d+) pid=(?P<pid>\d+) auid=\d+ uid=\d+ gid=\d+ euid=\d+ suid=\d+ fsuid=\d+"
     rb" egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=\x80-\xff]+ ses=\d+ comm=" + _VALUE_ASCII
@@ -229,12 +232,68 @@ def scan_audit(
 ) -> Iterator[Event | Unparsed | None]:
     """Yield the record events rules may match (None for a blank line among them), notes on
     damaged records, and the process_creation events rules may match, in the order reading
-    every line gives them."""
+    every line gives them.
+
+    A second thread searches each region for the records rules may match (:func:`_scout`,
+    RE2 working without the GIL) while this one reads the region before it."""
+    from concurrent.futures import ThreadPoolExecutor
+
     reader = _AuditReader(adapter, records, processes, path, stats, max_line)
-    for region, line_no, offset in _regions(stream, first, stats, chunk_size, max_line):
-        yield from reader.region(region, line_no, offset)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taintsigma-audit") as scout:
+        ahead = None
+        for region, line_no, offset in _regions(stream, first, stats, chunk_size, max_line):
+            lowered = region.lower()
+            scouted = scout.submit(_scout, records, lowered)
+            if ahead is not None:
+                yield from reader.region(*ahead)
+            ahead = (region, lowered, scouted, line_no, offset)
+        if ahead is not None:
+            yield from reader.region(*ahead)
     yield from adapter.derived()
     yield from adapter.assembler.flush()
+
+
+# Headers bulk reading does not look for: a SYSCALL record without ``msg=``, and the
+# SYSCALL and EXECVE records by number (lower-cased).
+_ODD_HEADER = re2_finder(rb"type=(?:syscall audit\(|13(?:00|09) )")
+
+
+def _scout(records: RecordFilter, lowered: bytes) -> tuple[list[tuple[int, int]], bool]:
+    """The lines (start, end) of a lower-cased region whose record a rule may match, and
+    whether the region has a header :data:`_REGULAR` cannot see."""
+    found = []
+    pos, size = 0, len(lowered)
+    while (hit := records.search(lowered, pos)) >= 0:
+        start = lowered.rfind(b"\n", 0, hit) + 1
+        stop = lowered.find(b"\n", hit)
+        if stop < 0:
+            stop = size
+        if records.may_match(lowered[start:stop]):
+            found.append((start, stop))
+        pos = stop + 1
+    return found, _ODD_HEADER(lowered, 0) >= 0
+
+
+# A SYSCALL record of an exec system call, at a line start; then, when it is in the kernel's
+# layout (_EXECUTION's), its fields and, for a successful one, its EXECVE and CWD records in a
+# row (one serial, a body of plain pairs: ``own`` and ``args`` are what the process_creation
+# rules' clauses search, ``ids`` the pids).
+_REGULAR = re.compile(
+    rb"type=SYSCALL msg=audit\((?P<secs>\d{1,10})(?:\.(?P<frac>\d+))?:(?P<serial>\d+)\): arch=(?:"
+    + _EXEC_ARCH
+    + rb") (?:(?:per=[0-9a-fA-F]+ )?success=(?P<ok>yes|no) exit=-?\w+ a0=\w+ a1=\w+ a2=\w+"
+    rb" a3=\w+ items=\d+(?P<ids> ppid=(?P<ppid>\d+) pid=(?P<pid>\d+))(?P<own> auid=\d+"
+    rb" uid=(?P<uid>\d+) gid=\d+"
+    rb" euid=\d+ suid=\d+ fsuid=\d+ egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=\x80-\xff]+ ses=\d+"
+    rb" comm=" + _VALUE_ASCII + rb" exe=(?P<exe>" + _VALUE_ASCII
+    + rb")(?: subj=[^\s\"'=\x80-\xff]+)? key=" + _VALUE_ASCII + rb")\n"
+    rb"(?:(?P<execve>type=EXECVE msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\): (?P<args>argc=\d+"
+    rb"(?: a\d+=" + _VALUE_ASCII + rb")*))\ntype=CWD msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\):"
+    rb" (?P<cwd>cwd=(?P<dir>" + _VALUE_ASCII + rb"))(?:\n|\Z))?)?"
+)  # fmt: skip
+# Decisions of the process_creation rules' clauses on executions' text (bulk reading).
+_MEMO_SIZE = 4096
+_PARENT = object()  # the decision depends on the parent
 
 
 class _AuditReader:
@@ -256,6 +315,10 @@ class _AuditReader:
         adapter.assemble = False
         self.assembler = adapter.assembler
         self.assembler.wanted = self._wanted
+        self._memo: dict[tuple[bytes, ...], object] = {}
+        self._key = ("ids", "own", "args", "cwd") if processes.reads_ids else ("own", "args", "cwd")
+        self._region = b""
+        self._line_no = self._offset = self._counted_to = self._newlines = 0
 
     def _wanted(self, group: dict[str, object], parent: Callable[[], object]) -> bool:
         own = b"\n".join(
@@ -268,52 +331,154 @@ class _AuditReader:
     def _parent_text(self, ppid: str) -> bytes | None:
         return _process_text(self.assembler.process(ppid))
 
-    def region(self, region: bytes, line_no: int, offset: int) -> Iterator[Event | Unparsed | None]:
-        lowered = region.lower()
-        size = len(region)
-        records, processes = self.records, self.processes
-        assembler, adapter = self.assembler, self.adapter
-        pos = 0  # start of the next line not looked at
-        counted_to = newlines = 0  # newlines in region[:counted_to]
-        next_record = next_exec = -2  # line starts of the next hits (-2: not searched yet)
+    def _origin(self, start: int) -> Location:
+        """Where the line starting at ``start`` of the region is (lines are asked in order)."""
+        self._newlines += self._region.count(b"\n", self._counted_to, start)
+        self._counted_to = start
+        line = self._line_no + self._newlines + 1
+        return Location(path=self.path, line=line, offset=self._offset + start)
+
+    def region(
+        self, region: bytes, lowered: bytes, scouted: Any, line_no: int, offset: int
+    ) -> Iterator[Event | Unparsed | None]:
+        hits, odd = scouted.result()
+        self._region, self._line_no, self._offset = region, line_no, offset
+        self._counted_to = self._newlines = 0
+        if not odd and not self.assembler.open_events:
+            found = list(_REGULAR.finditer(region))
+            if _all_regular(region, found):
+                yield from self._bulk(region, lowered, hits, found)
+                return
+        yield from self._lines(region, lowered, hits, 0, 0, len(region))
+
+    def _bulk(
+        self, region: bytes, lowered: bytes, hits: list[tuple[int, int]], found: list[Any]
+    ) -> Iterator[Event | Unparsed | None]:
+        """A region whose executions are all :data:`_REGULAR`: each is only remembered as a
+        parent unless a record of it may match a rule, or a process_creation rule may match
+        it; those (and the records between) are read as :meth:`_lines` reads them."""
+        remember = self.assembler.remember
+        hit_i, n_hits = 0, len(hits)
+        for match in found:
+            start = match.start()
+            while hit_i < n_hits and hits[hit_i][0] < start:
+                yield from self._record(*hits[hit_i])
+                hit_i += 1
+            if match.group("ok") == b"no":
+                continue  # a failed exec: no event, no process (its records come with the next)
+            end = match.end()
+            if hit_i < n_hits and hits[hit_i][0] < end:
+                hit_i = yield from self._lines(region, lowered, hits, hit_i, start, end)
+            elif self._may_run(match):
+                yield self._event(match, start)
+            else:
+                remember(match.group("pid").decode(), LazyProcess(*match.group("exe", "execve")))
+        for hit in hits[hit_i:]:
+            yield from self._record(*hit)
+
+    def _may_run(self, match: re.Match[bytes]) -> bool:
+        """Whether a process_creation rule may match a :data:`_REGULAR` execution, by its
+        text (``own``, ``args``, ``cwd``; ``ids`` when a clause names them): one decision
+        per text, its parent's text read when a decision needs it."""
+        key = match.group(*self._key)
+        decision = self._memo.get(key)
+        if decision is None:
+            text = b"".join((*key[:-2], b"\ntype=execve ", key[-2], b"\n", key[-1])).lower()
+            asked = []
+
+            def parent() -> bytes | None:
+                asked.append(True)
+                return self._parent_text(match.group("ppid").decode())
+
+            decision = self.processes(text, parent)
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[key] = _PARENT if asked else decision
+            return bool(decision)
+        if decision is _PARENT:
+            text = b"".join((*key[:-2], b"\ntype=execve ", key[-2], b"\n", key[-1])).lower()
+            return self.processes(text, lambda: self._parent_text(match.group("ppid").decode()))
+        return decision is True
+
+    def _event(self, match: re.Match[bytes], start: int) -> Event:
+        """The process_creation event of a :data:`_REGULAR` execution, as the assembler
+        builds it from the records."""
+        secs, frac, serial, pid, ppid, uid, exe, execve, cwd = (
+            match.group("secs", "frac", "serial", "pid", "ppid", "uid", "exe", "execve", "dir")
+        )
+        arguments = parse_record(execve.decode())
+        fields: dict[str, object] = {
+            "@timestamp": _timestamp(secs.decode(), (frac or b"0").decode()),
+            "serial": int(serial),
+            "Image": field_value("exe", exe.decode()),
+            "CommandLine": record_text(arguments[0] if isinstance(arguments, tuple) else arguments),
+            "ProcessId": pid.decode(),
+            "ParentProcessId": ppid.decode(),
+            "User": uid.decode(),
+            "CurrentDirectory": field_value("cwd", cwd.decode()),
+        }
+        return self.assembler.execution(fields, self._origin(start))
+
+    def _record(self, start: int, stop: int) -> Iterator[Event | Unparsed | None]:
+        """A record a rule may match, outside any execution being read."""
+        line = self._region[start:stop]
+        if len(line) > self.max_line:
+            self.stats.truncated += 1
+            line = line[: self.max_line]
+        self.stats.yielded += 1
+        yield self.adapter.parse(line, self._origin(start))  # None: a blank line
+        yield from self.adapter.derived()
+
+    def _lines(
+        self,
+        region: bytes,
+        lowered: bytes,
+        hits: list[tuple[int, int]],
+        hit_i: int,
+        pos: int,
+        size: int,
+    ) -> Generator[Event | Unparsed | None, None, int]:
+        """Read ``region[pos:size]`` (whole lines) line by line where it matters: the records
+        a rule may match (``hits`` from ``hit_i`` on), and the lines of executions; returns
+        the index of the first hit not read."""
+        processes, assembler, adapter = self.processes, self.assembler, self.adapter
+        n_hits = len(hits)
+        next_exec = -2  # line start of the next execution line (-2: not searched yet)
         next_process = -2  # where the next text a process_creation rule may match is
         execution: re.Match[bytes] | None = None  # found at next_exec, read at once
         while pos < size:
-            if next_record < pos and next_record != -1:
-                next_record = _line_start(lowered, records.search(lowered, pos))
+            next_record = hits[hit_i][0] if hit_i < n_hits and hits[hit_i][0] < size else -1
             if assembler.open_events:
                 next_exec, execution = pos, None  # an event is open: every line may be its
             elif next_exec < pos and next_exec != -1:
-                next_exec = _line_start(lowered, _EXEC_LINE(lowered, pos))
-                execution = _EXECUTION.match(region, next_exec) if next_exec >= 0 else None
+                next_exec = _line_start(lowered, _EXEC_LINE(lowered, pos, size))
+                execution = _EXECUTION.match(region, next_exec, size) if next_exec >= 0 else None
             starts = [s for s in (next_record, next_exec) if s >= 0]
             if not starts:
-                return
+                break
             start = min(starts)
             if start == next_exec and execution is not None:
                 end = execution.end()
                 if next_process < start and next_process != -1:
-                    next_process = processes.search(lowered, start)
+                    next_process = processes.search(lowered, start, size)
                 if not start <= next_record < end and not self._may_match(
                     execution, lowered, next_process
                 ):
                     # no rule may match it, nor its records: only remembered as a parent
                     exe, execve = execution.group("exe", "execve")
-                    process = LazyProcess(field_value("exe", exe.decode()), execve)
-                    assembler.remember(execution.group("pid").decode(), process)
+                    assembler.remember(execution.group("pid").decode(), LazyProcess(exe, execve))
                     pos = end + 1
                     continue
-            stop = lowered.find(b"\n", start)
+            stop = lowered.find(b"\n", start, size)
             if stop < 0:
                 stop = size
-            newlines += region.count(b"\n", counted_to, start)
-            counted_to = start
-            origin = Location(path=self.path, line=line_no + newlines + 1, offset=offset + start)
+            origin = self._origin(start)
             line = region[start:stop]
             if len(line) > self.max_line:
                 self.stats.truncated += 1
                 line = line[: self.max_line]
-            if start == next_record and records.may_match(lowered[start:stop]):
+            if start == next_record:
+                hit_i += 1
                 self.stats.yielded += 1
                 yield adapter.parse(line, origin)  # None: a blank line, counted as such
                 yield from adapter.derived()
@@ -322,6 +487,7 @@ class _AuditReader:
                 if record is not None:
                     yield from assembler.add(record, origin)
             pos = stop + 1
+        return hit_i
 
     def _may_match(self, execution: re.Match[bytes], lowered: bytes, hit: int) -> bool:
         """Whether a process_creation rule may match an execution read at once (its
@@ -331,6 +497,28 @@ class _AuditReader:
             return False
         ppid = execution.group("ppid").decode()
         return self.processes(lowered[start:end], lambda: self._parent_text(ppid))
+
+
+def _all_regular(region: bytes, found: list[re.Match[bytes]]) -> bool:
+    """Whether ``found`` (:data:`_REGULAR` in ``region``) are all its exec system calls,
+    each at a line start in the kernel's layout, a successful one with its EXECVE and CWD
+    records, and hold every EXECVE record of the region."""
+    execves = 0
+    for match in found:
+        start = match.start()
+        if start and region[start - 1] != 0x0A:
+            return False
+        if match.group("own") is None:
+            return False
+        if match.group("execve") is not None:
+            execves += 1
+        elif match.group("ok") == b"yes":
+            return False
+    if region.count(b"type=EXECVE ") != execves:
+        return False
+    # every SYSCALL record's header is at a line start, as _REGULAR looks for them
+    syscalls = region.count(b"\ntype=SYSCALL msg=audit(") + region.startswith(b"type=SYSCALL msg=audit(")
+    return region.count(b"type=SYSCALL ") == syscalls
 
 
 def _process_text(found: object) -> bytes | None:
@@ -357,8 +545,10 @@ def _line_start(lowered: bytes, hit: int) -> int:
 def _regions(
     stream: BinaryIO, first: bytes, stats: ReadStats, chunk_size: int, max_line: int
 ) -> Iterator[tuple[bytes, int, int]]:
-    """Whole lines in regions of about ``chunk_size``: ``(region, lines before it, offset)``.
-    A line longer than ``max_line`` with no end in sight is cut there (the rest skipped)."""
+    """Whole lines in regions of about ``chunk_size``: ``(region, lines before it, offset)``,
+    cut before a SYSCALL record where one is in the second half (an event's records are
+    written in a row). A line longer than ``max_line`` with no end in sight is cut there
+    (the rest skipped)."""
     pending, offset, line_no, eof, discarding = first, 0, 0, False, False
     while not eof:
         data = stream.read(chunk_size)
@@ -375,6 +565,11 @@ def _regions(
             buf = buf[newline + 1 :]
             discarding = False
         end = len(buf) if eof else buf.rfind(b"\n") + 1
+        if not eof:
+            # before the last SYSCALL record: its event's records stay in one region
+            cut = buf.rfind(b"\ntype=SYSCALL ", 0, end) + 1
+            if cut > end // 2:
+                end = cut
         if end == 0:
             if len(buf) >= max_line:
                 line_no += 1

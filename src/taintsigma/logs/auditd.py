@@ -303,13 +303,11 @@ class AuditAssembler:
             # No rule can match it: only remembered as a parent, read if a child needs it.
             self._remember(pid, LazyProcess(str(syscall.get("exe", "")), execve))
             return []
-        image = str(syscall.get("exe", ""))
-        command = record_text(execve)
         event: dict[str, object] = {
             "@timestamp": syscall.get("@timestamp"),
             "serial": syscall.get("serial"),
-            "Image": image,
-            "CommandLine": command,
+            "Image": str(syscall.get("exe", "")),
+            "CommandLine": record_text(execve),
             "ProcessId": pid,
             "ParentProcessId": ppid,
             "User": syscall.get("UID") or syscall.get("uid"),
@@ -319,21 +317,20 @@ class AuditAssembler:
         cwd: Mapping[str, object] | None = group.get("cwd")  # type: ignore[assignment]
         if cwd is not None and cwd.get("cwd") is not None:
             event["CurrentDirectory"] = cwd.get("cwd")
-        parent = self._processes.get(ppid)
+        origin = group.get("origin")
+        return [self.execution(event, origin if isinstance(origin, Location) else None)]
+
+    def execution(self, event: dict[str, object], origin: Location | None) -> Event:
+        """The process_creation event of an execution whose fields (but its parent's) are in
+        ``event``; it is remembered as a possible parent."""
+        ppid = event["ParentProcessId"]
+        parent = self._processes.get(ppid)  # type: ignore[call-overload]
         if isinstance(parent, LazyProcess):
-            parent = self._processes[ppid] = parent.resolve()
+            parent = self._processes[ppid] = parent.resolve()  # type: ignore[index]
         if parent is not None:
             event["ParentImage"], event["ParentCommandLine"] = parent
-        self._remember(pid, (image, command))
-        origin = group.get("origin")
-        return [
-            Event(
-                fields=event,
-                origin=origin if isinstance(origin, Location) else None,
-                logsource=PROCESS_CREATION,
-                derived=True,
-            )
-        ]
+        self._remember(event["ProcessId"], (event["Image"], event["CommandLine"]))  # type: ignore[arg-type]
+        return Event(fields=event, origin=origin, logsource=PROCESS_CREATION, derived=True)
 
     def process(self, pid: str) -> tuple[str, str] | LazyProcess | None:
         """The last process remembered with this pid (image, command line), if any."""
@@ -353,13 +350,21 @@ class AuditAssembler:
 class LazyProcess:
     """A process seen by its records only: its image and command line, read when asked.
 
-    ``execve`` is its EXECVE record, read or as the line written (bytes)."""
+    ``execve`` is its EXECVE record, read or as the line written (bytes); ``image`` its
+    ``exe``, read or as written (bytes, read when asked)."""
 
-    __slots__ = ("execve", "image")
+    __slots__ = ("_image", "execve")
 
-    def __init__(self, image: str, execve: Mapping[str, object] | bytes) -> None:
-        self.image = image
+    def __init__(self, image: str | bytes, execve: Mapping[str, object] | bytes) -> None:
+        self._image = image
         self.execve = execve
+
+    @property
+    def image(self) -> str:
+        image = self._image
+        if isinstance(image, bytes):
+            image = self._image = field_value("exe", decode_line(image))
+        return image
 
     def resolve(self) -> tuple[str, str]:
         """(image, command line), as a process_creation event would hold them."""

@@ -119,8 +119,8 @@ _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 
 
 def re2_finder(pattern: bytes, options: re2.Options = _RE2_OPTIONS) -> Searcher:
-    """``find(text, pos)``: where the first match of ``pattern`` at or after ``pos`` starts
-    (-1: none), by RE2's own Match, without the wrapper's per-call cost.
+    """``find(text, pos, end=None)``: where the first match of ``pattern`` in ``text[pos:end]``
+    starts (-1: none), by RE2's own Match, without the wrapper's per-call cost.
 
     >>> re2_finder(rb"b+")(b"abba", 0)
     1
@@ -130,8 +130,9 @@ def re2_finder(pattern: bytes, options: re2.Options = _RE2_OPTIONS) -> Searcher:
         raise re2.error(program.error().decode(errors="replace"))
     match = program.Match
 
-    def find(text: bytes, pos: int) -> int:
-        return match(_UNANCHORED, text, pos, len(text))[0][0]  # type: ignore[no-any-return]
+    def find(text: bytes, pos: int, end: int | None = None) -> int:
+        stop = len(text) if end is None else end
+        return match(_UNANCHORED, text, pos, stop)[0][0]  # type: ignore[no-any-return]
 
     return find
 

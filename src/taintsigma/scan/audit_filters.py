@@ -41,6 +41,8 @@ OWN_FIELDS = frozenset(
     {"Image", "CommandLine", "CurrentDirectory", "User", "ProcessId", "ParentProcessId", "Computer"}
 )
 PARENT_FIELDS = frozenset({"ParentImage", "ParentCommandLine"})
+# An execution's ids, in its SYSCALL record's ppid= and pid=.
+ID_FIELDS = frozenset({"ProcessId", "ParentProcessId"})
 _ARGUMENT = re.compile(r"a\d+")
 _ESCAPED_KEYS = b"|".join(sorted(k.encode() for k in ESCAPED))
 _EXECVE_LINE = rb"type=(?:execve|1309) [^\n]*"
@@ -146,6 +148,7 @@ class ClauseFilter:
         self.parent = _set([p for (side, p) in self._ids if side == "parent"], self._ids, "parent")
         self.by_anchor: dict[int, list[int]] = {}
         self.parent_anchored: list[int] = []
+        self.reads_ids = False  # whether a clause names a process id (ProcessId, …)
         for index, compiled in enumerate(self.rules):
             own_ids, parent_ids = compiled[0]
             for pid in own_ids:
@@ -224,11 +227,10 @@ def audit_filters(
         and process_source.admits(r.header)
     ]
     filters = None
-    if all(record_rules) and all(process_rules):
-        filters = (
-            ClauseFilter(record_rules, _ALWAYS + _DAMAGED + _NOT_A_RECORD),
-            ClauseFilter(process_rules, _ALWAYS),
-        )
+    if all(record_rules) and all(clauses for clauses, _ in process_rules):
+        processes = ClauseFilter([clauses for clauses, _ in process_rules], _ALWAYS)
+        processes.reads_ids = any(reads for _, reads in process_rules)
+        filters = (ClauseFilter(record_rules, _ALWAYS + _DAMAGED + _NOT_A_RECORD), processes)
     _CACHE[view] = filters
     return filters
 
@@ -352,11 +354,14 @@ _PROCESS_FIELD_AT = {
 }
 
 
-def _process_clauses(rule: Any) -> list[tuple[list[bytes], list[bytes]]]:
+def _process_clauses(rule: Any) -> tuple[list[tuple[list[bytes], list[bytes]]], bool]:
+    """The rule's clauses as (own, parent) patterns, and whether one names a process id."""
+
     def usable(name: str) -> int:
         return 2 if name in OWN_FIELDS else 1 if name in PARENT_FIELDS else 0
 
     found: list[tuple[list[bytes], list[bytes]]] = []
+    reads_ids = False
     for clause in rule_clauses(rule, usable):
         own: list[bytes] = []
         parent: list[bytes] = []
@@ -372,7 +377,8 @@ def _process_clauses(rule: Any) -> list[tuple[list[bytes], list[bytes]]]:
             (own if name in OWN_FIELDS else parent).append(pattern)
         else:
             found.append((own, parent))
-    return found
+            reads_ids = reads_ids or any(name in ID_FIELDS for name, _ in clause)
+    return found, reads_ids
 
 
 def _spaced_pattern(piece: str, at: bytes | None) -> bytes | None:
