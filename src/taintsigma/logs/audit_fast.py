@@ -24,9 +24,15 @@ yielded, are those of reading every line (``AuditdAdapter.parse`` plus the assem
 
 from __future__ import annotations
 
+import io
+import marshal
+import os
 import re
+import signal
+import stat
+import struct
 from collections.abc import Callable, Generator, Iterator, Mapping
-from typing import Any, BinaryIO, Protocol
+from typing import BinaryIO, Protocol
 
 from taintsigma.logs.audit_syscalls import SYSCALL_TABLES
 from taintsigma.logs.auditd import (
@@ -36,7 +42,6 @@ from taintsigma.logs.auditd import (
     _timestamp,
     field_value,
     parse_record,
-    record_text,
     syscall_name,
 )
 from taintsigma.logs.common import decode_line
@@ -234,28 +239,115 @@ def scan_audit(
     damaged records, and the process_creation events rules may match, in the order reading
     every line gives them.
 
-    A second thread searches each region for the records rules may match (:func:`_scout`,
-    RE2 working without the GIL) while this one reads the region before it."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    The records rules may match are searched for (:func:`_scout`) in a second process
+    reading the same file ahead of this one (:class:`_Scout`) when the input is a large
+    plain file, else here, region by region."""
     reader = _AuditReader(adapter, records, processes, path, stats, max_line)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taintsigma-audit") as scout:
-        ahead = None
+    scout = _Scout.start(stream, first, records, chunk_size, max_line)
+    try:
         for region, line_no, offset in _regions(stream, first, stats, chunk_size, max_line):
-            lowered = region.lower()
-            scouted = scout.submit(_scout, records, lowered)
-            if ahead is not None:
-                yield from reader.region(*ahead)
-            ahead = (region, lowered, scouted, line_no, offset)
-        if ahead is not None:
-            yield from reader.region(*ahead)
+            found = scout.next(offset, len(region)) if scout is not None else None
+            if found is None:
+                found = _scout(records, region.lower())
+            yield from reader.region(region, found, line_no, offset)
+    finally:
+        if scout is not None:
+            scout.stop()
     yield from adapter.derived()
     yield from adapter.assembler.flush()
 
 
-# Headers bulk reading does not look for: a SYSCALL record without ``msg=``, and the
-# SYSCALL and EXECVE records by number (lower-cased).
-_ODD_HEADER = re2_finder(rb"type=(?:syscall audit\(|13(?:00|09) )")
+class _Scout:
+    """:func:`_scout` of each region of a plain file, in a process forked to read the file
+    ahead of the reader (by ``os.pread``, cutting it into the same regions): its results
+    come through a pipe, one message (marshal) a region. Any trouble (the process gone, a
+    region not as expected) and the reader scouts the rest itself."""
+
+    MIN_SIZE = 8 * CHUNK_SIZE  # below, forking costs more than it saves
+
+    def __init__(self, pid: int, pipe: BinaryIO) -> None:
+        self.pid = pid
+        self.pipe = pipe
+
+    @classmethod
+    def start(
+        cls, stream: BinaryIO, first: bytes, records: RecordFilter, chunk_size: int, max_line: int
+    ) -> _Scout | None:
+        if not hasattr(os, "fork") or not isinstance(stream, io.BufferedReader):
+            return None
+        try:
+            fd = stream.fileno()
+            info = os.fstat(fd)
+            start = stream.tell() - len(first)
+        except (OSError, ValueError):
+            return None
+        if not stat.S_ISREG(info.st_mode) or info.st_size - start < cls.MIN_SIZE:
+            return None
+        read_end, write_end = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the scout: never returns
+            os.close(read_end)
+            status = 0
+            try:
+                with os.fdopen(write_end, "wb") as out:
+                    source = _PositionalReader(fd, start + len(first))
+                    head = os.pread(fd, len(first), start)
+                    for region, _, offset in _regions(
+                        source, head, ReadStats(), chunk_size, max_line
+                    ):
+                        hits, odd = _scout(records, region.lower())
+                        message = marshal.dumps((offset, len(region), hits, odd))
+                        out.write(struct.pack("<I", len(message)) + message)
+            except BaseException:  # noqa: BLE001 - the reader scouts for itself
+                status = 1
+            finally:
+                os._exit(status)
+        os.close(write_end)
+        return cls(pid, os.fdopen(read_end, "rb"))
+
+    def next(self, offset: int, size: int) -> tuple[list[tuple[int, int]], bool] | None:
+        """The scout's findings for the region at ``offset`` of ``size`` bytes (None: none)."""
+        if self.pipe.closed:
+            return None
+        head = self.pipe.read(4)
+        if len(head) == 4:
+            message = self.pipe.read(struct.unpack("<I", head)[0])
+            try:
+                found_offset, found_size, hits, odd = marshal.loads(message)
+            except (EOFError, ValueError, TypeError):
+                found_offset = -1
+            if (found_offset, found_size) == (offset, size):
+                return hits, odd
+        self.pipe.close()  # gone, or cut otherwise: the reader goes on alone
+        return None
+
+    def stop(self) -> None:
+        if not self.pipe.closed:
+            self.pipe.close()
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self.pid, 0)
+
+
+class _PositionalReader:
+    """``read(size)`` of a file descriptor from ``offset`` on, by ``os.pread``: the file's
+    shared position (the reader's) is left alone."""
+
+    def __init__(self, fd: int, offset: int) -> None:
+        self.fd = fd
+        self.offset = offset
+
+    def read(self, size: int) -> bytes:
+        data = os.pread(self.fd, size, self.offset)
+        self.offset += len(data)
+        return data
+
+
+# Headers bulk reading does not look for (lower-cased): a SYSCALL record's not at a line
+# start or without ``msg=``, and the SYSCALL and EXECVE records by number.
+_ODD_HEADER = re2_finder(rb"type=(?:syscall audit\(|13(?:00|09) )|[^\n]type=syscall ")
 
 
 def _scout(records: RecordFilter, lowered: bytes) -> tuple[list[tuple[int, int]], bool]:
@@ -339,42 +431,49 @@ class _AuditReader:
         return Location(path=self.path, line=line, offset=self._offset + start)
 
     def region(
-        self, region: bytes, lowered: bytes, scouted: Any, line_no: int, offset: int
+        self,
+        region: bytes,
+        scouted: tuple[list[tuple[int, int]], bool],
+        line_no: int,
+        offset: int,
     ) -> Iterator[Event | Unparsed | None]:
-        hits, odd = scouted.result()
+        """Read one region, given its :func:`_scout` findings."""
+        hits, odd = scouted
         self._region, self._line_no, self._offset = region, line_no, offset
         self._counted_to = self._newlines = 0
         if not odd and not self.assembler.open_events:
             found = list(_REGULAR.finditer(region))
             if _all_regular(region, found):
-                yield from self._bulk(region, lowered, hits, found)
+                yield from self._bulk(hits, found)
                 return
-        yield from self._lines(region, lowered, hits, 0, 0, len(region))
+        yield from self._lines(region, region.lower(), hits, 0, 0, len(region))
 
     def _bulk(
-        self, region: bytes, lowered: bytes, hits: list[tuple[int, int]], found: list[Any]
+        self, hits: list[tuple[int, int]], found: list[re.Match[bytes]]
     ) -> Iterator[Event | Unparsed | None]:
-        """A region whose executions are all :data:`_REGULAR`: each is only remembered as a
-        parent unless a record of it may match a rule, or a process_creation rule may match
-        it; those (and the records between) are read as :meth:`_lines` reads them."""
-        remember = self.assembler.remember
+        """A region whose executions are all :data:`_REGULAR`: the records rules may match
+        are read, and each execution is only remembered as a parent unless a
+        process_creation rule may match it (then its event is built), in the order reading
+        every line gives them (a record of an execution comes before its event)."""
+        remember, record = self.assembler.remember, self._record
         hit_i, n_hits = 0, len(hits)
         for match in found:
-            start = match.start()
-            while hit_i < n_hits and hits[hit_i][0] < start:
-                yield from self._record(*hits[hit_i])
-                hit_i += 1
             if match.group("ok") == b"no":
-                continue  # a failed exec: no event, no process (its records come with the next)
-            end = match.end()
-            if hit_i < n_hits and hits[hit_i][0] < end:
-                hit_i = yield from self._lines(region, lowered, hits, hit_i, start, end)
-            elif self._may_run(match):
-                yield self._event(match, start)
-            else:
+                continue  # a failed exec: no event, no process
+            start, end = match.span()
+            while hit_i < n_hits and hits[hit_i][0] < start:
+                yield from record(*hits[hit_i])
+                hit_i += 1
+            if not self._may_run(match):
                 remember(match.group("pid").decode(), LazyProcess(*match.group("exe", "execve")))
+                continue
+            origin = self._origin(start)
+            while hit_i < n_hits and hits[hit_i][0] < end:
+                yield from record(*hits[hit_i])
+                hit_i += 1
+            yield self._event(match, origin)
         for hit in hits[hit_i:]:
-            yield from self._record(*hit)
+            yield from record(*hit)
 
     def _may_run(self, match: re.Match[bytes]) -> bool:
         """Whether a process_creation rule may match a :data:`_REGULAR` execution, by its
@@ -400,24 +499,23 @@ class _AuditReader:
             return self.processes(text, lambda: self._parent_text(match.group("ppid").decode()))
         return decision is True
 
-    def _event(self, match: re.Match[bytes], start: int) -> Event:
+    def _event(self, match: re.Match[bytes], origin: Location) -> Event:
         """The process_creation event of a :data:`_REGULAR` execution, as the assembler
         builds it from the records."""
-        secs, frac, serial, pid, ppid, uid, exe, execve, cwd = (
-            match.group("secs", "frac", "serial", "pid", "ppid", "uid", "exe", "execve", "dir")
+        secs, frac, serial, pid, ppid, uid, exe, args, cwd = (
+            match.group("secs", "frac", "serial", "pid", "ppid", "uid", "exe", "args", "dir")
         )
-        arguments = parse_record(execve.decode())
         fields: dict[str, object] = {
             "@timestamp": _timestamp(secs.decode(), (frac or b"0").decode()),
             "serial": int(serial),
             "Image": field_value("exe", exe.decode()),
-            "CommandLine": record_text(arguments[0] if isinstance(arguments, tuple) else arguments),
+            "CommandLine": _command_line(args),
             "ProcessId": pid.decode(),
             "ParentProcessId": ppid.decode(),
             "User": uid.decode(),
             "CurrentDirectory": field_value("cwd", cwd.decode()),
         }
-        return self.assembler.execution(fields, self._origin(start))
+        return self.assembler.execution(fields, origin)
 
     def _record(self, start: int, stop: int) -> Iterator[Event | Unparsed | None]:
         """A record a rule may match, outside any execution being read."""
@@ -499,10 +597,24 @@ class _AuditReader:
         return self.processes(lowered[start:end], lambda: self._parent_text(ppid))
 
 
+_ARGUMENT = re.compile(rb" (a\d+)=(" + _VALUE_ASCII + rb")")
+
+
+def _command_line(args: bytes) -> str:
+    """The command line of a :data:`_REGULAR` EXECVE body, as record_text gives it from the
+    parsed record: its arguments a0, a1 … (while there is one) decoded, joined by spaces."""
+    values = dict(_ARGUMENT.findall(args))
+    found: list[str] = []
+    while (value := values.get(b"a%d" % len(found))) is not None:
+        found.append(field_value(f"a{len(found)}", value.decode(), True))
+    return " ".join(found)
+
+
 def _all_regular(region: bytes, found: list[re.Match[bytes]]) -> bool:
-    """Whether ``found`` (:data:`_REGULAR` in ``region``) are all its exec system calls,
-    each at a line start in the kernel's layout, a successful one with its EXECVE and CWD
-    records, and hold every EXECVE record of the region."""
+    """Whether ``found`` (:data:`_REGULAR` in ``region``, whose SYSCALL records all start a
+    line with ``type=SYSCALL msg=audit(``: :data:`_ODD_HEADER`) are all its exec system
+    calls, each in the kernel's layout, a successful one with its EXECVE and CWD records,
+    and hold every EXECVE record of the region."""
     execves = 0
     for match in found:
         start = match.start()
@@ -514,11 +626,7 @@ def _all_regular(region: bytes, found: list[re.Match[bytes]]) -> bool:
             execves += 1
         elif match.group("ok") == b"yes":
             return False
-    if region.count(b"type=EXECVE ") != execves:
-        return False
-    # every SYSCALL record's header is at a line start, as _REGULAR looks for them
-    syscalls = region.count(b"\ntype=SYSCALL msg=audit(") + region.startswith(b"type=SYSCALL msg=audit(")
-    return region.count(b"type=SYSCALL ") == syscalls
+    return region.count(b"type=EXECVE ") == execves
 
 
 def _process_text(found: object) -> bytes | None:

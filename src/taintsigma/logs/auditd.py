@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from functools import cache
 
 import re2
 
@@ -392,15 +393,21 @@ HEX_ENCODED = (
 )
 
 
-def _names_holding(literal: str) -> tuple[set[str], set[str]]:
+@cache
+def _names_holding(literal: str) -> tuple[frozenset[str], frozenset[str]]:
     """System call numbers (of any architecture) and numeric record types whose names hold
     ``literal`` (lower-case)."""
-    numbers = set()
-    for _, table in SYSCALL_TABLES.values():
-        words = table.split()
-        numbers.update(n for n, name in zip(words[::2], words[1::2], strict=True) if literal in name)
-    types = {number for number, name in TYPE_NAMES.items() if literal in name.lower()}
+    numbers = frozenset(number for number, name in _EVERY_SYSCALL if literal in name)
+    types = frozenset(number for number, name in TYPE_NAMES.items() if literal in name.lower())
     return numbers, types
+
+
+# (number, name) of every architecture's system calls
+_EVERY_SYSCALL = frozenset(
+    pair
+    for _, table in SYSCALL_TABLES.values()
+    for pair in zip(table.split()[::2], table.split()[1::2], strict=True)
+)
 
 
 class AuditdAdapter(Adapter):
