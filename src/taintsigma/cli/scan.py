@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import IO, Any, Self
 
 import click
-import orjson
 
 from taintsigma.cli.output import (
     EXIT_FINDINGS,
@@ -24,7 +23,7 @@ from taintsigma.cli.output import (
 from taintsigma.errors import RuleLoadError, TaintSigmaError
 from taintsigma.logs.event import Unparsed, get_field
 from taintsigma.logs.inputs import InputProblem
-from taintsigma.scan.alerts import Alert
+from taintsigma.scan.alerts import Alert, alert_json
 from taintsigma.scan.routing import compile_for_scan
 from taintsigma.scan.run import SCAN_FORMATS, ScanSummary, scan_paths
 
@@ -144,7 +143,7 @@ def scan(
         try:
             for alert in job:
                 if sink is not None:
-                    sink.write(orjson.dumps(alert.to_dict(), default=str) + b"\n")
+                    sink.write(alert_json(alert) + b"\n")
                 elif plain is not None:
                     plain.write(plain_line(alert).encode("utf-8", "replace") + b"\n")
                 elif len(rows) < TABLE_LIMIT:

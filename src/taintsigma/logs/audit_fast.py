@@ -407,7 +407,7 @@ class _AuditReader:
         adapter.assemble = False
         self.assembler = adapter.assembler
         self.assembler.wanted = self._wanted
-        self._memo: dict[tuple[bytes, ...], object] = {}
+        self._memo: dict[object, object] = {}
         self._key = ("ids", "own", "args", "cwd") if processes.reads_ids else ("own", "args", "cwd")
         self._region = b""
         self._line_no = self._offset = self._counted_to = self._newlines = 0
@@ -479,25 +479,30 @@ class _AuditReader:
         """Whether a process_creation rule may match a :data:`_REGULAR` execution, by its
         text (``own``, ``args``, ``cwd``; ``ids`` when a clause names them): one decision
         per text, its parent's text read when a decision needs it."""
-        key = match.group(*self._key)
-        decision = self._memo.get(key)
+        memo = self._memo
+        parts = match.group(*self._key)
+        decision = memo.get(parts)
+        if decision is _PARENT:  # decided by the text and the parent's
+            parent = self._parent_text(match.group("ppid").decode())
+            decision = memo.get((parts, parent))
+            if decision is None:
+                decision = self.processes(_execution_text(parts), lambda: parent)
+                if len(memo) >= _MEMO_SIZE:
+                    memo.clear()
+                memo[(parts, parent)] = decision
+            return decision  # type: ignore[return-value]
         if decision is None:
-            text = b"".join((*key[:-2], b"\ntype=execve ", key[-2], b"\n", key[-1])).lower()
             asked = []
 
-            def parent() -> bytes | None:
+            def parent_text() -> bytes | None:
                 asked.append(True)
                 return self._parent_text(match.group("ppid").decode())
 
-            decision = self.processes(text, parent)
-            if len(self._memo) >= _MEMO_SIZE:
-                self._memo.clear()
-            self._memo[key] = _PARENT if asked else decision
-            return bool(decision)
-        if decision is _PARENT:
-            text = b"".join((*key[:-2], b"\ntype=execve ", key[-2], b"\n", key[-1])).lower()
-            return self.processes(text, lambda: self._parent_text(match.group("ppid").decode()))
-        return decision is True
+            decision = self.processes(_execution_text(parts), parent_text)
+            if len(memo) >= _MEMO_SIZE:
+                memo.clear()
+            memo[parts] = _PARENT if asked else decision
+        return decision  # type: ignore[return-value]
 
     def _event(self, match: re.Match[bytes], origin: Location) -> Event:
         """The process_creation event of a :data:`_REGULAR` execution, as the assembler
@@ -595,6 +600,15 @@ class _AuditReader:
             return False
         ppid = execution.group("ppid").decode()
         return self.processes(lowered[start:end], lambda: self._parent_text(ppid))
+
+
+def _execution_text(parts: tuple[bytes, ...]) -> bytes:
+    """The text process_creation rules' clauses search, of a :data:`_REGULAR` execution's
+    parts (``own``, ``args``, ``cwd``, ``ids`` first when asked for): lower-cased, one
+    record a line, its EXECVE record's header written ``type=execve`` (where their
+    command-line patterns look), no other header (no field of theirs is there)."""
+    *own, args, cwd = parts
+    return b"".join((*own, b"\ntype=execve ", args, b"\n", cwd)).lower()
 
 
 _ARGUMENT = re.compile(rb" (a\d+)=(" + _VALUE_ASCII + rb")")

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+import orjson
+
 from taintsigma.logs.event import Event, Location, get_field
 
 
@@ -69,6 +71,33 @@ class Alert:
             "event": _plain(self.event.fields),
             "source": source,
         }
+
+
+def alert_json(alert: Alert) -> bytes:
+    """``alert.to_dict()`` as compact JSON (orjson, unknown types as ``str``), its rule
+    object written once per rule.
+
+    >>> a = Alert(rule=RuleInfo(id="r", name="R", level="low", risk_score=21),
+    ...           event=Event(fields={"m": "x"}), origin=Location(path="f", line=3))
+    >>> alert_json(a) == orjson.dumps(a.to_dict(), default=str)
+    True
+    """
+    origin = alert.origin or alert.event.origin
+    source: dict[str, Any] = {}
+    if origin is not None:
+        source = {"path": origin.path, "line": origin.line}
+        if origin.offset is not None:
+            source["offset"] = origin.offset
+    return b"".join((
+        b'{"@timestamp":', orjson.dumps(alert.timestamp), b',"rule":', _rule_json(alert.rule),
+        b',"event":', orjson.dumps(_plain(alert.event.fields), default=str),
+        b',"source":', orjson.dumps(source), b"}",
+    ))  # fmt: skip
+
+
+@cache
+def _rule_json(rule: RuleInfo) -> bytes:
+    return orjson.dumps(rule.to_dict(), default=str)
 
 
 def rule_info(rule: Any) -> RuleInfo:
