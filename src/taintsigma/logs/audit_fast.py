@@ -1,39 +1,41 @@
 """Read an audit log by the records that matter: rules' candidates and process executions.
 
 Most records of an audit log can match no rule, and most process executions neither. Reading
-them all in Python costs ~20 µs a record; here a 1 MiB region of whole lines is lower-cased
-once and searched in C (RE2) for
+them all in Python costs ~20 µs a record; here the log is read in regions of about 1 MiB of
+whole lines (cut before a SYSCALL record, so an event's records stay together), and
 
 - the records a rule may match (:class:`RecordFilter`, from the rules' clauses, their
-  hex-encoded forms included): only those are parsed into events;
-- the lines that may start a process execution (a SYSCALL record of ``execve``/``execveat``,
-  an EXECVE record). A successful execution written as the kernel does (SYSCALL, EXECVE and
-  CWD records in a row, :data:`_EXECUTION`) is checked at once against the process_creation
-  rules on its raw text and its parent's (:class:`ProcessFilter`); when none can match it, it
-  is only remembered as a possible parent (:class:`LazyProcess`: its image and EXECVE line,
-  read if a child's event is built). Any other execution is read a record at a time
-  (:func:`read_record`: the header, and for a SYSCALL record in the kernel's layout the few
-  fields an execution needs, as :func:`parse_record` would read them; other records in full)
-  and fed to the :class:`AuditAssembler`, whose ``wanted`` test makes the same check before
-  an event is built.
+  hex-encoded forms included) are searched for in C (RE2, :func:`.audit_scout.scout`) over
+  the region lower-cased, by a second process reading the file ahead when it is a large
+  plain file (:class:`.audit_scout.Scout`): only those records are parsed into events;
+- a region whose process executions are all written as the kernel writes them (a SYSCALL
+  record of ``execve``/``execveat`` in the layout of kernel/auditsc.c, then, if it succeeded,
+  its EXECVE and CWD records in a row: :data:`_REGULAR`, found by one regex pass) is read in
+  bulk (:meth:`_AuditReader._bulk`): each execution is checked against the process_creation
+  rules' clauses on its text (:class:`ProcessFilter`; one decision per distinct text, since
+  a host runs the same commands again and again), its event built at once when one may
+  match, else it is only remembered as a possible parent (:class:`LazyProcess`: its image and
+  EXECVE line as written, read if a child's event is built);
+- any other region is read line by line where it matters (:meth:`_AuditReader._lines`): a
+  successful execution in the kernel's layout (:data:`_EXECUTION`) is checked at once, any
+  other is read a record at a time (:func:`read_record`: the header, and for a SYSCALL record
+  in the kernel's layout the few fields an execution needs, as :func:`parse_record` would
+  read them; other records in full) and fed to the :class:`AuditAssembler`, whose ``wanted``
+  test makes the same check before an event is built. While an event is open (its records
+  interleaved with other events', or cut by the end of a region) every line is read lightly
+  until none is.
 
-While an event is open (its records interleaved with other events', or cut by the end of a
-region) every line is read lightly until none is. The events built, and the order of what is
-yielded, are those of reading every line (``AuditdAdapter.parse`` plus the assembler).
+The events built, and the order of what is yielded, are those of reading every line
+(``AuditdAdapter.parse`` plus the assembler): tests/test_scan_audit_fast.py compares them.
 """
 
 from __future__ import annotations
 
-import io
-import marshal
-import os
 import re
-import signal
-import stat
-import struct
 from collections.abc import Callable, Generator, Iterator, Mapping
 from typing import BinaryIO, Protocol
 
+from taintsigma.logs.audit_scout import RecordFilter, Scout, regions, scout
 from taintsigma.logs.audit_syscalls import SYSCALL_TABLES
 from taintsigma.logs.auditd import (
     TYPE_NAMES,
@@ -47,16 +49,6 @@ from taintsigma.logs.auditd import (
 from taintsigma.logs.common import decode_line
 from taintsigma.logs.event import Event, Location, Unparsed
 from taintsigma.logs.reader import CHUNK_SIZE, MAX_LINE, ReadStats, re2_finder
-
-
-class RecordFilter(Protocol):
-    """Which raw records (lower-cased lines) a rule may match."""
-
-    def search(self, lowered: bytes, pos: int, end: int | None = None) -> int:
-        """Where, at or after ``pos``, the next line that may match starts to hit (-1: none)."""
-
-    def may_match(self, line: bytes) -> bool:
-        """Whether a rule may match the record of this lower-cased line."""
 
 
 class ProcessFilter(Protocol):
@@ -239,131 +231,22 @@ def scan_audit(
     damaged records, and the process_creation events rules may match, in the order reading
     every line gives them.
 
-    The records rules may match are searched for (:func:`_scout`) in a second process
-    reading the same file ahead of this one (:class:`_Scout`) when the input is a large
-    plain file, else here, region by region."""
+    The records rules may match are searched for (:func:`.audit_scout.scout`) in a second
+    process reading the same file ahead of this one (:class:`.audit_scout.Scout`) when the
+    input is a large plain file, else here, region by region."""
     reader = _AuditReader(adapter, records, processes, path, stats, max_line)
-    scout = _Scout.start(stream, first, records, chunk_size, max_line)
+    ahead = Scout.start(stream, first, records, chunk_size, max_line)
     try:
-        for region, line_no, offset in _regions(stream, first, stats, chunk_size, max_line):
-            found = scout.next(offset, len(region)) if scout is not None else None
+        for region, line_no, offset in regions(stream, first, stats, chunk_size, max_line):
+            found = ahead.next(offset, len(region)) if ahead is not None else None
             if found is None:
-                found = _scout(records, region.lower())
+                found = scout(records, region.lower())
             yield from reader.region(region, found, line_no, offset)
     finally:
-        if scout is not None:
-            scout.stop()
+        if ahead is not None:
+            ahead.stop()
     yield from adapter.derived()
     yield from adapter.assembler.flush()
-
-
-class _Scout:
-    """:func:`_scout` of each region of a plain file, in a process forked to read the file
-    ahead of the reader (by ``os.pread``, cutting it into the same regions): its results
-    come through a pipe, one message (marshal) a region. Any trouble (the process gone, a
-    region not as expected) and the reader scouts the rest itself."""
-
-    MIN_SIZE = 8 * CHUNK_SIZE  # below, forking costs more than it saves
-
-    def __init__(self, pid: int, pipe: BinaryIO) -> None:
-        self.pid = pid
-        self.pipe = pipe
-
-    @classmethod
-    def start(
-        cls, stream: BinaryIO, first: bytes, records: RecordFilter, chunk_size: int, max_line: int
-    ) -> _Scout | None:
-        if not hasattr(os, "fork") or not isinstance(stream, io.BufferedReader):
-            return None
-        try:
-            fd = stream.fileno()
-            info = os.fstat(fd)
-            start = stream.tell() - len(first)
-        except (OSError, ValueError):
-            return None
-        if not stat.S_ISREG(info.st_mode) or info.st_size - start < cls.MIN_SIZE:
-            return None
-        read_end, write_end = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # the scout: never returns
-            os.close(read_end)
-            status = 0
-            try:
-                with os.fdopen(write_end, "wb") as out:
-                    source = _PositionalReader(fd, start + len(first))
-                    head = os.pread(fd, len(first), start)
-                    for region, _, offset in _regions(
-                        source, head, ReadStats(), chunk_size, max_line
-                    ):
-                        hits, odd = _scout(records, region.lower())
-                        message = marshal.dumps((offset, len(region), hits, odd))
-                        out.write(struct.pack("<I", len(message)) + message)
-            except BaseException:  # noqa: BLE001 - the reader scouts for itself
-                status = 1
-            finally:
-                os._exit(status)
-        os.close(write_end)
-        return cls(pid, os.fdopen(read_end, "rb"))
-
-    def next(self, offset: int, size: int) -> tuple[list[tuple[int, int]], bool] | None:
-        """The scout's findings for the region at ``offset`` of ``size`` bytes (None: none)."""
-        if self.pipe.closed:
-            return None
-        head = self.pipe.read(4)
-        if len(head) == 4:
-            message = self.pipe.read(struct.unpack("<I", head)[0])
-            try:
-                found_offset, found_size, hits, odd = marshal.loads(message)
-            except (EOFError, ValueError, TypeError):
-                found_offset = -1
-            if (found_offset, found_size) == (offset, size):
-                return hits, odd
-        self.pipe.close()  # gone, or cut otherwise: the reader goes on alone
-        return None
-
-    def stop(self) -> None:
-        if not self.pipe.closed:
-            self.pipe.close()
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        os.waitpid(self.pid, 0)
-
-
-class _PositionalReader:
-    """``read(size)`` of a file descriptor from ``offset`` on, by ``os.pread``: the file's
-    shared position (the reader's) is left alone."""
-
-    def __init__(self, fd: int, offset: int) -> None:
-        self.fd = fd
-        self.offset = offset
-
-    def read(self, size: int) -> bytes:
-        data = os.pread(self.fd, size, self.offset)
-        self.offset += len(data)
-        return data
-
-
-# Headers bulk reading does not look for (lower-cased): a SYSCALL record's not at a line
-# start or without ``msg=``, and the SYSCALL and EXECVE records by number.
-_ODD_HEADER = re2_finder(rb"type=(?:syscall audit\(|13(?:00|09) )|[^\n]type=syscall ")
-
-
-def _scout(records: RecordFilter, lowered: bytes) -> tuple[list[tuple[int, int]], bool]:
-    """The lines (start, end) of a lower-cased region whose record a rule may match, and
-    whether the region has a header :data:`_REGULAR` cannot see."""
-    found = []
-    pos, size = 0, len(lowered)
-    while (hit := records.search(lowered, pos)) >= 0:
-        start = lowered.rfind(b"\n", 0, hit) + 1
-        stop = lowered.find(b"\n", hit)
-        if stop < 0:
-            stop = size
-        if records.may_match(lowered[start:stop]):
-            found.append((start, stop))
-        pos = stop + 1
-    return found, _ODD_HEADER(lowered, 0) >= 0
 
 
 # A SYSCALL record of an exec system call, at a line start; then, when it is in the kernel's
@@ -437,7 +320,7 @@ class _AuditReader:
         line_no: int,
         offset: int,
     ) -> Iterator[Event | Unparsed | None]:
-        """Read one region, given its :func:`_scout` findings."""
+        """Read one region, given its :func:`.audit_scout.scout` findings."""
         hits, odd = scouted
         self._region, self._line_no, self._offset = region, line_no, offset
         self._counted_to = self._newlines = 0
@@ -625,10 +508,10 @@ def _command_line(args: bytes) -> str:
 
 
 def _all_regular(region: bytes, found: list[re.Match[bytes]]) -> bool:
-    """Whether ``found`` (:data:`_REGULAR` in ``region``, whose SYSCALL records all start a
-    line with ``type=SYSCALL msg=audit(``: :data:`_ODD_HEADER`) are all its exec system
-    calls, each in the kernel's layout, a successful one with its EXECVE and CWD records,
-    and hold every EXECVE record of the region."""
+    """Whether ``found`` (:data:`_REGULAR` in ``region``, whose SYSCALL records all have
+    the header ``type=SYSCALL msg=audit(``: :data:`_ODD_HEADER`) are all its exec system
+    calls, each at a line start in the kernel's layout, a successful one with its EXECVE and
+    CWD records, and hold every EXECVE record of the region."""
     execves = 0
     for match in found:
         start = match.start()
@@ -662,51 +545,3 @@ def _process_text(found: object) -> bytes | None:
 
 def _line_start(lowered: bytes, hit: int) -> int:
     return -1 if hit < 0 else lowered.rfind(b"\n", 0, hit) + 1
-
-
-def _regions(
-    stream: BinaryIO, first: bytes, stats: ReadStats, chunk_size: int, max_line: int
-) -> Iterator[tuple[bytes, int, int]]:
-    """Whole lines in regions of about ``chunk_size``: ``(region, lines before it, offset)``,
-    cut before a SYSCALL record where one is in the second half (an event's records are
-    written in a row). A line longer than ``max_line`` with no end in sight is cut there
-    (the rest skipped)."""
-    pending, offset, line_no, eof, discarding = first, 0, 0, False, False
-    while not eof:
-        data = stream.read(chunk_size)
-        eof = not data
-        stats.bytes += len(data)
-        buf = pending + data if pending else data
-        pending = b""
-        if discarding:
-            newline = buf.find(b"\n")
-            if newline < 0:
-                offset += len(buf)
-                continue
-            offset += newline + 1
-            buf = buf[newline + 1 :]
-            discarding = False
-        end = len(buf) if eof else buf.rfind(b"\n") + 1
-        if not eof:
-            # before the last SYSCALL record: its event's records stay in one region
-            cut = buf.rfind(b"\ntype=SYSCALL ", 0, end) + 1
-            if cut > end // 2:
-                end = cut
-        if end == 0:
-            if len(buf) >= max_line:
-                line_no += 1
-                stats.lines += 1
-                stats.truncated += 1
-                yield buf[:max_line], line_no - 1, offset
-                offset += len(buf)
-                discarding = True
-            else:
-                pending = buf
-            continue
-        region, pending = buf[:end], buf[end:]
-        lines = region.count(b"\n") + (0 if region.endswith(b"\n") else 1)
-        if region:
-            yield region, line_no, offset
-        line_no += lines
-        stats.lines += lines
-        offset += end

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import re2
 
@@ -118,7 +118,11 @@ _CASELESS.case_sensitive = False
 _UNANCHORED = re2._re2.RE2.Anchor.UNANCHORED
 
 
-def re2_finder(pattern: bytes, options: re2.Options = _RE2_OPTIONS) -> Searcher:
+class Finder(Protocol):
+    def __call__(self, text: bytes, pos: int, end: int | None = None, /) -> int: ...
+
+
+def re2_finder(pattern: bytes, options: re2.Options = _RE2_OPTIONS) -> Finder:
     """``find(text, pos, end=None)``: where the first match of ``pattern`` in ``text[pos:end]``
     starts (-1: none), by RE2's own Match, without the wrapper's per-call cost.
 
