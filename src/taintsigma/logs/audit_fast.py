@@ -32,21 +32,18 @@ The events built, and the order of what is yielded, are those of reading every l
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator
 from typing import BinaryIO, Protocol
 
+from taintsigma.logs.audit_records import AuditRecord, read_record
 from taintsigma.logs.audit_scout import RecordFilter, Scout, regions, scout
 from taintsigma.logs.audit_syscalls import SYSCALL_TABLES
 from taintsigma.logs.auditd import (
-    TYPE_NAMES,
     AuditdAdapter,
     LazyProcess,
     _timestamp,
     field_value,
-    parse_record,
-    syscall_name,
 )
-from taintsigma.logs.common import decode_line
 from taintsigma.logs.event import Event, Location, Unparsed
 from taintsigma.logs.reader import CHUNK_SIZE, MAX_LINE, ReadStats, re2_finder
 
@@ -80,22 +77,6 @@ _EXEC_LINE_PATTERN = (
     + b"|".join(n.encode() for n in _EXEC_NUMBERS)
     + rb"|execve|execveat)(?:[\" \x1d\n]|$)"
 )
-_HEADER = re.compile(
-    rb"(?:node=(\S+) )?type=([A-Za-z0-9_]+) (?:msg=)?audit\((\d+)(?:\.(\d+))?:(\d+)\):?"
-)
-_VALUE = rb"(?:\"[^\"\n]*\"|[^\s\"'=][^\s=]*)"
-# A SYSCALL record in the kernel's layout (kernel/auditsc.c audit_log_exit), RAW format.
-_SYSCALL_BODY = re.compile(
-    rb" arch=([0-9a-fA-F]+) syscall=(\d+) (?:per=[0-9a-fA-F]+ )?success=(yes|no) exit=-?\w+"
-    rb" a0=\w+ a1=\w+ a2=\w+ a3=\w+ items=\d+ ppid=(\d+) pid=(\d+) auid=\d+ uid=\d+ gid=\d+"
-    rb" euid=\d+ suid=\d+ fsuid=\d+ egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=]+ ses=\d+ comm="
-    + _VALUE
-    + rb" exe=("
-    + _VALUE
-    + rb")(?: subj=[^\s\"'=]+)? key="
-    + _VALUE
-)
-_FIELD_KEYS = (b"node=", b"serial=", b"type=")
 # Lines that may open or feed an execution's event, lower-cased (RE2 finds the next one).
 _EXEC_LINE = re2_finder(_EXEC_LINE_PATTERN)
 _ASCII = rb"\x00-\x09\x0b\x0c\x0e-\x1c\x1e-\x7f"  # but \n, \r and \x1d (ENRICHED)
@@ -129,92 +110,6 @@ _EXECUTION = re.compile(
 )  # fmt: skip
 
 
-class AuditRecord(Mapping[str, object]):
-    """One audit record read lazily: its header (and a SYSCALL's execution fields) at once,
-    every other field by :func:`parse_record` when first asked for. ``node`` comes from the
-    header alone (read_record parses in full a record whose body names a node)."""
-
-    __slots__ = ("_full", "light", "raw")
-
-    def __init__(self, raw: bytes, light: dict[str, object]) -> None:
-        self.raw = raw
-        self.light = light
-        self._full: dict[str, object] | None = None
-
-    def full(self) -> dict[str, object]:
-        """Every field, as parse_record reads them."""
-        if self._full is None:
-            parsed = parse_record(decode_line(self.raw))
-            if isinstance(parsed, tuple):
-                parsed = parsed[0]
-            self._full = parsed if isinstance(parsed, dict) else dict(self.light)
-        return self._full
-
-    def get(self, key: str, default: object = None) -> object:
-        light = self.light
-        if key in light:
-            return light[key]
-        if key == "node" and self._full is None:
-            return default  # read from the header, which has none
-        return self.full().get(key, default)
-
-    def __getitem__(self, key: str) -> object:
-        light = self.light
-        return light[key] if key in light else self.full()[key]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.full())
-
-    def __len__(self) -> int:
-        return len(self.full())
-
-    def __contains__(self, key: object) -> bool:
-        if key == "node" and self._full is None:
-            return key in self.light
-        return key in self.light or key in self.full()
-
-
-def read_record(raw: bytes) -> AuditRecord | None:
-    """A line as the assembler sees it (None: a line the adapter yields no event for)."""
-    header = _HEADER.match(raw)
-    if header is None or raw.endswith(b"\r") or not raw.isascii():
-        return _full_record(raw)
-    node, kind, secs, frac, serial = header.groups()
-    body = raw[header.end() :]
-    if any(key in body for key in _FIELD_KEYS) or b"\x1d" in body or b"msg='" in body:
-        return _full_record(raw)  # a body field could stand for a header one
-    if len(secs) > 10 and _timestamp(secs.decode(), (frac or b"0").decode()) is None:
-        return None  # parse_record refuses it (a time beyond year 2286 may be out of range)
-    name = kind.decode()
-    light: dict[str, object] = {"type": TYPE_NAMES.get(name, name), "serial": int(serial)}
-    if node is not None:
-        light["node"] = node.decode()
-    if light["type"] == "SYSCALL":
-        found = _SYSCALL_BODY.fullmatch(body)
-        if found is None:
-            return _full_record(raw)
-        arch, number, success, ppid, pid, exe = (g.decode() for g in found.groups())
-        light.update(arch=arch, syscall=number, success=success, ppid=ppid, pid=pid)
-        light["exe"] = field_value("exe", exe)
-        name = syscall_name(arch, number)
-        if name is not None:  # else parse_record sets no SYSCALL either: asked, it is read
-            light["SYSCALL"] = name
-    return AuditRecord(raw, light)
-
-
-def _full_record(raw: bytes) -> AuditRecord | None:
-    text = decode_line(raw)
-    if not text.strip() or text.startswith(("----", "time->")):
-        return None
-    parsed = parse_record(text)
-    if isinstance(parsed, str):
-        return None
-    fields = parsed[0] if isinstance(parsed, tuple) else parsed
-    record = AuditRecord(raw, fields)
-    record._full = fields
-    return record
-
-
 def scan_audit(
     stream: BinaryIO,
     first: bytes,
@@ -231,17 +126,19 @@ def scan_audit(
     damaged records, and the process_creation events rules may match, in the order reading
     every line gives them.
 
-    The records rules may match are searched for (:func:`.audit_scout.scout`) in a second
-    process reading the same file ahead of this one (:class:`.audit_scout.Scout`) when the
-    input is a large plain file, else here, region by region."""
-    reader = _AuditReader(adapter, records, processes, path, stats, max_line)
-    ahead = Scout.start(stream, first, records, chunk_size, max_line)
+    Each region is surveyed (:class:`_Survey`: the records rules may match, and whether and
+    how its executions can be read in bulk) in a second process reading the same file ahead
+    of this one (:class:`.audit_scout.Scout`) when the input is a large plain file, else
+    here."""
+    reader = _AuditReader(adapter, processes, path, stats, max_line)
+    survey = _Survey(records, processes)
+    ahead = Scout.start(stream, first, survey, chunk_size, max_line)
     try:
         for region, line_no, offset in regions(stream, first, stats, chunk_size, max_line):
             found = ahead.next(offset, len(region)) if ahead is not None else None
             if found is None:
-                found = scout(records, region.lower())
-            yield from reader.region(region, found, line_no, offset)
+                found = survey(region)
+            yield from reader.region(region, found, line_no, offset)  # type: ignore[arg-type]
     finally:
         if ahead is not None:
             ahead.stop()
@@ -268,21 +165,88 @@ _REGULAR = re.compile(
 )  # fmt: skip
 # Decisions of the process_creation rules' clauses on executions' text (bulk reading).
 _MEMO_SIZE = 4096
-_PARENT = object()  # the decision depends on the parent
+
+
+# What a survey says of a region's executions, in order (failed ones left out):
+_ONLY_PARENTS = 0  # (0, pids, (exe, EXECVE line) as written): no rule may match them
+_MAY_RUN = 1  # (1, start, parts): a process_creation rule may match it
+_ASK_PARENT = 2  # (2, start, parts): whether one may depends on its parent's text
+
+Hits = list[tuple[int, int]]
+Executions = list[tuple[object, ...]]
+
+
+class _Survey:
+    """What the reader needs to know of a region, from its bytes alone (so a second process
+    can work it out ahead): the lines (start, end) whose record a rule may match
+    (:func:`.audit_scout.scout`), and, when the region's executions are all
+    :data:`_REGULAR`, each one's verdict on the process_creation rules' clauses (None when
+    the region is to be read line by line).
+
+    A verdict is kept per execution text (``parts``: ``own``, ``args``, ``cwd``; ``ids``
+    first when a clause names a process id), since a host runs the same commands again and
+    again; one that needs the parent's text is left to the reader."""
+
+    def __init__(self, records: RecordFilter, processes: ProcessFilter) -> None:
+        self.records = records
+        self.processes = processes
+        self.keys = ("ids", "own", "args", "cwd") if processes.reads_ids else ("own", "args", "cwd")
+        self._memo: dict[tuple[bytes, ...], int] = {}
+
+    def __call__(self, region: bytes) -> tuple[Hits, Executions | None]:
+        hits, odd = scout(self.records, region.lower())
+        if odd:
+            return hits, None
+        found = list(_REGULAR.finditer(region))
+        if not _all_regular(region, found):
+            return hits, None
+        executions: Executions = []
+        pids: list[str] = []
+        parents: list[tuple[bytes, bytes]] = []
+        memo, keys = self._memo, self.keys
+        for match in found:
+            if match.group("ok") == b"no":
+                continue  # a failed exec: no event, no process
+            parts = match.group(*keys)
+            verdict = memo.get(parts)
+            if verdict is None:
+                verdict = self._verdict(parts)
+            if verdict == _ONLY_PARENTS:
+                pids.append(match.group("pid").decode())
+                parents.append(match.group("exe", "execve"))
+                continue
+            if pids:
+                executions.append((_ONLY_PARENTS, pids, parents))
+                pids, parents = [], []
+            executions.append((verdict, match.start(), parts))
+        if pids:
+            executions.append((_ONLY_PARENTS, pids, parents))
+        return hits, executions
+
+    def _verdict(self, parts: tuple[bytes, ...]) -> int:
+        asked = []
+
+        def parent() -> None:
+            asked.append(True)
+
+        may = self.processes(_execution_text(parts), parent)
+        verdict = _ASK_PARENT if asked else _MAY_RUN if may else _ONLY_PARENTS
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[parts] = verdict
+        return verdict
 
 
 class _AuditReader:
     def __init__(
         self,
         adapter: AuditdAdapter,
-        records: RecordFilter,
         processes: ProcessFilter,
         path: str,
         stats: ReadStats,
         max_line: int,
     ) -> None:
         self.adapter = adapter
-        self.records = records
         self.processes = processes
         self.path = path
         self.stats = stats
@@ -290,8 +254,7 @@ class _AuditReader:
         adapter.assemble = False
         self.assembler = adapter.assembler
         self.assembler.wanted = self._wanted
-        self._memo: dict[object, object] = {}
-        self._key = ("ids", "own", "args", "cwd") if processes.reads_ids else ("own", "args", "cwd")
+        self._memo: dict[tuple[tuple[bytes, ...], bytes | None], bool] = {}
         self._region = b""
         self._line_no = self._offset = self._counted_to = self._newlines = 0
 
@@ -316,76 +279,62 @@ class _AuditReader:
     def region(
         self,
         region: bytes,
-        scouted: tuple[list[tuple[int, int]], bool],
+        surveyed: tuple[Hits, Executions | None],
         line_no: int,
         offset: int,
     ) -> Iterator[Event | Unparsed | None]:
-        """Read one region, given its :func:`.audit_scout.scout` findings."""
-        hits, odd = scouted
+        """Read one region, given its :class:`_Survey`."""
+        hits, executions = surveyed
         self._region, self._line_no, self._offset = region, line_no, offset
         self._counted_to = self._newlines = 0
-        if not odd and not self.assembler.open_events:
-            found = list(_REGULAR.finditer(region))
-            if _all_regular(region, found):
-                yield from self._bulk(hits, found)
-                return
-        yield from self._lines(region, region.lower(), hits, 0, 0, len(region))
+        if executions is not None and not self.assembler.open_events:
+            yield from self._bulk(region, hits, executions)
+        else:
+            yield from self._lines(region, region.lower(), hits, 0, 0, len(region))
 
     def _bulk(
-        self, hits: list[tuple[int, int]], found: list[re.Match[bytes]]
+        self, region: bytes, hits: Hits, executions: Executions
     ) -> Iterator[Event | Unparsed | None]:
         """A region whose executions are all :data:`_REGULAR`: the records rules may match
         are read, and each execution is only remembered as a parent unless a
         process_creation rule may match it (then its event is built), in the order reading
         every line gives them (a record of an execution comes before its event)."""
-        remember, record = self.assembler.remember, self._record
+        assembler, record = self.assembler, self._record
         hit_i, n_hits = 0, len(hits)
-        for match in found:
-            if match.group("ok") == b"no":
-                continue  # a failed exec: no event, no process
-            start, end = match.span()
-            while hit_i < n_hits and hits[hit_i][0] < start:
-                yield from record(*hits[hit_i])
-                hit_i += 1
-            if not self._may_run(match):
-                remember(match.group("pid").decode(), LazyProcess(*match.group("exe", "execve")))
+        next_hit = hits[0][0] if hits else len(region)
+        for verdict, *what in executions:
+            if verdict == _ONLY_PARENTS:
+                assembler.remember_all(*what)  # type: ignore[arg-type]
                 continue
-            origin = self._origin(start)
-            while hit_i < n_hits and hits[hit_i][0] < end:
+            start, parts = what
+            while next_hit < start:  # type: ignore[operator]
                 yield from record(*hits[hit_i])
                 hit_i += 1
+                next_hit = hits[hit_i][0] if hit_i < n_hits else len(region)
+            match = _REGULAR.match(region, start)  # type: ignore[call-overload]
+            if verdict == _ASK_PARENT and not self._with_parent(match, parts):  # type: ignore[arg-type]
+                assembler.remember(match.group("pid").decode(), LazyProcess(*match.group("exe", "execve")))
+                continue
+            origin, end = self._origin(start), match.end()  # type: ignore[arg-type]
+            while next_hit < end:
+                yield from record(*hits[hit_i])
+                hit_i += 1
+                next_hit = hits[hit_i][0] if hit_i < n_hits else len(region)
             yield self._event(match, origin)
         for hit in hits[hit_i:]:
             yield from record(*hit)
 
-    def _may_run(self, match: re.Match[bytes]) -> bool:
-        """Whether a process_creation rule may match a :data:`_REGULAR` execution, by its
-        text (``own``, ``args``, ``cwd``; ``ids`` when a clause names them): one decision
-        per text, its parent's text read when a decision needs it."""
-        memo = self._memo
-        parts = match.group(*self._key)
-        decision = memo.get(parts)
-        if decision is _PARENT:  # decided by the text and the parent's
-            parent = self._parent_text(match.group("ppid").decode())
-            decision = memo.get((parts, parent))
-            if decision is None:
-                decision = self.processes(_execution_text(parts), lambda: parent)
-                if len(memo) >= _MEMO_SIZE:
-                    memo.clear()
-                memo[(parts, parent)] = decision
-            return decision  # type: ignore[return-value]
+    def _with_parent(self, match: re.Match[bytes], parts: tuple[bytes, ...]) -> bool:
+        """Whether a process_creation rule may match an execution of these ``parts`` whose
+        verdict depends on its parent's text: one decision per (text, parent's text)."""
+        parent = self._parent_text(match.group("ppid").decode())
+        decision = self._memo.get((parts, parent))
         if decision is None:
-            asked = []
-
-            def parent_text() -> bytes | None:
-                asked.append(True)
-                return self._parent_text(match.group("ppid").decode())
-
-            decision = self.processes(_execution_text(parts), parent_text)
-            if len(memo) >= _MEMO_SIZE:
-                memo.clear()
-            memo[parts] = _PARENT if asked else decision
-        return decision  # type: ignore[return-value]
+            decision = self.processes(_execution_text(parts), lambda: parent)
+            if len(self._memo) >= _MEMO_SIZE:
+                self._memo.clear()
+            self._memo[(parts, parent)] = decision
+        return decision
 
     def _event(self, match: re.Match[bytes], origin: Location) -> Event:
         """The process_creation event of a :data:`_REGULAR` execution, as the assembler

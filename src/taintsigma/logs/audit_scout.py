@@ -1,9 +1,9 @@
-"""Regions of an audit log, and the records rules may match in each, found ahead.
+"""Regions of an audit log, and what is in each, surveyed ahead of the reader.
 
 :func:`regions` cuts a log into regions of whole lines; :func:`scout` finds, in one region,
 the lines whose record a rule may match (and whether the region has headers bulk reading
-cannot trust); :class:`Scout` does it in a second process reading the file ahead of the
-reader (logs/audit_fast.py).
+cannot trust); :class:`Scout` runs a survey of each region (logs/audit_fast.py's) in a
+second process reading the file ahead of the reader.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import os
 import signal
 import stat
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import BinaryIO, Protocol
 
 from taintsigma.logs.reader import ReadStats, re2_finder
@@ -31,12 +31,13 @@ class RecordFilter(Protocol):
 
 
 class Scout:
-    """:func:`scout` of each region of a plain file, in a process forked to read the file
-    ahead of the reader (by ``os.pread``, cutting it into the same regions): its results
-    come through a pipe, one message (marshal) a region. Any trouble (the process gone, a
-    region not as expected) and the reader scouts the rest itself."""
+    """A region-by-region ``survey`` (a function of a region's bytes giving a value marshal
+    can write) of a plain file, in a process forked to read the file ahead of the reader (by
+    ``os.pread``, cutting it into the same regions): the results come through a pipe, one
+    message a region. Any trouble (the process gone, a region not as expected) and the
+    reader surveys the rest itself."""
 
-    MIN_REGIONS = 8  # a smaller file is scouted faster than a process is forked
+    MIN_REGIONS = 8  # a smaller file is surveyed faster than a process is forked
 
     def __init__(self, pid: int, pipe: BinaryIO) -> None:
         self.pid = pid
@@ -44,7 +45,12 @@ class Scout:
 
     @classmethod
     def start(
-        cls, stream: BinaryIO, first: bytes, records: RecordFilter, chunk_size: int, max_line: int
+        cls,
+        stream: BinaryIO,
+        first: bytes,
+        survey: Callable[[bytes], object],
+        chunk_size: int,
+        max_line: int,
     ) -> Scout | None:
         if not hasattr(os, "fork") or not isinstance(stream, io.BufferedReader):
             return None
@@ -68,29 +74,28 @@ class Scout:
                     for region, _, offset in regions(
                         source, head, ReadStats(), chunk_size, max_line
                     ):
-                        hits, odd = scout(records, region.lower())
-                        message = marshal.dumps((offset, len(region), hits, odd))
+                        message = marshal.dumps((offset, len(region), survey(region)))
                         out.write(struct.pack("<I", len(message)) + message)
-            except BaseException:  # noqa: BLE001 - the reader scouts for itself
+            except BaseException:  # noqa: BLE001 - the reader surveys for itself
                 status = 1
             finally:
                 os._exit(status)
         os.close(write_end)
         return cls(pid, os.fdopen(read_end, "rb"))
 
-    def next(self, offset: int, size: int) -> tuple[list[tuple[int, int]], bool] | None:
-        """The scout's findings for the region at ``offset`` of ``size`` bytes (None: none)."""
+    def next(self, offset: int, size: int) -> object:
+        """The survey of the region at ``offset`` of ``size`` bytes (None: none came)."""
         if self.pipe.closed:
             return None
         head = self.pipe.read(4)
         if len(head) == 4:
             message = self.pipe.read(struct.unpack("<I", head)[0])
             try:
-                found_offset, found_size, hits, odd = marshal.loads(message)
+                found_offset, found_size, survey = marshal.loads(message)
             except (EOFError, ValueError, TypeError):
                 found_offset = -1
             if (found_offset, found_size) == (offset, size):
-                return hits, odd
+                return survey
         self.pipe.close()  # gone, or cut otherwise: the reader goes on alone
         return None
 

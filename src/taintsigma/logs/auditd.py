@@ -245,7 +245,9 @@ class AuditAssembler:
 
     def __init__(self) -> None:
         self._open: dict[tuple[object, int], dict[str, object]] = {}
-        self._processes: dict[str, tuple[str, str] | LazyProcess] = {}
+        # pid → (image, command line), read or not (LazyProcess, or its exe and EXECVE line
+        # as written: a bytes pair, from remember_all)
+        self._processes: dict[str, tuple[str, str] | LazyProcess | tuple[bytes, bytes]] = {}
         # wanted(group, parent) -> False when no rule can match the event (see audit_fast.py);
         # None builds every event.
         self.wanted: Callable[[dict[str, object], Callable[[], object]], bool] | None = None
@@ -300,7 +302,7 @@ class AuditAssembler:
             return []
         execve: Mapping[str, object] = group["execve"]  # type: ignore[assignment]
         pid, ppid = str(syscall.get("pid", "")), str(syscall.get("ppid", ""))
-        if self.wanted is not None and not self.wanted(group, lambda: self._processes.get(ppid)):
+        if self.wanted is not None and not self.wanted(group, lambda: self.process(ppid)):
             # No rule can match it: only remembered as a parent, read if a child needs it.
             self._remember(pid, LazyProcess(str(syscall.get("exe", "")), execve))
             return []
@@ -325,7 +327,7 @@ class AuditAssembler:
         """The process_creation event of an execution whose fields (but its parent's) are in
         ``event``; it is remembered as a possible parent."""
         ppid = event["ParentProcessId"]
-        parent = self._processes.get(ppid)  # type: ignore[call-overload]
+        parent = self.process(ppid)  # type: ignore[arg-type]
         if isinstance(parent, LazyProcess):
             parent = self._processes[ppid] = parent.resolve()  # type: ignore[index]
         if parent is not None:
@@ -335,14 +337,28 @@ class AuditAssembler:
 
     def process(self, pid: str) -> tuple[str, str] | LazyProcess | None:
         """The last process remembered with this pid (image, command line), if any."""
-        return self._processes.get(pid)
+        found = self._processes.get(pid)
+        if isinstance(found, tuple) and isinstance(found[0], bytes):
+            return LazyProcess(*found)  # type: ignore[arg-type]
+        return found  # type: ignore[return-value]
 
     def remember(self, pid: str, process: LazyProcess) -> None:
         """An execution no rule can match, all its records seen, no event open: as
         :meth:`add` of its records would leave the assembler."""
         self._remember(pid, process)
 
-    def _remember(self, pid: str, process: tuple[str, str] | LazyProcess) -> None:
+    def remember_all(self, pids: list[str], processes: list[tuple[bytes, bytes]]) -> None:
+        """Executions no rule can match (their exe and EXECVE line as written), in order, as
+        :meth:`remember` of each would leave the assembler."""
+        if len(self._processes) + len(pids) < self.MAX_PROCESSES:
+            self._processes.update(zip(pids, processes, strict=True))  # none forgotten
+        else:
+            for pid, process in zip(pids, processes, strict=True):
+                self._remember(pid, process)
+
+    def _remember(
+        self, pid: str, process: tuple[str, str] | LazyProcess | tuple[bytes, bytes]
+    ) -> None:
         if len(self._processes) >= self.MAX_PROCESSES:
             del self._processes[next(iter(self._processes))]
         self._processes[pid] = process
