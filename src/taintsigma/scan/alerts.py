@@ -59,18 +59,22 @@ class Alert:
 
     def to_dict(self) -> dict[str, Any]:
         """The alert as PRODUCT.md section 6 defines it: rule, event, source, @timestamp."""
-        origin = self.origin or self.event.origin
-        source: dict[str, Any] = {}
-        if origin is not None:
-            source = {"path": origin.path, "line": origin.line}
-            if origin.offset is not None:
-                source["offset"] = origin.offset
         return {
             "@timestamp": self.timestamp,
             "rule": self.rule.to_dict(),
             "event": _plain(self.event.fields),
-            "source": source,
+            "source": self.source(),
         }
+
+    def source(self) -> dict[str, Any]:
+        """Where the event was read: path, line and (when known) byte offset; {} if unknown."""
+        origin = self.origin or self.event.origin
+        if origin is None:
+            return {}
+        found: dict[str, Any] = {"path": origin.path, "line": origin.line}
+        if origin.offset is not None:
+            found["offset"] = origin.offset
+        return found
 
 
 def alert_json(alert: Alert) -> bytes:
@@ -82,16 +86,10 @@ def alert_json(alert: Alert) -> bytes:
     >>> alert_json(a) == orjson.dumps(a.to_dict(), default=str)
     True
     """
-    origin = alert.origin or alert.event.origin
-    source: dict[str, Any] = {}
-    if origin is not None:
-        source = {"path": origin.path, "line": origin.line}
-        if origin.offset is not None:
-            source["offset"] = origin.offset
     return b"".join((
         b'{"@timestamp":', orjson.dumps(alert.timestamp), b',"rule":', _rule_json(alert.rule),
         b',"event":', orjson.dumps(_plain(alert.event.fields), default=str),
-        b',"source":', orjson.dumps(source), b"}",
+        b',"source":', orjson.dumps(alert.source()), b"}",
     ))  # fmt: skip
 
 
