@@ -229,8 +229,12 @@ class _Survey:
         def parent() -> None:
             asked.append(True)
 
-        may = self.processes(_execution_text(parts), parent)
-        verdict = _ASK_PARENT if asked else _MAY_RUN if may else _ONLY_PARENTS
+        text, processes = _execution_text(parts), self.processes
+        if processes.search(text, 0) < 0 and not processes.parent_anchored:
+            verdict = _ONLY_PARENTS  # no rule's first clause is there (the cheap test)
+        else:
+            may = processes(text, parent)
+            verdict = _ASK_PARENT if asked else _MAY_RUN if may else _ONLY_PARENTS
         if len(self._memo) >= _MEMO_SIZE:
             self._memo.clear()
         self._memo[parts] = verdict
