@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Generator, Iterator
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from taintsigma.logs.audit_records import AuditRecord, read_record
 from taintsigma.logs.audit_scout import RecordFilter, Scout, regions, scout
@@ -99,8 +99,7 @@ _EXEC_ARCH = rb"|".join(
 # that could stand for a header one. If no rule can match it, it is only remembered as a
 # parent (pid, image as written, EXECVE line), exactly as reading its records would.
 _EXECUTION = re.compile(
-    rb"type=SYSCALL msg=audit\((?P<secs>\d{1,10})(?:\.(?P<frac>\d+))?:(?P<serial>\d+)\): arch=(?:"
-    + _EXEC_ARCH
+    rb"type=SYSCALL msg=audit\(\d{1,10}(?:\.\d+)?:(?P<serial>\d+)\): arch=(?:" + _EXEC_ARCH
     + rb") (?:per=[0-9a-fA-F]+ )?success=yes exit=-?\w+ a0=\w+ a1=\w+ a2=\w+ a3=\w+ items=\d+"
     rb" ppid=(?P<ppid>\d+) pid=(?P<pid>\d+) auid=\d+ uid=\d+ gid=\d+ euid=\d+ suid=\d+ fsuid=\d+"
     rb" egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=\x80-\xff]+ ses=\d+ comm=" + _VALUE_ASCII
@@ -136,9 +135,7 @@ def scan_audit(
     try:
         for region, line_no, offset in regions(stream, first, stats, chunk_size, max_line):
             found = ahead.next(offset, len(region)) if ahead is not None else None
-            if found is None:
-                found = survey(region)
-            yield from reader.region(region, found, line_no, offset)  # type: ignore[arg-type]
+            yield from reader.region(region, found or survey(region), line_no, offset)
     finally:
         if ahead is not None:
             ahead.stop()
@@ -167,13 +164,14 @@ _REGULAR = re.compile(
 _MEMO_SIZE = 4096
 
 
-# What a survey says of a region's executions, in order (failed ones left out):
-_ONLY_PARENTS = 0  # (0, pids, (exe, EXECVE line) as written): no rule may match them
-_MAY_RUN = 1  # (1, start, parts): a process_creation rule may match it
+# What a survey says of a region's executions, in order (failed ones left out), each entry
+# a triple:
+_ONLY_PARENTS = 0  # (0, pids, (exe, EXECVE line) as written): no rule may match these
+_MAY_RUN = 1  # (1, start, parts): a process_creation rule may match this one
 _ASK_PARENT = 2  # (2, start, parts): whether one may depends on its parent's text
 
 Hits = list[tuple[int, int]]
-Executions = list[tuple[object, ...]]
+Executions = list[tuple[int, Any, Any]]
 
 
 class _Survey:
@@ -212,8 +210,9 @@ class _Survey:
             if verdict is None:
                 verdict = self._verdict(parts)
             if verdict == _ONLY_PARENTS:
+                exe, execve = match.group("exe", "execve")
                 pids.append(match.group("pid").decode())
-                parents.append(match.group("exe", "execve"))
+                parents.append((exe, execve))
                 continue
             if pids:
                 executions.append((_ONLY_PARENTS, pids, parents))
@@ -306,20 +305,22 @@ class _AuditReader:
         assembler, record = self.assembler, self._record
         hit_i, n_hits = 0, len(hits)
         next_hit = hits[0][0] if hits else len(region)
-        for verdict, *what in executions:
+        for verdict, first, second in executions:
             if verdict == _ONLY_PARENTS:
-                assembler.remember_all(*what)  # type: ignore[arg-type]
+                assembler.remember_all(first, second)
                 continue
-            start, parts = what
-            while next_hit < start:  # type: ignore[operator]
+            start, parts = first, second
+            while next_hit < start:
                 yield from record(*hits[hit_i])
                 hit_i += 1
                 next_hit = hits[hit_i][0] if hit_i < n_hits else len(region)
-            match = _REGULAR.match(region, start)  # type: ignore[call-overload]
-            if verdict == _ASK_PARENT and not self._with_parent(match, parts):  # type: ignore[arg-type]
-                assembler.remember(match.group("pid").decode(), LazyProcess(*match.group("exe", "execve")))
+            match = _REGULAR.match(region, start)
+            assert match is not None, "the survey found it there"
+            if verdict == _ASK_PARENT and not self._with_parent(match, parts):
+                exe, execve = match.group("exe", "execve")
+                assembler.remember(match.group("pid").decode(), LazyProcess(exe, execve))
                 continue
-            origin, end = self._origin(start), match.end()  # type: ignore[arg-type]
+            origin, end = self._origin(start), match.end()
             while next_hit < end:
                 yield from record(*hits[hit_i])
                 hit_i += 1
@@ -359,7 +360,7 @@ class _AuditReader:
         return self.assembler.execution(fields, origin)
 
     def _record(self, start: int, stop: int) -> Iterator[Event | Unparsed | None]:
-        """A record a rule may match, outside any execution being read."""
+        """The record of a line a rule may match, parsed (a bulk-read region's)."""
         line = self._region[start:stop]
         if len(line) > self.max_line:
             self.stats.truncated += 1
@@ -462,7 +463,7 @@ def _command_line(args: bytes) -> str:
 
 def _all_regular(region: bytes, found: list[re.Match[bytes]]) -> bool:
     """Whether ``found`` (:data:`_REGULAR` in ``region``, whose SYSCALL records all have
-    the header ``type=SYSCALL msg=audit(``: :data:`_ODD_HEADER`) are all its exec system
+    the header ``type=SYSCALL msg=audit(``: :data:`.audit_scout.ODD_HEADER`) are all its exec system
     calls, each at a line start in the kernel's layout, a successful one with its EXECVE and
     CWD records, and hold every EXECVE record of the region."""
     execves = 0

@@ -15,7 +15,7 @@ import signal
 import stat
 import struct
 from collections.abc import Callable, Iterator
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from taintsigma.logs.reader import ReadStats, re2_finder
 
@@ -48,7 +48,7 @@ class Scout:
         cls,
         stream: BinaryIO,
         first: bytes,
-        survey: Callable[[bytes], object],
+        survey: Callable[[bytes], Any],
         chunk_size: int,
         max_line: int,
     ) -> Scout | None:
@@ -83,7 +83,7 @@ class Scout:
         os.close(write_end)
         return cls(pid, os.fdopen(read_end, "rb"))
 
-    def next(self, offset: int, size: int) -> object:
+    def next(self, offset: int, size: int) -> Any:
         """The survey of the region at ``offset`` of ``size`` bytes (None: none came)."""
         if self.pipe.closed:
             return None
