@@ -223,6 +223,11 @@ def mixed_log(seed: int, events: int) -> list[str]:
                 del records[1]
             elif variant < 0.05:
                 records[0] += '\x1dARCH=x86_64 SYSCALL=execve AUID="alice" UID="root"'
+            elif variant < 0.055:  # an exec by number the ENRICHED name says is not one
+                records[0] += '\x1dARCH=x86_64 SYSCALL=openat AUID="alice" UID="root"'
+            elif variant < 0.06:  # one by name the number says is not
+                records[0] = records[0].replace("syscall=59 ", "syscall=257 ")
+                records[0] += '\x1dARCH=x86_64 SYSCALL=execve AUID="bob" UID="bob"'
             elif variant < 0.07:
                 records = [f"node=web{pid % 3} {record}" for record in records]
             elif variant < 0.09 and not held:
@@ -329,3 +334,40 @@ def small_regions(monkeypatch: pytest.MonkeyPatch) -> None:
     """Regions of about 4 KiB (the first one too), so a small log has many."""
     monkeypatch.setattr(scan_run, "CHUNK_SIZE", 4096)
     monkeypatch.setitem(audit_fast.scan_audit.__kwdefaults__, "chunk_size", 4096)
+
+
+def test_an_enriched_user_is_searched_in_bulk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # ENRICHED executions are read in bulk: a rule on User (the UID name) still sees it
+    small_regions(monkeypatch)
+    rule = tmp_path / "user.yml"
+    rule.write_text(
+        "title: Whoami by mallory\nid: 0e0e0e0e-0000-4000-8000-000000000002\nstatus: test\n"
+        "logsource: {product: linux, category: process_creation}\n"
+        "detection:\n  selection: {User: mallory, Image|endswith: /whoami}\n"
+        "  condition: selection\nlevel: low\n"
+    )
+    lines = mixed_log(seed=17, events=2000)
+    for serial in range(9000, 9010):
+        run = execution(serial, 7000 + serial, '"/usr/bin/whoami"', ['"whoami"'])
+        run[0] += '\x1dARCH=x86_64 SYSCALL=execve AUID="mallory" UID="mallory"'
+        lines += run
+    used: dict[str, int] = {"scouted": 0, "bulk": 0, "lines": 0}
+    count_calls(monkeypatch, used)
+    found = same_alerts(tmp_path, lines, compile_for_scan([rule]))
+    assert len(found) == 10 and used["bulk"] > 10
+
+
+def test_an_exec_named_only_by_enriched_syscall_regions_before_its_execve(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a SYSCALL record whose number is no exec but whose ENRICHED name is, regions before
+    # its EXECVE record: reading every line joins them (the name decides)
+    small_regions(monkeypatch)
+    late = execution(95, 9400, '"/usr/bin/base64"', ['"base64"', '"-d"'])
+    late[0] = late[0].replace("syscall=59 ", "syscall=257 ")
+    late[0] += '\x1dARCH=x86_64 SYSCALL=execve AUID="alice" UID="root"'
+    filler = [
+        line for n in range(100) for line in execution(200 + n, 5000 + n, '"/usr/bin/ls"', ['"ls"'])
+    ]
+    found = same_alerts(tmp_path, [late[0], *filler, late[1], late[2], late[3]])
+    assert BASE64 in {rule for rule, _, _ in found}

@@ -9,13 +9,14 @@ whole lines (cut before a SYSCALL record, so an event's records stay together), 
   the region lower-cased, by a second process reading the file ahead when it is a large
   plain file (:class:`.audit_scout.Scout`): only those records are parsed into events;
 - a region whose process executions are all written as the kernel writes them (a SYSCALL
-  record of ``execve``/``execveat`` in the layout of kernel/auditsc.c, then, if it succeeded,
-  its EXECVE and CWD records in a row: :data:`_REGULAR`, found by one regex pass) is read in
-  bulk (:meth:`_AuditReader._bulk`): each execution is checked against the process_creation
-  rules' clauses on its text (:class:`ProcessFilter`; one decision per distinct text, since
-  a host runs the same commands again and again), its event built at once when one may
-  match, else it is only remembered as a possible parent (:class:`LazyProcess`: its image and
-  EXECVE line as written, read if a child's event is built);
+  record of ``execve``/``execveat`` in the layout of kernel/auditsc.c, RAW or ENRICHED, then,
+  if it succeeded, its EXECVE and CWD records in a row: :data:`_REGULAR`, found by one regex
+  pass) is read in bulk (:meth:`_AuditReader._bulk`): each execution is checked against the
+  process_creation rules' clauses on its text (:class:`ProcessFilter`; one decision per
+  distinct text, since a host runs the same commands again and again), its event built at
+  once when one may match, else it is only remembered as a possible parent
+  (:class:`LazyProcess`: its image and EXECVE line as written, read if a child's event is
+  built);
 - any other region is read line by line where it matters (:meth:`_AuditReader._lines`): a
   successful execution in the kernel's layout (:data:`_EXECUTION`) is checked at once, any
   other is read a record at a time (:func:`read_record`: the header, and for a SYSCALL record
@@ -39,9 +40,11 @@ from taintsigma.logs.audit_records import AuditRecord, read_record
 from taintsigma.logs.audit_scout import RecordFilter, Scout, regions, scout
 from taintsigma.logs.audit_syscalls import SYSCALL_TABLES
 from taintsigma.logs.auditd import (
+    _PAIR,
     AuditdAdapter,
     LazyProcess,
     _timestamp,
+    _unquote,
     field_value,
 )
 from taintsigma.logs.event import Event, Location, Unparsed
@@ -143,10 +146,13 @@ def scan_audit(
     yield from adapter.assembler.flush()
 
 
+# A field auditd's ENRICHED format adds after \x1d (upper-case names: none stands for a
+# kernel field, but SYSCALL and UID, read as parse_record reads them).
+_ENRICHED_PAIR = rb'[A-Z][A-Z0-9_]*=(?:"[^"\n\x80-\xff]*"|[^\s"\'=\x80-\xff]*)'
 # A SYSCALL record of an exec system call, at a line start; then, when it is in the kernel's
-# layout (_EXECUTION's), its fields and, for a successful one, its EXECVE and CWD records in a
-# row (one serial, a body of plain pairs: ``own`` and ``args`` are what the process_creation
-# rules' clauses search, ``ids`` the pids).
+# layout (_EXECUTION's, RAW or ENRICHED), its fields and, for a successful one, its EXECVE and
+# CWD records in a row (one serial, a body of plain pairs: ``own`` and ``args`` are what the
+# process_creation rules' clauses search, ``ids`` the pids).
 _REGULAR = re.compile(
     rb"type=SYSCALL msg=audit\((?P<secs>\d{1,10})(?:\.(?P<frac>\d+))?:(?P<serial>\d+)\): arch=(?:"
     + _EXEC_ARCH
@@ -155,7 +161,8 @@ _REGULAR = re.compile(
     rb" uid=(?P<uid>\d+) gid=\d+"
     rb" euid=\d+ suid=\d+ fsuid=\d+ egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=\x80-\xff]+ ses=\d+"
     rb" comm=" + _VALUE_ASCII + rb" exe=(?P<exe>" + _VALUE_ASCII
-    + rb")(?: subj=[^\s\"'=\x80-\xff]+)? key=" + _VALUE_ASCII + rb")\n"
+    + rb")(?: subj=[^\s\"'=\x80-\xff]+)? key=" + _VALUE_ASCII
+    + rb"(?P<enriched>\x1d" + _ENRICHED_PAIR + rb"(?: " + _ENRICHED_PAIR + rb")*)?)\n"
     rb"(?:(?P<execve>type=EXECVE msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\): (?P<args>argc=\d+"
     rb"(?: a\d+=" + _VALUE_ASCII + rb")*))\ntype=CWD msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\):"
     rb" (?P<cwd>cwd=(?P<dir>" + _VALUE_ASCII + rb"))(?:\n|\Z))?)?"
@@ -344,9 +351,10 @@ class _AuditReader:
     def _event(self, match: re.Match[bytes], origin: Location) -> Event:
         """The process_creation event of a :data:`_REGULAR` execution, as the assembler
         builds it from the records."""
-        secs, frac, serial, pid, ppid, uid, exe, args, cwd = (
-            match.group("secs", "frac", "serial", "pid", "ppid", "uid", "exe", "args", "dir")
+        secs, frac, serial, pid, ppid, uid, exe, args, cwd, enriched = match.group(
+            "secs", "frac", "serial", "pid", "ppid", "uid", "exe", "args", "dir", "enriched"
         )
+        user = _enriched(enriched).get("UID") if enriched else None
         fields: dict[str, object] = {
             "@timestamp": _timestamp(secs.decode(), (frac or b"0").decode()),
             "serial": int(serial),
@@ -354,7 +362,7 @@ class _AuditReader:
             "CommandLine": _command_line(args),
             "ProcessId": pid.decode(),
             "ParentProcessId": ppid.decode(),
-            "User": uid.decode(),
+            "User": user or uid.decode(),
             "CurrentDirectory": field_value("cwd", cwd.decode()),
         }
         return self.assembler.execution(fields, origin)
@@ -466,7 +474,7 @@ def _all_regular(region: bytes, found: list[re.Match[bytes]]) -> bool:
     the header ``type=SYSCALL msg=audit(``: :data:`.audit_scout.ODD_HEADER`) are all its exec system
     calls, each at a line start in the kernel's layout, a successful one with its EXECVE and
     CWD records, and hold every EXECVE record of the region."""
-    execves = 0
+    execves = named = 0
     for match in found:
         start = match.start()
         if start and region[start - 1] != 0x0A:
@@ -477,7 +485,24 @@ def _all_regular(region: bytes, found: list[re.Match[bytes]]) -> bool:
             execves += 1
         elif match.group("ok") == b"yes":
             return False
+        enriched = match.group("enriched")
+        if enriched:
+            name = _enriched(enriched).get("SYSCALL")
+            if name is not None and name not in _EXEC_NAMES:
+                return False  # named otherwise: no exec as parse_record reads it
+            named += name in _EXEC_NAMES
+    # every ENRICHED record naming an exec system call is one of found
+    if b"\x1d" in region and region.count(b"SYSCALL=execve") != named:
+        return False
     return region.count(b"type=EXECVE ") == execves
+
+
+_EXEC_NAMES = ("execve", "execveat")
+
+
+def _enriched(text: bytes) -> dict[str, str]:
+    """The ENRICHED fields after a record's \\x1d, as parse_record reads them."""
+    return {key: _unquote(value)[0] for key, value in _PAIR.findall(text[1:].decode())}
 
 
 def _process_text(found: object) -> bytes | None:
