@@ -17,7 +17,7 @@ import struct
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO, Protocol
 
-from taintsigma.logs.reader import ReadStats, re2_finder
+from taintsigma.logs.reader import Readable, ReadStats, re2_finder, whole_lines
 
 
 class RecordFilter(Protocol):
@@ -144,10 +144,6 @@ def scout(records: RecordFilter, lowered: bytes) -> tuple[list[tuple[int, int]],
     return found, ODD_HEADER(lowered, 0) >= 0
 
 
-class Readable(Protocol):
-    def read(self, size: int, /) -> bytes: ...
-
-
 def regions(
     stream: Readable, first: bytes, stats: ReadStats, chunk_size: int, max_line: int
 ) -> Iterator[tuple[bytes, int, int]]:
@@ -155,42 +151,24 @@ def regions(
     cut before a SYSCALL record where one is in the second half (an event's records are
     written in a row). A line longer than ``max_line`` with no end in sight is cut there
     (the rest skipped)."""
-    pending, offset, line_no, eof, discarding = first, 0, 0, False, False
-    while not eof:
-        data = stream.read(chunk_size)
-        eof = not data
-        stats.bytes += len(data)
-        buf = pending + data if pending else data
-        pending = b""
-        if discarding:
-            newline = buf.find(b"\n")
-            if newline < 0:
-                offset += len(buf)
-                continue
-            offset += newline + 1
-            buf = buf[newline + 1 :]
-            discarding = False
-        end = len(buf) if eof else buf.rfind(b"\n") + 1
-        if not eof:
-            # before the last SYSCALL record: its event's records stay in one region
-            cut = buf.rfind(b"\ntype=SYSCALL ", 0, end) + 1
-            if cut > end // 2:
-                end = cut
-        if end == 0:
-            if len(buf) >= max_line:
-                line_no += 1
-                stats.lines += 1
-                stats.truncated += 1
-                yield buf[:max_line], line_no - 1, offset
-                offset += len(buf)
-                discarding = True
-            else:
-                pending = buf
+    line_no = 0
+    for buf, end, offset in whole_lines(stream, first, stats, chunk_size, max_line, _region_end):
+        if not end:  # one line longer than max_line
+            line_no += 1
+            stats.lines += 1
+            stats.truncated += 1
+            yield buf[:max_line], line_no - 1, offset
             continue
-        region, pending = buf[:end], buf[end:]
+        region = buf[:end]
         lines = region.count(b"\n") + (0 if region.endswith(b"\n") else 1)
-        if region:
-            yield region, line_no, offset
+        yield region, line_no, offset
         line_no += lines
         stats.lines += lines
-        offset += end
+
+
+def _region_end(buf: bytes) -> int:
+    """After the last whole line, or before the last SYSCALL record when it is in the second
+    half: its event's records stay in one region."""
+    end = buf.rfind(b"\n") + 1
+    cut = buf.rfind(b"\ntype=SYSCALL ", 0, end) + 1
+    return cut if cut > end // 2 else end

@@ -189,50 +189,23 @@ def read_lines(
     at most ``MAX_GROUP_LINES`` lines): such a group is yielded as one "line", its lines joined
     by ``\\n``, with the number and offset of its first line.
     """
-    pending = first
-    offset = 0
+    def end_of(buf: bytes) -> int:
+        return _group_end(buf) if multiline else buf.rfind(b"\n") + 1
+
     line_no = 0
-    eof = False
-    discarding = False
-    while not eof:
-        data = stream.read(chunk_size)
-        if on_chunk is not None:
-            on_chunk()
-        if not data:
-            eof = True
-        stats.bytes += len(data)
-        buf = pending + data if pending else data
-        pending = b""
-        if discarding:
-            newline = buf.find(b"\n")
-            if newline < 0:
-                offset += len(buf)
-                continue
-            offset += newline + 1
-            buf = buf[newline + 1 :]
-            discarding = False
-        if eof:
-            end = len(buf)
-        elif multiline:
-            end = _group_end(buf)
-        else:
-            end = buf.rfind(b"\n") + 1
-        if end == 0:
-            if len(buf) >= max_line:
-                line_no += 1
-                stats.lines += 1
-                stats.truncated += 1
-                piece = buf[:max_line]
-                hit = searcher is None or searcher(piece, 0) >= 0
-                if hit or all_lines:
-                    stats.yielded += 1
-                    yield piece, line_no, offset, hit
-                offset += len(buf)
-                discarding = True
-            else:
-                pending = buf
+    for buf, end, offset in whole_lines(
+        stream, first, stats, chunk_size, max_line, end_of, on_chunk
+    ):
+        if not end:  # one line longer than max_line: cut there
+            line_no += 1
+            stats.lines += 1
+            stats.truncated += 1
+            piece = buf[:max_line]
+            hit = searcher is None or searcher(piece, 0) >= 0
+            if hit or all_lines:
+                stats.yielded += 1
+                yield piece, line_no, offset, hit
             continue
-        pending = buf[end:]
         if searcher is None or all_lines:
             region = buf[:end] if end < len(buf) else buf
             yield from _all_lines(region, searcher, line_no, offset, max_line, stats, multiline)
@@ -245,10 +218,60 @@ def read_lines(
                 buf, searcher, line_no, offset, max_line, stats, multiline, tally, end
             )
             lines_here = tally[0] + newlines_in(buf, tally[1], end)
-        if eof and end and buf[end - 1 : end] != b"\n":
-            lines_here += 1
+        if buf[end - 1 : end] != b"\n":
+            lines_here += 1  # the last line, with no newline at the end of the stream
         line_no += lines_here
         stats.lines += lines_here
+
+
+class Readable(Protocol):
+    def read(self, size: int, /) -> bytes: ...
+
+
+def whole_lines(
+    stream: Readable,
+    first: bytes,
+    stats: ReadStats,
+    chunk_size: int,
+    max_line: int,
+    end_of: Callable[[bytes], int],
+    on_chunk: Callable[[], None] | None = None,
+) -> Iterator[tuple[bytes, int, int]]:
+    """The stream (after ``first``, bytes already read from it) in regions of whole lines:
+    ``(buf, end, offset)``, ``buf[:end]`` the region, starting at byte ``offset``. Before
+    the end of the stream, ``end_of(buf)`` says where a region ends (after a newline; 0: not
+    in this buffer), the rest waiting for the next read of ``chunk_size``. A line longer than
+    ``max_line`` with no end in sight comes alone as ``(buf, 0, offset)``, to be cut there:
+    the rest of it is skipped. Counts the bytes read in ``stats``; calls ``on_chunk`` after
+    each read."""
+    pending, offset, eof, discarding = first, 0, False, False
+    while not eof:
+        data = stream.read(chunk_size)
+        if on_chunk is not None:
+            on_chunk()
+        eof = not data
+        stats.bytes += len(data)
+        buf = pending + data if pending else data
+        pending = b""
+        if discarding:
+            newline = buf.find(b"\n")
+            if newline < 0:
+                offset += len(buf)
+                continue
+            offset += newline + 1
+            buf = buf[newline + 1 :]
+            discarding = False
+        end = len(buf) if eof else end_of(buf)
+        if end == 0:
+            if len(buf) >= max_line:
+                yield buf, 0, offset
+                offset += len(buf)
+                discarding = True
+            else:
+                pending = buf
+            continue
+        pending = buf[end:]
+        yield buf, end, offset
         offset += end
 
 
