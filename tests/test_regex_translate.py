@@ -128,18 +128,28 @@ ATOMS = [
 
 @st.composite
 def patterns(draw: st.DrawFn) -> str:
+    return draw_pattern(draw, ATOMS, ["", "", "", "*", "+", "?", "{1,2}", "*?", "{2}"], 5)
+
+
+def draw_pattern(draw: st.DrawFn, atoms: list[str], quantifiers: list[str], kinds: int) -> str:
+    """A regular expression of 1 to 4 pieces, maybe anchored at either end: a piece is an
+    atom, a group of alternatives or a non-capturing sequence (of pieces, two deep at most),
+    maybe quantified. Of ``kinds + 1`` equally likely kinds of piece, 0–2 are atoms, 3 a group
+    of alternatives, the others sequences."""
+
     def piece(depth: int) -> str:
-        kind = draw(st.integers(0, 5 if depth < 2 else 2))
+        kind = draw(st.integers(0, kinds if depth < 2 else 2))
         if kind <= 2:
-            text = draw(st.sampled_from(ATOMS))
+            text = draw(st.sampled_from(atoms))
         elif kind == 3:
             text = "(" + "|".join(piece(depth + 1) for _ in range(draw(st.integers(1, 3)))) + ")"
         else:
             text = "(?:" + "".join(piece(depth + 1) for _ in range(draw(st.integers(1, 3)))) + ")"
-        return text + draw(st.sampled_from(["", "", "", "*", "+", "?", "{1,2}", "*?", "{2}"]))
+        return text + draw(st.sampled_from(quantifiers))
 
     body = "".join(piece(0) for _ in range(draw(st.integers(1, 4))))
-    return draw(st.sampled_from(["", "^", r"\A"])) + body + draw(st.sampled_from(["", "$", r"\Z"]))
+    start = draw(st.sampled_from(["", "^", r"\A"]))
+    return start + body + draw(st.sampled_from(["", "$", r"\Z"]))
 
 
 FLAG_SETS = [

@@ -11,7 +11,7 @@ from helpers import make_rule
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_kql_backend import RULE_ID, WILD, kql, kql_with_warnings, parse_value
-from test_regex_translate import FLAG_SETS, python_flags
+from test_regex_translate import FLAG_SETS, draw_pattern, python_flags
 
 from taintsigma.convert.conversion import convert_rule
 from taintsigma.convert.regex_translate import RegexNotTranslatable
@@ -113,20 +113,7 @@ ATOMS = ["a", "b", "A", "-", "0", r"\d", r"\s", "[ab]", "[a-b0]", r"\*", r"\\", 
 @st.composite
 def finite_patterns(draw: st.DrawFn) -> str:
     """Patterns made of what the translator accepts (and some it refuses: too many values)."""
-
-    def piece(depth: int) -> str:
-        kind = draw(st.integers(0, 4 if depth < 2 else 2))
-        if kind <= 2:
-            text = draw(st.sampled_from(ATOMS))
-        elif kind == 3:
-            text = "(" + "|".join(piece(depth + 1) for _ in range(draw(st.integers(1, 3)))) + ")"
-        else:
-            text = "(?:" + "".join(piece(depth + 1) for _ in range(draw(st.integers(1, 3)))) + ")"
-        return text + draw(st.sampled_from(["", "", "", "?", "{1,2}", "{2}", "{0,2}", "??"]))
-
-    body = "".join(piece(0) for _ in range(draw(st.integers(1, 4))))
-    start = draw(st.sampled_from(["", "^", r"\A"]))
-    return start + body + draw(st.sampled_from(["", "$", r"\Z"]))
+    return draw_pattern(draw, ATOMS, ["", "", "", "?", "{1,2}", "{2}", "{0,2}", "??"], 4)
 
 
 @settings(max_examples=400, deadline=None)
