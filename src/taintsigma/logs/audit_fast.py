@@ -18,7 +18,7 @@ whole lines (cut before a SYSCALL record, so an event's records stay together), 
   (:class:`LazyProcess`: its image and EXECVE line as written, read if a child's event is
   built);
 - any other region is read line by line where it matters (:meth:`_AuditReader._lines`): a
-  successful execution in the kernel's layout (:data:`_EXECUTION`) is checked at once, any
+  successful execution in the kernel's layout (:func:`_execution`) is checked at once, any
   other is read a record at a time (:func:`read_record`: the header, and for a SYSCALL record
   in the kernel's layout the few fields an execution needs, as :func:`parse_record` would
   read them; other records in full) and fed to the :class:`AuditAssembler`, whose ``wanted``
@@ -82,11 +82,9 @@ _EXEC_LINE_PATTERN = (
 )
 # Lines that may open or feed an execution's event, lower-cased (RE2 finds the next one).
 _EXEC_LINE = re2_finder(_EXEC_LINE_PATTERN)
-_ASCII = rb"\x00-\x09\x0b\x0c\x0e-\x1c\x1e-\x7f"  # but \n, \r and \x1d (ENRICHED)
 _VALUE_ASCII = (
     rb'(?:"[\x00-\x09\x0b\x0c\x0e-\x1c\x1e-\x21\x23-\x7f]*"|[^\s"\'=\x80-\xff][^\s=\x80-\xff]*)'
 )
-_BODY = rb"(?:(?!node=|serial=|type=|msg=')[" + _ASCII + rb"])*"
 _EXEC_ARCH = rb"|".join(
     rb"(?i:" + arch.encode() + rb") syscall=(?:" + b"|".join(numbers) + rb")"
     for arch, numbers in sorted(
@@ -97,21 +95,6 @@ _EXEC_ARCH = rb"|".join(
         }.items()
     )
 )  # fmt: skip
-# A successful execution as the kernel writes it, RAW: its SYSCALL (in the layout of
-# kernel/auditsc.c), EXECVE and CWD records in a row, one serial, ASCII, no field in a body
-# that could stand for a header one. If no rule can match it, it is only remembered as a
-# parent (pid, image as written, EXECVE line), exactly as reading its records would.
-_EXECUTION = re.compile(
-    rb"type=SYSCALL msg=audit\(\d{1,10}(?:\.\d+)?:(?P<serial>\d+)\): arch=(?:" + _EXEC_ARCH
-    + rb") (?:per=[0-9a-fA-F]+ )?success=yes exit=-?\w+ a0=\w+ a1=\w+ a2=\w+ a3=\w+ items=\d+"
-    rb" ppid=(?P<ppid>\d+) pid=(?P<pid>\d+) auid=\d+ uid=\d+ gid=\d+ euid=\d+ suid=\d+ fsuid=\d+"
-    rb" egid=\d+ sgid=\d+ fsgid=\d+ tty=[^\s\"'=\x80-\xff]+ ses=\d+ comm=" + _VALUE_ASCII
-    + rb" exe=(?P<exe>" + _VALUE_ASCII + rb")(?: subj=[^\s\"'=\x80-\xff]+)? key=" + _VALUE_ASCII
-    + rb"\n(?P<execve>type=EXECVE msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\):" + _BODY
-    + rb")\ntype=CWD msg=audit\(\d{1,10}(?:\.\d+)?:(?P=serial)\):" + _BODY + rb"(?=\n|$)"
-)  # fmt: skip
-
-
 def scan_audit(
     stream: BinaryIO,
     first: bytes,
@@ -150,9 +133,10 @@ def scan_audit(
 # kernel field, but SYSCALL and UID, read as parse_record reads them).
 _ENRICHED_PAIR = rb'[A-Z][A-Z0-9_]*=(?:"[^"\n\x80-\xff]*"|[^\s"\'=\x80-\xff]*)'
 # A SYSCALL record of an exec system call, at a line start; then, when it is in the kernel's
-# layout (_EXECUTION's, RAW or ENRICHED), its fields and, for a successful one, its EXECVE and
-# CWD records in a row (one serial, a body of plain pairs: ``own`` and ``args`` are what the
-# process_creation rules' clauses search, ``ids`` the pids).
+# layout (kernel/auditsc.c, RAW or ENRICHED, ASCII), its fields and, for a successful one,
+# its EXECVE and CWD records in a row (one serial, a body of plain pairs, so no field of
+# theirs can stand for a header one: ``own`` and ``args`` are what the process_creation
+# rules' clauses search, ``ids`` the pids).
 _REGULAR = re.compile(
     rb"type=SYSCALL msg=audit\((?P<secs>\d{1,10})(?:\.(?P<frac>\d+))?:(?P<serial>\d+)\): arch=(?:"
     + _EXEC_ARCH
@@ -400,7 +384,7 @@ class _AuditReader:
                 next_exec, execution = pos, None  # an event is open: every line may be its
             elif next_exec < pos and next_exec != -1:
                 next_exec = _line_start(lowered, _EXEC_LINE(lowered, pos, size))
-                execution = _EXECUTION.match(region, next_exec, size) if next_exec >= 0 else None
+                execution = _execution(region, next_exec, size) if next_exec >= 0 else None
             starts = [s for s in (next_record, next_exec) if s >= 0]
             if not starts:
                 break
@@ -415,7 +399,7 @@ class _AuditReader:
                     # no rule may match it, nor its records: only remembered as a parent
                     exe, execve = execution.group("exe", "execve")
                     assembler.remember(execution.group("pid").decode(), LazyProcess(exe, execve))
-                    pos = end + 1
+                    pos = end
                     continue
             stop = lowered.find(b"\n", start, size)
             if stop < 0:
@@ -454,6 +438,18 @@ def _execution_text(parts: tuple[bytes, ...]) -> bytes:
     command-line patterns look), no other header (no field of theirs is there)."""
     *own, args, cwd = parts
     return b"".join((*own, b"\ntype=execve ", args, b"\n", cwd)).lower()
+
+
+def _execution(region: bytes, start: int, size: int) -> re.Match[bytes] | None:
+    """A successful execution read at once (:data:`_REGULAR`, a successful one with its
+    EXECVE and CWD records, an exec as parse_record reads it) at ``start``, else None."""
+    found = _REGULAR.match(region, start, size)
+    if found is None or found.group("ok") != b"yes" or found.group("execve") is None:
+        return None
+    enriched = found.group("enriched")
+    if enriched and _enriched(enriched).get("SYSCALL", "execve") not in _EXEC_NAMES:
+        return None
+    return found
 
 
 _ARGUMENT = re.compile(rb" (a\d+)=(" + _VALUE_ASCII + rb")")

@@ -137,7 +137,12 @@ class ClauseFilter:
     """Rules as clauses of pattern ids: ``may_match`` is True when, for some rule, each clause
     has a pattern found (in ``own`` text, or for parent clauses in the parent's)."""
 
-    def __init__(self, rules: list[list[tuple[list[bytes], list[bytes]]]], always: list[bytes]):
+    def __init__(
+        self,
+        rules: list[list[tuple[list[bytes], list[bytes]]]],
+        always: list[bytes],
+        reads_ids: bool = False,
+    ):
         self._ids: dict[tuple[str, bytes], int] = {}
         self.rules: list[list[tuple[frozenset[int], frozenset[int]]]] = []
         for clauses in rules:
@@ -148,7 +153,7 @@ class ClauseFilter:
         self.parent = _set([p for (side, p) in self._ids if side == "parent"], self._ids, "parent")
         self.by_anchor: dict[int, list[int]] = {}
         self.parent_anchored: list[int] = []
-        self.reads_ids = False  # whether a clause names a process id (ProcessId, …)
+        self.reads_ids = reads_ids  # whether a clause names a process id (ProcessId, …)
         for index, compiled in enumerate(self.rules):
             own_ids, parent_ids = compiled[0]
             for pid in own_ids:
@@ -228,8 +233,11 @@ def audit_filters(
     ]
     filters = None
     if all(record_rules) and all(clauses for clauses, _ in process_rules):
-        processes = ClauseFilter([clauses for clauses, _ in process_rules], _ALWAYS)
-        processes.reads_ids = any(reads for _, reads in process_rules)
+        processes = ClauseFilter(
+            [clauses for clauses, _ in process_rules],
+            _ALWAYS,
+            reads_ids=any(reads for _, reads in process_rules),
+        )
         filters = (ClauseFilter(record_rules, _ALWAYS + _DAMAGED + _NOT_A_RECORD), processes)
     _CACHE[view] = filters
     return filters
